@@ -1,0 +1,75 @@
+//===- NormInterfaces.td - Interface shared by norm ops ----*- tablegen -*-===//
+//
+// `NormOpInterface` lets verifiers, lowerings and transformations treat
+// `norm.layer_norm` and `norm.rms_norm` uniformly.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORM_DIALECT_NORM_IR_NORMINTERFACES_TD
+#define NORM_DIALECT_NORM_IR_NORMINTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def NormOpInterface : OpInterface<"NormOpInterface"> {
+  let cppNamespace = "::mlir::norm";
+  let description = [{
+    Common view of a normalisation op: one input normalised over its trailing
+    dimensions `[axis, rank)`, optional residual, scale (gamma) and shift
+    (beta), an epsilon given as an attribute or a scalar operand, and
+    destination operands for the output and the optional extra results
+    (residual sum, mean, reciprocal standard deviation). Absent optional
+    values are returned as null `Value`s.
+  }];
+
+  let methods = [
+    InterfaceMethod<"Whether this op subtracts the mean (LayerNorm).",
+      "bool", "isLayerNorm", (ins)>,
+    InterfaceMethod<"The tensor or buffer to normalise.",
+      "::mlir::Value", "getInput", (ins)>,
+    InterfaceMethod<"Optional residual added to the input before normalising.",
+      "::mlir::Value", "getResidual", (ins)>,
+    InterfaceMethod<"Optional scale, shaped like the normalised dims.",
+      "::mlir::Value", "getGamma", (ins)>,
+    InterfaceMethod<"Optional shift, shaped like the normalised dims.",
+      "::mlir::Value", "getBeta", (ins)>,
+    InterfaceMethod<"Optional run-time scalar epsilon.",
+      "::mlir::Value", "getEpsValue", (ins)>,
+    InterfaceMethod<"Destination of the normalised output.",
+      "::mlir::Value", "getOutput", (ins)>,
+    InterfaceMethod<"Optional destination of the residual sum `input + residual`.",
+      "::mlir::Value", "getResidualOutput", (ins)>,
+    InterfaceMethod<"Optional destination of the per-row mean.",
+      "::mlir::Value", "getMean", (ins)>,
+    InterfaceMethod<"Optional destination of the per-row 1/sqrt(var + eps).",
+      "::mlir::Value", "getRstd", (ins)>,
+    InterfaceMethod<"The attribute epsilon, if eps is not an operand.",
+      "::std::optional<::llvm::APFloat>", "getEpsilon", (ins)>,
+    InterfaceMethod<"The `axis` attribute as written, if any.",
+      "::std::optional<uint64_t>", "getAxis", (ins)>,
+  ];
+
+  let extraSharedClassDeclaration = [{
+    /// The first normalised dimension (the `axis` attribute, or rank - 1).
+    int64_t getNormalizedAxis() {
+      auto rank = ::llvm::cast<::mlir::ShapedType>(
+          $_op.getInput().getType()).getRank();
+      if (auto axis = $_op.getAxis())
+        return static_cast<int64_t>(*axis);
+      return rank - 1;
+    }
+    /// The input's shaped type.
+    ::mlir::ShapedType getInputType() {
+      return ::llvm::cast<::mlir::ShapedType>($_op.getInput().getType());
+    }
+    /// The output's shaped type.
+    ::mlir::ShapedType getOutputType() {
+      return ::llvm::cast<::mlir::ShapedType>($_op.getOutput().getType());
+    }
+    /// Whether the op works on tensors (otherwise on memrefs).
+    bool hasPureTensorSemantics() {
+      return ::llvm::isa<::mlir::RankedTensorType>($_op.getInput().getType());
+    }
+  }];
+}
+
+#endif // NORM_DIALECT_NORM_IR_NORMINTERFACES_TD

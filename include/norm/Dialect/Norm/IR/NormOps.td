@@ -1,0 +1,165 @@
+//===- NormOps.td - norm.layer_norm and norm.rms_norm ------*- tablegen -*-===//
+//
+// The operations of the norm dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORM_DIALECT_NORM_IR_NORMOPS_TD
+#define NORM_DIALECT_NORM_IR_NORMOPS_TD
+
+include "norm/Dialect/Norm/IR/NormDialect.td"
+include "norm/Dialect/Norm/IR/NormInterfaces.td"
+include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
+
+/// A ranked tensor or a memref: norm ops work on both.
+def Norm_Shaped : AnyTypeOf<[AnyRankedTensor, AnyMemRef],
+                            "ranked tensor or memref">;
+
+class Norm_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Norm_Dialect, mnemonic, traits>;
+
+/// Shared definition of the normalisation ops. `isLayerNorm` adds the shift
+/// operand (beta) and the mean result, which RMSNorm does not have.
+class Norm_NormalizationOp<string mnemonic, bit isLayerNorm>
+    : Norm_Op<mnemonic, [
+        AttrSizedOperandSegments,
+        DestinationStyleOpInterface,
+        NormOpInterface,
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                  ["reifyResultShapes"]>,
+        DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>,
+        DeclareOpInterfaceMethods<TilingInterface,
+          ["getIterationDomain",
+           "getLoopIteratorTypes",
+           "getResultTilePosition",
+           "getTiledImplementation"]>]> {
+
+  let arguments = !con(
+    (ins Norm_Shaped:$input,
+         Optional<Norm_Shaped>:$residual,
+         Optional<Norm_Shaped>:$gamma),
+    !if(isLayerNorm, (ins Optional<Norm_Shaped>:$beta), (ins)),
+    (ins Optional<AnyFloat>:$eps_value,
+         Norm_Shaped:$output,
+         Optional<Norm_Shaped>:$residual_output),
+    !if(isLayerNorm, (ins Optional<Norm_Shaped>:$mean), (ins)),
+    (ins Optional<Norm_Shaped>:$rstd,
+         OptionalAttr<I64Attr>:$axis,
+         OptionalAttr<F64Attr>:$epsilon));
+
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+
+  let assemblyFormat = !strconcat([{
+    (`axis` `(` $axis^ `)`)?
+    custom<Epsilon>($epsilon, $eps_value, type($eps_value))
+    `ins` `(` $input `:` type($input) `)`
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
+    (`gamma` `(` $gamma^ `:` type($gamma) `)`)?
+  }], !if(isLayerNorm, [{
+    (`beta` `(` $beta^ `:` type($beta) `)`)?
+  }], ""), [{
+    `outs` `(` $output `:` type($output) `)`
+    (`residual_out` `(` $residual_output^ `:` type($residual_output) `)`)?
+  }], !if(isLayerNorm, [{
+    (`mean` `(` $mean^ `:` type($mean) `)`)?
+  }], ""), [{
+    (`rstd` `(` $rstd^ `:` type($rstd) `)`)?
+    attr-dict (`->` type($results)^)?
+  }]);
+
+  code extraNormClassDeclaration = [{
+    /// All destination operands: output, then the optional residual sum,
+    /// mean and rstd destinations, in that order (the order of the results).
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      unsigned first = getOutputMutable().getOperandNumber();
+      return ::mlir::MutableOperandRange(getOperation(), first,
+                                         getOperation()->getNumOperands() - first);
+    }
+    /// The op's tensor result for the normalised output (tensor form only).
+    ::mlir::Value getOutputResult() { return getResults().front(); }
+  }];
+
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
+  let summary = "Layer normalisation over the trailing dimensions";
+  let description = [{
+    Normalises each row of `input` over the dimensions `[axis, rank)` (`axis`
+    defaults to the last dimension). With `N` the number of normalised
+    elements per row and `h = input (+ residual)`:
+
+    ```
+    mean = sum(h) / N
+    var  = sum((h - mean)^2) / N          (biased, as PyTorch)
+    rstd = 1 / sqrt(var + eps)
+    out  = (h - mean) * rstd * gamma + beta
+    ```
+
+    `gamma` and `beta` are optional and, when present, shaped like the
+    normalised dimensions. `eps` is either the `epsilon` attribute or a scalar
+    operand known only at run time. f16 and bf16 inputs are computed in f32 and
+    rounded once; the output element type may differ from the input's (a fused
+    output cast).
+
+    Optional destinations, each opt-in: `residual_out` receives `h` in the
+    input's type (requires `residual`); `mean` and `rstd` receive the per-row
+    statistics, shaped like the leading (row) dimensions.
+
+    The op is in destination-passing style: on tensors it returns one result
+    per destination, on memrefs it writes the destinations and returns nothing.
+
+    Example:
+
+    ```mlir
+    %y = norm.layer_norm axis(1) eps(1.000000e-05)
+           ins(%x : tensor<?x768xf32>)
+           gamma(%g : tensor<768xf32>) beta(%b : tensor<768xf32>)
+           outs(%init : tensor<?x768xf32>) -> tensor<?x768xf32>
+    ```
+  }];
+  let extraClassDeclaration = extraNormClassDeclaration # [{
+    bool isLayerNorm() { return true; }
+  }];
+}
+
+def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
+  let summary = "Root-mean-square normalisation over the trailing dimensions";
+  let description = [{
+    Normalises each row of `input` over the dimensions `[axis, rank)` (`axis`
+    defaults to the last dimension). With `N` the number of normalised
+    elements per row and `h = input (+ residual)`:
+
+    ```
+    rstd = 1 / sqrt(sum(h^2) / N + eps)
+    out  = h * rstd * gamma
+    ```
+
+    `gamma` is optional and, when present, shaped like the normalised
+    dimensions. The remaining conventions (epsilon, compute type, output
+    type, the optional `residual_out` and `rstd` destinations,
+    destination-passing style) are those of `norm.layer_norm`.
+
+    Example:
+
+    ```mlir
+    %y = norm.rms_norm eps(1.000000e-06)
+           ins(%x : tensor<4x4096xbf16>) gamma(%g : tensor<4096xbf16>)
+           outs(%init : tensor<4x4096xbf16>) -> tensor<4x4096xbf16>
+    ```
+  }];
+  let extraClassDeclaration = extraNormClassDeclaration # [{
+    bool isLayerNorm() { return false; }
+    /// RMSNorm has no shift and no mean.
+    ::mlir::Value getBeta() { return {}; }
+    ::mlir::Value getMean() { return {}; }
+  }];
+}
+
+#endif // NORM_DIALECT_NORM_IR_NORMOPS_TD

@@ -1,0 +1,368 @@
+//===- NormDecomposition.cpp - Norm ops as a DAG of linalg.generic --------===//
+//
+// The reference semantics of the norm ops, as `linalg.generic`s. This is
+// `AggregatedOpInterface::decomposeOperation` and the body of
+// `--convert-norm-to-linalg`; every other lowering is checked against it.
+//
+// For a row `h` of N elements (in the compute type: f32, or f64 for f64):
+//
+//   p    = h[0]                                 (pivot, see below)
+//   mean = p + sum(h - p) / N                   (LayerNorm)
+//   var  = sum(((h - mean) * c)^2),  c = 1/sqrt(N)
+//   ms   = sum((h * c)^2)                       (RMSNorm)
+//   rstd = 1/sqrt(var + eps)  or  1/sqrt(ms + eps), NaN if ms is +inf
+//   out  = (h - mean) * rstd * gamma + beta     or  h * rstd * gamma
+//
+// Subtracting the row's first element before summing keeps the mean exact
+// for a constant row (so its output is exactly beta) and accurate when the
+// mean is large relative to the spread. Scaling by c before squaring keeps
+// the sum of squares in range for inputs up to ~1e19 in f32. An infinite
+// mean square can only come from a non-finite input, and makes the whole
+// row NaN (as LayerNorm does naturally) instead of silently zero.
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm/Dialect/Norm/IR/NormOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::norm;
+
+namespace {
+/// Builds the linalg DAG for one norm op. On tensors the generics return
+/// values; on memrefs they write buffers (temporaries are allocated and
+/// freed around the DAG).
+class LinalgDecomposer {
+public:
+  LinalgDecomposer(OpBuilder &b, NormOpInterface op)
+      : b(b), op(op), loc(op->getLoc()), onTensors(op.hasPureTensorSemantics()),
+        rank(op.getInputType().getRank()), axis(op.getNormalizedAxis()),
+        inputElementType(op.getInputType().getElementType()),
+        computeType(getComputeElementType(inputElementType)) {}
+
+  FailureOr<SmallVector<Value>> decompose();
+
+private:
+  using BodyBuilder = function_ref<SmallVector<Value>(ValueRange)>;
+
+  /// Emits a generic over the input's iteration space with `reducing` set
+  /// when the normalised dims are reductions; returns its results (tensors)
+  /// or its output buffers (memrefs).
+  SmallVector<Value> emitGeneric(ValueRange inputs, ArrayRef<AffineMap> inMaps,
+                                 ValueRange outputs,
+                                 ArrayRef<AffineMap> outMaps, bool reducing,
+                                 BodyBuilder body);
+  /// Emits a generic over the row space only.
+  SmallVector<Value> emitRowGeneric(ValueRange inputs, ValueRange outputs,
+                                    BodyBuilder body);
+  /// A new uninitialised row-shaped (or input-shaped) temporary.
+  Value createTemporary(bool rowShaped, Type elementType);
+  /// A row-shaped temporary holding zeros in the compute type.
+  Value createZeroAccumulator();
+  /// Converts a float scalar to `type` (extension or truncation).
+  Value convert(Value value, Type type);
+  /// The scalar epsilon in the compute type.
+  Value getEpsilon();
+  /// N, the number of normalised elements per row, in the compute type.
+  Value getRowSize();
+
+  OpBuilder &b;
+  NormOpInterface op;
+  Location loc;
+  bool onTensors;
+  int64_t rank;
+  int64_t axis;
+  Type inputElementType;
+  Type computeType;
+  SmallVector<OpFoldResult> inputSizes;
+  SmallVector<Value> temporaries;
+};
+} // namespace
+
+Value LinalgDecomposer::convert(Value value, Type type) {
+  unsigned from = value.getType().getIntOrFloatBitWidth();
+  unsigned to = type.getIntOrFloatBitWidth();
+  if (value.getType() == type)
+    return value;
+  if (from < to)
+    return arith::ExtFOp::create(b, loc, type, value);
+  if (from > to)
+    return arith::TruncFOp::create(b, loc, type, value);
+  // Same width, different format (f16 <-> bf16): go through f32.
+  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  return arith::TruncFOp::create(b, loc, type, wide);
+}
+
+Value LinalgDecomposer::createTemporary(bool rowShaped, Type elementType) {
+  ArrayRef<OpFoldResult> sizes = inputSizes;
+  if (rowShaped)
+    sizes = sizes.take_front(axis);
+  if (onTensors)
+    return tensor::EmptyOp::create(b, loc, sizes, elementType);
+  SmallVector<int64_t> staticSizes;
+  SmallVector<Value> dynamicSizes;
+  dispatchIndexOpFoldResults(sizes, dynamicSizes, staticSizes);
+  auto type = MemRefType::get(staticSizes, elementType);
+  Value buffer = memref::AllocOp::create(b, loc, type, dynamicSizes);
+  temporaries.push_back(buffer);
+  return buffer;
+}
+
+Value LinalgDecomposer::createZeroAccumulator() {
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(computeType));
+  Value init = createTemporary(/*rowShaped=*/true, computeType);
+  auto fill = linalg::FillOp::create(b, loc, zero, init);
+  return onTensors ? fill.getResult(0) : init;
+}
+
+SmallVector<Value> LinalgDecomposer::emitGeneric(ValueRange inputs,
+                                                 ArrayRef<AffineMap> inMaps,
+                                                 ValueRange outputs,
+                                                 ArrayRef<AffineMap> outMaps,
+                                                 bool reducing,
+                                                 BodyBuilder body) {
+  unsigned numLoops = inMaps.empty() ? outMaps.front().getNumDims()
+                                     : inMaps.front().getNumDims();
+  SmallVector<utils::IteratorType> iterators(numLoops,
+                                             utils::IteratorType::parallel);
+  if (reducing)
+    for (unsigned i = axis; i < numLoops; ++i)
+      iterators[i] = utils::IteratorType::reduction;
+  SmallVector<AffineMap> maps(inMaps);
+  maps.append(outMaps.begin(), outMaps.end());
+  SmallVector<Type> resultTypes;
+  if (onTensors)
+    resultTypes = llvm::to_vector(outputs.getTypes());
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultTypes, inputs, outputs, maps, iterators,
+      [&](OpBuilder &nested, Location, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(nested.getInsertionBlock());
+        linalg::YieldOp::create(b, loc, body(args));
+      });
+  if (onTensors)
+    return SmallVector<Value>(generic.getResults());
+  return SmallVector<Value>(outputs);
+}
+
+SmallVector<Value> LinalgDecomposer::emitRowGeneric(ValueRange inputs,
+                                                    ValueRange outputs,
+                                                    BodyBuilder body) {
+  AffineMap id = b.getMultiDimIdentityMap(axis);
+  SmallVector<AffineMap> inMaps(inputs.size(), id);
+  SmallVector<AffineMap> outMaps(outputs.size(), id);
+  if (axis == 0) {
+    // A rank-0 row space: one "row", maps with no dims.
+    AffineMap empty = AffineMap::get(b.getContext());
+    inMaps.assign(inputs.size(), empty);
+    outMaps.assign(outputs.size(), empty);
+  }
+  return emitGeneric(inputs, inMaps, outputs, outMaps, /*reducing=*/false,
+                     body);
+}
+
+Value LinalgDecomposer::getEpsilon() {
+  if (Value eps = op.getEpsValue())
+    return convert(eps, computeType);
+  APFloat epsilon = *op.getEpsilon();
+  bool losesInfo;
+  epsilon.convert(cast<FloatType>(computeType).getFloatSemantics(),
+                  APFloat::rmNearestTiesToEven, &losesInfo);
+  return arith::ConstantOp::create(b, loc, FloatAttr::get(computeType, epsilon));
+}
+
+Value LinalgDecomposer::getRowSize() {
+  ArrayRef<int64_t> shape = op.getInputType().getShape().drop_front(axis);
+  if (!ShapedType::isDynamicShape(shape)) {
+    double n = ShapedType::getNumElements(shape);
+    return arith::ConstantOp::create(b, loc,
+                                     b.getFloatAttr(computeType, n));
+  }
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (OpFoldResult size : ArrayRef(inputSizes).drop_front(axis))
+    n = arith::MulIOp::create(b, loc, n,
+                              getValueOrCreateConstantIndexOp(b, loc, size));
+  Value n64 = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n);
+  return arith::UIToFPOp::create(b, loc, computeType, n64);
+}
+
+FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
+  if (onTensors)
+    inputSizes = tensor::getMixedSizes(b, loc, op.getInput());
+  else
+    inputSizes = memref::getMixedSizes(b, loc, op.getInput());
+
+  MLIRContext *ctx = b.getContext();
+  AffineMap fullMap = b.getMultiDimIdentityMap(rank);
+  SmallVector<AffineExpr> rowExprs, normExprs, pivotExprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d < axis) {
+      rowExprs.push_back(b.getAffineDimExpr(d));
+      pivotExprs.push_back(b.getAffineDimExpr(d));
+    } else {
+      normExprs.push_back(b.getAffineDimExpr(d));
+      pivotExprs.push_back(b.getAffineConstantExpr(0));
+    }
+  }
+  AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
+  AffineMap normMap = AffineMap::get(rank, 0, normExprs, ctx);
+  AffineMap pivotMap = AffineMap::get(rank, 0, pivotExprs, ctx);
+
+  Value n = getRowSize();
+  Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(computeType, 1));
+  Value scale = arith::DivFOp::create(
+      b, loc, one, math::SqrtOp::create(b, loc, n));
+  Value eps = getEpsilon();
+
+  SmallVector<Value> results;
+
+  // h = input (+ residual), rounded to the input's element type.
+  Value h = op.getInput();
+  if (Value residual = op.getResidual()) {
+    Value sumInit = op.getResidualOutput();
+    if (!sumInit)
+      sumInit = createTemporary(/*rowShaped=*/false, inputElementType);
+    h = emitGeneric({op.getInput(), residual}, {fullMap, fullMap}, {sumInit},
+                    {fullMap}, /*reducing=*/false,
+                    [&](ValueRange args) -> SmallVector<Value> {
+                      Value sum = arith::AddFOp::create(
+                          b, loc, convert(args[0], computeType),
+                          convert(args[1], computeType));
+                      return {convert(sum, inputElementType)};
+                    })[0];
+  }
+
+  // Per-row mean (LayerNorm only).
+  Value mean;
+  if (op.isLayerNorm()) {
+    Value pivotInit = createTemporary(/*rowShaped=*/true, computeType);
+    SmallVector<Value> pivotAndSum = emitGeneric(
+        {h, h}, {fullMap, pivotMap}, {pivotInit, createZeroAccumulator()},
+        {rowMap, rowMap}, /*reducing=*/true,
+        [&](ValueRange args) -> SmallVector<Value> {
+          Value x = convert(args[0], computeType);
+          Value pivot = convert(args[1], computeType);
+          Value shifted = arith::SubFOp::create(b, loc, x, pivot);
+          return {pivot, arith::AddFOp::create(b, loc, args[3], shifted)};
+        });
+    SmallVector<Value> outs = {createTemporary(true, computeType)};
+    if (Value meanInit = op.getMean())
+      outs.push_back(meanInit);
+    SmallVector<Value> means = emitRowGeneric(
+        pivotAndSum, outs, [&](ValueRange args) -> SmallVector<Value> {
+          Value avg = arith::DivFOp::create(b, loc, args[1], n);
+          Value m = arith::AddFOp::create(b, loc, args[0], avg);
+          SmallVector<Value> yields = {m};
+          if (args.size() > 3)
+            yields.push_back(convert(m, args[3].getType()));
+          return yields;
+        });
+    mean = means[0];
+  }
+
+  // Per-row (scaled) sum of squares: var for LayerNorm, mean square for RMS.
+  SmallVector<Value> sqInputs = {h};
+  SmallVector<AffineMap> sqMaps = {fullMap};
+  if (mean) {
+    sqInputs.push_back(mean);
+    sqMaps.push_back(rowMap);
+  }
+  Value sumSq = emitGeneric(
+      sqInputs, sqMaps, {createZeroAccumulator()}, {rowMap},
+      /*reducing=*/true, [&](ValueRange args) -> SmallVector<Value> {
+        Value x = convert(args[0], computeType);
+        if (mean)
+          x = arith::SubFOp::create(b, loc, x, args[1]);
+        Value t = arith::MulFOp::create(b, loc, x, scale);
+        Value sq = arith::MulFOp::create(b, loc, t, t);
+        return {arith::AddFOp::create(b, loc, args.back(), sq)};
+      })[0];
+
+  // rstd = 1/sqrt(sumSq + eps); NaN for a row whose mean square overflowed
+  // to +inf (only a non-finite input can do that).
+  SmallVector<Value> rstdOuts = {createTemporary(true, computeType)};
+  if (Value rstdInit = op.getRstd())
+    rstdOuts.push_back(rstdInit);
+  Value rstd = emitRowGeneric(
+      {sumSq}, rstdOuts, [&](ValueRange args) -> SmallVector<Value> {
+        Value sum = arith::AddFOp::create(b, loc, args[0], eps);
+        Value r = math::RsqrtOp::create(b, loc, sum);
+        const llvm::fltSemantics &sem =
+            cast<FloatType>(computeType).getFloatSemantics();
+        Value inf = arith::ConstantOp::create(
+            b, loc, b.getFloatAttr(computeType, APFloat::getInf(sem)));
+        Value nan = arith::ConstantOp::create(
+            b, loc, b.getFloatAttr(computeType, APFloat::getNaN(sem)));
+        Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                            args[0], inf);
+        r = arith::SelectOp::create(b, loc, isInf, nan, r);
+        SmallVector<Value> yields = {r};
+        if (args.size() > 2)
+          yields.push_back(convert(r, args[2].getType()));
+        return yields;
+      })[0];
+
+  // out = (h - mean) * rstd * gamma + beta.
+  SmallVector<Value> outInputs = {h, rstd};
+  SmallVector<AffineMap> outMaps = {fullMap, rowMap};
+  int meanIdx = -1, gammaIdx = -1, betaIdx = -1;
+  if (mean) {
+    meanIdx = outInputs.size();
+    outInputs.push_back(mean);
+    outMaps.push_back(rowMap);
+  }
+  if (Value gamma = op.getGamma()) {
+    gammaIdx = outInputs.size();
+    outInputs.push_back(gamma);
+    outMaps.push_back(normMap);
+  }
+  if (Value beta = op.getBeta()) {
+    betaIdx = outInputs.size();
+    outInputs.push_back(beta);
+    outMaps.push_back(normMap);
+  }
+  Type outputElementType = op.getOutputType().getElementType();
+  Value out = emitGeneric(
+      outInputs, outMaps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
+      [&](ValueRange args) -> SmallVector<Value> {
+        Value y = convert(args[0], computeType);
+        if (meanIdx >= 0)
+          y = arith::SubFOp::create(b, loc, y, args[meanIdx]);
+        y = arith::MulFOp::create(b, loc, y, args[1]);
+        if (gammaIdx >= 0)
+          y = arith::MulFOp::create(b, loc, y,
+                                    convert(args[gammaIdx], computeType));
+        if (betaIdx >= 0)
+          y = arith::AddFOp::create(b, loc, y,
+                                    convert(args[betaIdx], computeType));
+        return {convert(y, outputElementType)};
+      })[0];
+
+  for (Value temporary : temporaries)
+    memref::DeallocOp::create(b, loc, temporary);
+  if (!onTensors)
+    return SmallVector<Value>();
+
+  // Results in destination order: output, residual sum, mean, rstd.
+  results.push_back(out);
+  if (op.getResidualOutput())
+    results.push_back(h);
+  if (op.getMean())
+    results.push_back(mean.getDefiningOp()->getResult(1));
+  if (op.getRstd())
+    results.push_back(rstd.getDefiningOp()->getResult(1));
+  return results;
+}
+
+FailureOr<SmallVector<Value>> mlir::norm::decomposeToLinalg(OpBuilder &b,
+                                                            NormOpInterface op) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  return LinalgDecomposer(b, op).decompose();
+}

@@ -1,0 +1,330 @@
+//===- NormOps.cpp - norm dialect: syntax, verifier, canonicalisation -----===//
+
+#include "norm/Dialect/Norm/IR/NormOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::norm;
+
+#include "norm/Dialect/Norm/IR/NormOpsDialect.cpp.inc"
+#include "norm/Dialect/Norm/IR/NormInterfaces.cpp.inc"
+
+void NormDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "norm/Dialect/Norm/IR/NormOps.cpp.inc"
+      >();
+}
+
+Type mlir::norm::getComputeElementType(Type elementType) {
+  if (elementType.isF64())
+    return elementType;
+  return Float32Type::get(elementType.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// Custom syntax: `eps(1.0e-05)` or `eps(%e : f32)`.
+//===----------------------------------------------------------------------===//
+
+static ParseResult
+parseEpsilon(OpAsmParser &parser, FloatAttr &epsilon,
+             std::optional<OpAsmParser::UnresolvedOperand> &epsValue,
+             Type &epsType) {
+  // Omitting eps altogether is left to the verifier to report.
+  if (failed(parser.parseOptionalKeyword("eps")))
+    return success();
+  if (parser.parseLParen())
+    return failure();
+  OpAsmParser::UnresolvedOperand operand;
+  OptionalParseResult hasOperand = parser.parseOptionalOperand(operand);
+  if (hasOperand.has_value()) {
+    if (failed(*hasOperand) || parser.parseColonType(epsType))
+      return failure();
+    epsValue = operand;
+  } else {
+    double value;
+    if (parser.parseFloat(value))
+      return failure();
+    epsilon = parser.getBuilder().getF64FloatAttr(value);
+  }
+  return parser.parseRParen();
+}
+
+static void printEpsilon(OpAsmPrinter &p, Operation *, FloatAttr epsilon,
+                         Value epsValue, Type epsType) {
+  if (epsValue) {
+    p << "eps(" << epsValue << " : " << epsType << ")";
+    return;
+  }
+  if (!epsilon)
+    return;
+  p << "eps(";
+  p.printAttributeWithoutType(epsilon);
+  p << ")";
+}
+
+//===----------------------------------------------------------------------===//
+// Verifier, shared by both ops.
+//===----------------------------------------------------------------------===//
+
+/// Prints a shape as `2x?x8` (the scalar shape prints as `[]`).
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  if (shape.empty())
+    return "[]";
+  std::string result;
+  llvm::raw_string_ostream os(result);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t dim) {
+        if (ShapedType::isDynamic(dim))
+          os << "?";
+        else
+          os << dim;
+      },
+      "x");
+  return result;
+}
+
+/// Checks that the optional shaped operand `value` named `name` has `shape`
+/// (dynamic dims are compatible with anything) and a float element type.
+static LogicalResult verifyOperandShape(NormOpInterface op, Value value,
+                                        StringRef name,
+                                        ArrayRef<int64_t> expected,
+                                        StringRef expectedName) {
+  if (!value)
+    return success();
+  auto type = cast<ShapedType>(value.getType());
+  if (failed(verifyCompatibleShape(type.getShape(), expected)))
+    return op->emitOpError("expects the ")
+           << name << " shape " << formatShape(type.getShape())
+           << " to match the " << expectedName << " shape "
+           << formatShape(expected);
+  if (!isa<FloatType>(type.getElementType()))
+    return op->emitOpError("expects a floating-point ")
+           << name << " element type, got " << type.getElementType();
+  return success();
+}
+
+static LogicalResult verifyNormOp(NormOpInterface op) {
+  ShapedType inputType = op.getInputType();
+  int64_t rank = inputType.getRank();
+  if (rank < 1)
+    return op->emitOpError("expects an input of rank >= 1");
+
+  bool onTensors = op.hasPureTensorSemantics();
+  for (Value operand : op->getOperands()) {
+    if (!isa<ShapedType>(operand.getType()))
+      continue;
+    if (isa<RankedTensorType>(operand.getType()) != onTensors)
+      return op->emitOpError(
+          "expects its shaped operands to be all tensors or all memrefs");
+  }
+
+  if (auto axisAttr = op->getAttrOfType<IntegerAttr>("axis")) {
+    int64_t axis = axisAttr.getInt();
+    if (axis < 0 || axis >= rank)
+      return op->emitOpError("axis ")
+             << axis << " is out of range for an input of rank " << rank;
+  }
+  int64_t axis = op.getNormalizedAxis();
+  ArrayRef<int64_t> shape = inputType.getShape();
+  ArrayRef<int64_t> rowShape = shape.take_front(axis);
+  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
+
+  Type elementType = inputType.getElementType();
+  if (!isa<FloatType>(elementType))
+    return op->emitOpError("expects a floating-point input element type, got ")
+           << elementType;
+  for (int64_t dim : normalizedShape)
+    if (dim == 0)
+      return op->emitOpError("expects non-empty normalised dimensions");
+
+  if (failed(verifyOperandShape(op, op.getOutput(), "output", shape, "input")))
+    return failure();
+  if (failed(verifyOperandShape(op, op.getResidual(), "residual", shape,
+                                "input")))
+    return failure();
+  if (Value residual = op.getResidual();
+      residual && getElementTypeOrSelf(residual) != elementType)
+    return op->emitOpError("expects the residual element type ")
+           << getElementTypeOrSelf(residual)
+           << " to match the input element type " << elementType;
+
+  if (failed(verifyOperandShape(op, op.getGamma(), "gamma", normalizedShape,
+                                "normalised")) ||
+      failed(verifyOperandShape(op, op.getBeta(), "beta", normalizedShape,
+                                "normalised")))
+    return failure();
+  if (op.getGamma() && op.getBeta() &&
+      getElementTypeOrSelf(op.getGamma()) != getElementTypeOrSelf(op.getBeta()))
+    return op->emitOpError("expects gamma and beta to have the same element "
+                           "type, got ")
+           << getElementTypeOrSelf(op.getGamma()) << " and "
+           << getElementTypeOrSelf(op.getBeta());
+
+  if (Value residualOutput = op.getResidualOutput()) {
+    if (!op.getResidual())
+      return op->emitOpError(
+          "has a residual_out destination but no residual operand");
+    if (failed(verifyOperandShape(op, residualOutput, "residual_out", shape,
+                                  "input")))
+      return failure();
+    if (getElementTypeOrSelf(residualOutput) != elementType)
+      return op->emitOpError("expects the residual_out element type ")
+             << getElementTypeOrSelf(residualOutput)
+             << " to match the input element type " << elementType;
+  }
+  if (failed(verifyOperandShape(op, op.getMean(), "mean", rowShape, "row")) ||
+      failed(verifyOperandShape(op, op.getRstd(), "rstd", rowShape, "row")))
+    return failure();
+
+  std::optional<APFloat> epsilon = op.getEpsilon();
+  if (epsilon && op.getEpsValue())
+    return op->emitOpError(
+        "expects either the epsilon attribute or an eps operand, not both");
+  if (!epsilon && !op.getEpsValue())
+    return op->emitOpError(
+        "expects an epsilon: the epsilon attribute or an eps operand");
+  if (epsilon &&
+      (!epsilon->isFiniteNonZero() || epsilon->isNegative()))
+    return op->emitOpError("expects epsilon to be a positive finite number, "
+                           "got ")
+           << epsilon->convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Memory effects and result shapes, shared by both ops.
+//===----------------------------------------------------------------------===//
+
+static void
+getNormOpEffects(NormOpInterface op,
+                 SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                     &effects) {
+  auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    // Destinations are written in full and never read.
+    if (dpsOp.isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+static LogicalResult
+reifyNormOpResultShapes(NormOpInterface op, OpBuilder &b,
+                        ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+  for (Value init : dpsOp.getDpsInits())
+    reifiedReturnShapes.push_back(
+        tensor::getMixedSizes(b, op->getLoc(), init));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Canonicalisation.
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is a constant splat tensor holding `expected`.
+static bool isSplatConstant(Value value, double expected) {
+  if (!value)
+    return false;
+  DenseFPElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
+    return false;
+  return attr.getSplatValue<APFloat>().convertToDouble() == expected;
+}
+
+namespace {
+/// Drops a gamma that is a splat 1.0 and a beta that is a splat 0.0: the
+/// multiply and the add they stand for are exact identities.
+template <typename OpTy>
+struct DropIdentityAffine : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    bool dropGamma = isSplatConstant(op.getGamma(), 1.0);
+    bool dropBeta = false;
+    if constexpr (std::is_same_v<OpTy, LayerNormOp>)
+      dropBeta = isSplatConstant(op.getBeta(), 0.0);
+    if (!dropGamma && !dropBeta)
+      return rewriter.notifyMatchFailure(op, "no identity gamma or beta");
+    rewriter.modifyOpInPlace(op, [&] {
+      if (dropGamma)
+        op.getGammaMutable().clear();
+      if constexpr (std::is_same_v<OpTy, LayerNormOp>)
+        if (dropBeta)
+          op.getBetaMutable().clear();
+    });
+    return success();
+  }
+};
+
+/// Turns an eps operand defined by a constant into the epsilon attribute.
+template <typename OpTy>
+struct FoldConstantEps : public OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Value epsValue = op.getEpsValue();
+    FloatAttr constant;
+    if (!epsValue || !matchPattern(epsValue, m_Constant(&constant)))
+      return rewriter.notifyMatchFailure(op, "eps is not a constant operand");
+    double value = constant.getValueAsDouble();
+    // Leave an invalid constant for the runtime semantics to handle rather
+    // than turning it into an attribute the verifier rejects.
+    if (!(value > 0.0) || !std::isfinite(value))
+      return rewriter.notifyMatchFailure(op, "eps is not positive and finite");
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getEpsValueMutable().clear();
+      op.setEpsilonAttr(rewriter.getF64FloatAttr(value));
+    });
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Per-op hooks, forwarding to the shared implementations.
+//===----------------------------------------------------------------------===//
+
+#define NORM_DEFINE_COMMON_HOOKS(OP)                                           \
+  LogicalResult OP::verify() { return verifyNormOp(*this); }                  \
+  void OP::getEffects(                                                         \
+      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
+          &effects) {                                                          \
+    getNormOpEffects(*this, effects);                                          \
+  }                                                                            \
+  LogicalResult OP::reifyResultShapes(                                         \
+      OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {        \
+    return reifyNormOpResultShapes(*this, b, reifiedReturnShapes);             \
+  }                                                                            \
+  FailureOr<SmallVector<Value>> OP::decomposeOperation(OpBuilder &b) {         \
+    return decomposeToLinalg(b, *this);                                        \
+  }                                                                            \
+  void OP::getCanonicalizationPatterns(RewritePatternSet &results,             \
+                                       MLIRContext *context) {                 \
+    results.add<DropIdentityAffine<OP>, FoldConstantEps<OP>>(context);         \
+  }
+
+NORM_DEFINE_COMMON_HOOKS(LayerNormOp)
+NORM_DEFINE_COMMON_HOOKS(RMSNormOp)
+
+#undef NORM_DEFINE_COMMON_HOOKS
+
+#define GET_OP_CLASSES
+#include "norm/Dialect/Norm/IR/NormOps.cpp.inc"

@@ -1,0 +1,13 @@
+//===- InitNorm.cpp - Register everything norm-mlir provides --------------===//
+
+#include "norm/InitNorm.h"
+
+#include "norm/Conversion/Passes.h"
+#include "norm/Dialect/Norm/IR/NormOps.h"
+
+void mlir::norm::registerNormDialects(DialectRegistry &registry) {
+  registry.insert<NormDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+void mlir::norm::registerNormPasses() { registerNormConversionPasses(); }
