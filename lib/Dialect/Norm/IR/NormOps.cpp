@@ -11,6 +11,10 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::norm;
 
@@ -58,6 +62,24 @@ parseEpsilon(OpAsmParser &parser, FloatAttr &epsilon,
   return parser.parseRParen();
 }
 
+/// The shortest decimal that reads back as `value`, always with a `.` so
+/// that MLIR's lexer sees a float literal (`1.0e-05`, `0.001`).
+static std::string formatEpsilon(double value) {
+  std::string text;
+  for (int precision = 1; precision <= 17; ++precision) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%.*e", precision - 1, value);
+    text = buffer;
+    if (std::strtod(text.c_str(), nullptr) == value)
+      break;
+  }
+  size_t exponent = text.find('e');
+  std::string mantissa = text.substr(0, exponent);
+  if (mantissa.find('.') == std::string::npos)
+    text.insert(exponent, ".0");
+  return text;
+}
+
 static void printEpsilon(OpAsmPrinter &p, Operation *, FloatAttr epsilon,
                          Value epsValue, Type epsType) {
   if (epsValue) {
@@ -66,9 +88,7 @@ static void printEpsilon(OpAsmPrinter &p, Operation *, FloatAttr epsilon,
   }
   if (!epsilon)
     return;
-  p << "eps(";
-  p.printAttributeWithoutType(epsilon);
-  p << ")";
+  p << "eps(" << formatEpsilon(epsilon.getValueAsDouble()) << ")";
 }
 
 //===----------------------------------------------------------------------===//

@@ -118,7 +118,7 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
     Example:
 
     ```mlir
-    %y = norm.layer_norm axis(1) eps(1.000000e-05)
+    %y = norm.layer_norm axis(1) eps(1.0e-05)
            ins(%x : tensor<?x768xf32>)
            gamma(%g : tensor<768xf32>) beta(%b : tensor<768xf32>)
            outs(%init : tensor<?x768xf32>) -> tensor<?x768xf32>
@@ -149,7 +149,7 @@ def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
     Example:
 
     ```mlir
-    %y = norm.rms_norm eps(1.000000e-06)
+    %y = norm.rms_norm eps(1.0e-06)
            ins(%x : tensor<4x4096xbf16>) gamma(%g : tensor<4096xbf16>)
            outs(%init : tensor<4x4096xbf16>) -> tensor<4x4096xbf16>
     ```

@@ -1,0 +1,54 @@
+# -*- Python -*-
+# lit configuration for the norm-mlir test suite.
+
+import os
+import shutil
+
+import lit.formats
+import lit.util
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "NORM"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.norm_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# The tests use Debian's python3 (it sees python3-numpy), and the project's
+# Python package for the self-checking integration tests.
+python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+config.substitutions.append(("%python", python))
+config.environment["PYTHONPATH"] = os.path.join(config.norm_src_root, "python")
+config.environment["NORM_OPT"] = os.path.join(config.norm_tools_dir, "norm-opt")
+config.environment["MLIR_TOOLS_DIR"] = config.llvm_tools_dir
+config.environment["MLIR_LIB_DIR"] = config.mlir_lib_dir
+
+# Shared libraries the runner loads.
+config.substitutions.append(
+    ("%mlir_runner_utils", os.path.join(config.mlir_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_c_runner_utils", os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils.so")))
+
+tool_dirs = [config.norm_tools_dir, config.llvm_tools_dir]
+tools = ["norm-opt", "mlir-runner", "mlir-translate", "FileCheck", "not", "split-file"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Optional features.
+ptxas = shutil.which("ptxas") or (
+    "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+try:
+    import subprocess
+    subprocess.run([python, "-c", "import numpy"], check=True, capture_output=True)
+    config.available_features.add("numpy")
+except Exception:
+    pass
