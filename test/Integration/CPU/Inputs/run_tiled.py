@@ -7,7 +7,6 @@ from norm_mlir import reference
 from norm_mlir.testing import harness
 
 KERNELS = """
-module attributes {transform.with_named_sequence} {
   func.func @ln(%x: tensor<11x3x20xf32>, %g: tensor<3x20xf32>, %b: tensor<3x20xf32>) -> (tensor<11x3x20xf32>, tensor<11xf32>) {
     %o = tensor.empty() : tensor<11x3x20xf32>
     %m = tensor.empty() : tensor<11xf32>
@@ -21,6 +20,12 @@ module attributes {transform.with_named_sequence} {
     %y = norm.rms_norm eps(1.0e-06) ins(%x : tensor<?x33xbf16>) gamma(%g : tensor<33xbf16>) outs(%o : tensor<?x33xbf16>) -> tensor<?x33xbf16>
     return %y : tensor<?x33xbf16>
   }
+"""
+
+# The schedule lives in its own module, preloaded by the interpreter, so the
+# payload that is lowered and run holds no transform ops.
+SCHEDULE = """
+module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
     %ln = transform.structured.match ops{["norm.layer_norm"]} in %root : (!transform.any_op) -> !transform.any_op
     %t0, %l0 = transform.structured.tile_using_for %ln tile_sizes [4] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
@@ -31,11 +36,17 @@ module attributes {transform.with_named_sequence} {
 }
 """
 
-PIPELINE = (["--transform-interpreter", "--canonicalize"] +
-            harness.pipeline_args("linalg"))
 
 
 def main():
+    import os
+    import tempfile
+    schedule = tempfile.NamedTemporaryFile("w", suffix=".mlir", delete=False)
+    schedule.write(SCHEDULE)
+    schedule.close()
+    pipeline = ([f"--transform-preload-library=transform-library-paths={schedule.name}",
+                 "--transform-interpreter", "--canonicalize"] +
+                harness.pipeline_args("linalg"))
     rng = np.random.default_rng(7)
     x = reference.round_to(rng.standard_normal((11, 3, 20)), "f32")
     g = reference.round_to(rng.uniform(0.5, 1.5, (3, 20)), "f32")
@@ -44,7 +55,8 @@ def main():
     gr = reference.round_to(rng.uniform(0.5, 1.5, (33,)), "bf16")
     calls = [harness.Call("ln", [x, g, b], [], [(11, 3, 20), (11,)]),
              harness.Call("rms", [xr, gr], [], [(10, 33)])]
-    (ln_out, ln_mean), (rms_out,) = harness.run_calls(KERNELS, calls, PIPELINE)
+    (ln_out, ln_mean), (rms_out,) = harness.run_calls(KERNELS, calls, pipeline)
+    os.unlink(schedule.name)
 
     passed = failed = 0
     ref = reference.layer_norm(x, g, b, eps=1e-5, axis=1)
