@@ -49,6 +49,7 @@ def runner_libs():
 # LLVM dialect.
 _BUFFERIZE = [
     "--convert-elementwise-to-linalg",
+    "--eliminate-empty-tensors",
     "--one-shot-bufferize=bufferize-function-boundaries",
     "--buffer-deallocation-pipeline",
 ]
