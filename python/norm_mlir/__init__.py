@@ -1,0 +1,1 @@
+"""norm-mlir: Python helpers for the norm dialect (reference, test harness)."""

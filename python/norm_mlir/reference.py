@@ -1,0 +1,147 @@
+"""Float64 reference semantics of norm.layer_norm / norm.rms_norm.
+
+Every lowering is checked against these functions (see shared tolerances).
+Inputs are taken as already rounded to their element type; everything is
+computed in float64.
+"""
+
+import numpy as np
+
+# Element types the project handles, with their numpy storage.
+FLOAT_TYPES = ("f64", "f32", "f16", "bf16")
+
+
+def round_to(values, dtype):
+    """Rounds float values to `dtype` (round to nearest even), as float64."""
+    values = np.asarray(values, dtype=np.float64)
+    if dtype == "f64":
+        return values.copy()
+    if dtype == "f32":
+        return values.astype(np.float32).astype(np.float64)
+    if dtype == "f16":
+        return values.astype(np.float16).astype(np.float64)
+    if dtype == "bf16":
+        return bf16_bits_to_float(float_to_bf16_bits(values))
+    raise ValueError(f"unsupported element type {dtype}")
+
+
+def float_to_bf16_bits(values):
+    """The bf16 bit patterns (uint16) of `values`, rounded to nearest even."""
+    f32 = np.asarray(values, dtype=np.float64).astype(np.float32)
+    bits = f32.view(np.uint32).astype(np.uint64)
+    nan = np.isnan(f32)
+    rounding = ((bits >> 16) & 1) + 0x7FFF
+    rounded = ((bits + rounding) >> 16).astype(np.uint16)
+    rounded[nan] = 0x7FC0
+    return rounded
+
+
+def bf16_bits_to_float(bits):
+    """Float64 values of bf16 bit patterns."""
+    bits = np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16
+    return bits.view(np.float32).astype(np.float64)
+
+
+def to_bits(values, dtype):
+    """Little-endian raw bytes of `values` stored as `dtype`."""
+    if dtype == "f64":
+        return np.asarray(values, dtype="<f8").tobytes()
+    if dtype == "f32":
+        return np.asarray(values, dtype="<f4").tobytes()
+    if dtype == "f16":
+        return np.asarray(values, dtype="<f2").tobytes()
+    if dtype == "bf16":
+        return float_to_bf16_bits(values).astype("<u2").tobytes()
+    raise ValueError(f"unsupported element type {dtype}")
+
+
+def from_int_bits(ints, dtype):
+    """Float64 values from integer bit patterns (as printed by the harness)."""
+    ints = np.asarray(ints, dtype=np.int64)
+    if dtype == "f64":
+        return ints.view(np.float64).copy()
+    if dtype == "f32":
+        return ints.astype(np.uint32).view(np.float32).astype(np.float64)
+    if dtype == "f16":
+        return ints.astype(np.uint16).view(np.float16).astype(np.float64)
+    if dtype == "bf16":
+        return bf16_bits_to_float(ints.astype(np.uint16))
+    raise ValueError(f"unsupported element type {dtype}")
+
+
+def _normalized_axes(ndim, axis):
+    if axis < 0:
+        axis += ndim
+    if not 0 <= axis < ndim:
+        raise ValueError(f"axis {axis} out of range for rank {ndim}")
+    return axis, tuple(range(axis, ndim))
+
+
+def _combine(x, residual, in_dtype):
+    """h = x + residual rounded to the input type (what residual_out holds)."""
+    if residual is None:
+        return np.asarray(x, dtype=np.float64)
+    return round_to(np.asarray(x, np.float64) + np.asarray(residual, np.float64),
+                    in_dtype)
+
+
+def layer_norm(x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
+               in_dtype="f32"):
+    """Reference LayerNorm. Returns a dict with out, residual_out, mean, rstd
+    (mean and rstd shaped like the leading row dims)."""
+    h = _combine(x, residual, in_dtype)
+    axis, axes = _normalized_axes(h.ndim, axis)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean = h.mean(axis=axes, keepdims=True)
+        var = ((h - mean) ** 2).mean(axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(var + eps)
+        out = (h - mean) * rstd
+    if gamma is not None:
+        out = out * np.asarray(gamma, np.float64)
+    if beta is not None:
+        out = out + np.asarray(beta, np.float64)
+    return {"out": out, "residual_out": h,
+            "mean": mean.reshape(h.shape[:axis]),
+            "rstd": rstd.reshape(h.shape[:axis])}
+
+
+def rms_norm(x, gamma=None, eps=1e-6, axis=-1, residual=None, in_dtype="f32"):
+    """Reference RMSNorm (Zhang & Sennrich 2019). A row holding inf or NaN is
+    all NaN (its mean square is not finite)."""
+    h = _combine(x, residual, in_dtype)
+    axis, axes = _normalized_axes(h.ndim, axis)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ms = (h * h).mean(axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(ms + eps)
+        rstd = np.where(np.isfinite(ms), rstd, np.nan)
+        out = h * rstd
+    if gamma is not None:
+        out = out * np.asarray(gamma, np.float64)
+    return {"out": out, "residual_out": h, "rstd": rstd.reshape(h.shape[:axis])}
+
+
+def ulp(values, dtype):
+    """The spacing of `dtype` at |values|."""
+    values = np.abs(np.asarray(values, np.float64))
+    mantissa_bits = {"f64": 52, "f32": 23, "f16": 10, "bf16": 7}[dtype]
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log2(np.maximum(values, np.finfo(np.float64).tiny)))
+    return np.exp2(exponent - mantissa_bits)
+
+
+def output_tolerance(ref, out_dtype, n, data="normal", gamma=None):
+    """Absolute tolerance per element for a normalised output, following
+    shared/tolerances.md."""
+    scale = 1.0
+    if gamma is not None and np.size(gamma):
+        scale = max(1.0, float(np.max(np.abs(gamma))))
+    ref = np.asarray(ref, np.float64)
+    if out_dtype in ("f32", "f64"):
+        if data == "large_mean":
+            tol = 5e-3
+        else:
+            tol = 1e-5 * max(1.0, float(np.log2(max(n, 1))))
+        return np.full(ref.shape, tol * scale)
+    # Two ulp of the output type at max(1, |ref|), plus the f32 compute error.
+    base = np.maximum(np.abs(np.nan_to_num(ref)), 1.0)
+    return 2.0 * ulp(base, out_dtype) * scale

@@ -1,0 +1,320 @@
+"""Norm-op test cases: kernel IR generation, input data, reference checks.
+
+A case is written as a compact spec string, e.g.
+
+    op=layer_norm shape=4x7 axis=1 dtype=bf16 gamma beta data=large_mean
+
+Keys: op (layer_norm|rms_norm), shape, axis (default: last dim), dtype,
+out (output element type), gamma, beta, residual, residual_out, mean, rstd,
+eps (value), eps_operand (eps passed as a runtime f32 argument), dynamic
+(every dim dynamic), abi (tensor|memref|kernel: memref arguments read with
+bufferization.to_tensor and written with materialize_in_destination), data
+(normal|uniform|large_mean|constant|tiny|huge|nonfinite), seed.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from norm_mlir import reference
+
+
+@dataclass
+class NormCase:
+    op: str = "layer_norm"
+    shape: tuple = (4, 8)
+    axis: int = -1
+    dtype: str = "f32"
+    out: str = ""
+    gamma: bool = False
+    beta: bool = False
+    residual: bool = False
+    residual_out: bool = False
+    mean: bool = False
+    rstd: bool = False
+    eps: float = 1e-5
+    eps_operand: bool = False
+    dynamic: bool = False
+    abi: str = "tensor"
+    data: str = "normal"
+    seed: int = 0
+    spec: str = ""
+
+    @staticmethod
+    def parse(spec):
+        case = NormCase(spec=spec)
+        for token in spec.split():
+            key, _, value = token.partition("=")
+            if key == "shape":
+                case.shape = tuple(int(d) for d in value.split("x"))
+            elif key in ("axis", "seed"):
+                setattr(case, key, int(value))
+            elif key == "eps":
+                case.eps = float(value)
+            elif key in ("op", "dtype", "out", "abi", "data"):
+                setattr(case, key, value)
+            elif key in ("gamma", "beta", "residual", "residual_out", "mean",
+                         "rstd", "eps_operand", "dynamic"):
+                setattr(case, key, True)
+            else:
+                raise ValueError(f"unknown case key {key!r} in {spec!r}")
+        if case.axis < 0:
+            case.axis += len(case.shape)
+        if not case.out:
+            case.out = case.dtype
+        if case.op == "rms_norm" and (case.beta or case.mean):
+            raise ValueError("rms_norm has no beta or mean")
+        return case
+
+    # -- types ---------------------------------------------------------------
+    def _type(self, kind, shape, dtype):
+        dims = ["?" if self.dynamic else str(d) for d in shape]
+        body = "x".join(dims + [dtype]) if shape else dtype
+        return f"{kind}<{body}>"
+
+    @property
+    def rows(self):
+        return self.shape[:self.axis]
+
+    @property
+    def normalized(self):
+        return self.shape[self.axis:]
+
+    @property
+    def n(self):
+        return int(np.prod(self.normalized))
+
+    def operands(self):
+        """(name, role, shape, dtype) for the op's inputs, in order."""
+        ops = [("x", "in", self.shape, self.dtype)]
+        if self.residual:
+            ops.append(("r", "in", self.shape, self.dtype))
+        if self.gamma:
+            ops.append(("g", "in", self.normalized, self.dtype))
+        if self.beta:
+            ops.append(("b", "in", self.normalized, self.dtype))
+        return ops
+
+    def destinations(self):
+        """(name, shape, dtype) of the op's destinations, in result order."""
+        dests = [("out", self.shape, self.out)]
+        if self.residual_out:
+            dests.append(("residual_out", self.shape, self.dtype))
+        if self.mean:
+            dests.append(("mean", self.rows, "f32" if self.dtype != "f64" else "f64"))
+        if self.rstd:
+            dests.append(("rstd", self.rows, "f32" if self.dtype != "f64" else "f64"))
+        return dests
+
+    # -- IR ------------------------------------------------------------------
+    def _op_text(self, kind, values, dest_values, eps_value):
+        t = lambda shape, dtype: self._type(kind, shape, dtype)
+        parts = [f"norm.{self.op}"]
+        if self.axis != len(self.shape) - 1:
+            parts.append(f"axis({self.axis})")
+        if self.eps_operand:
+            parts.append(f"eps({eps_value} : f32)")
+        else:
+            parts.append(f"eps({self._eps_literal()})")
+        names = {"x": "ins", "r": "residual", "g": "gamma", "b": "beta"}
+        for (name, _, shape, dtype) in self.operands():
+            parts.append(f"{names[name]}({values[name]} : {t(shape, dtype)})")
+        keywords = {"out": "outs", "residual_out": "residual_out", "mean": "mean",
+                    "rstd": "rstd"}
+        for (name, shape, dtype) in self.destinations():
+            parts.append(f"{keywords[name]}({dest_values[name]} : {t(shape, dtype)})")
+        if kind == "tensor":
+            parts.append("-> " + ", ".join(t(s, d) for _, s, d in self.destinations()))
+        return " ".join(parts)
+
+    def _eps_literal(self):
+        from norm_mlir.testing.harness import mlir_float
+        return mlir_float(self.eps)
+
+    def kernel_ir(self, func):
+        """A func.func named `func` computing this case."""
+        lines = []
+        eps_arg = ["%e: f32"] if self.eps_operand else []
+        ins = [f"%{n}: {self._type('tensor' if self.abi == 'tensor' else 'memref', s, d)}"
+               for n, _, s, d in self.operands()]
+        if self.abi == "tensor":
+            results = [self._type("tensor", s, d) for _, s, d in self.destinations()]
+            lines.append(f"func.func @{func}({', '.join(ins + eps_arg)}) -> "
+                         f"({', '.join(results)}) {{")
+            dests = self._empty_destinations(lines, "%x")
+            values = {n: f"%{n}" for n, _, _, _ in self.operands()}
+            k = len(results)
+            lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
+            lines.append(f"  return {', '.join(f'%y#{i}' for i in range(k))} : "
+                         f"{', '.join(results)}")
+            lines.append("}")
+            return "\n".join(lines)
+        outs = [f"%{n}_buf: {self._type('memref', s, d)}"
+                for n, s, d in self.destinations()]
+        lines.append(f"func.func @{func}({', '.join(ins + eps_arg + outs)}) {{")
+        if self.abi == "memref":
+            values = {n: f"%{n}" for n, _, _, _ in self.operands()}
+            dests = {n: f"%{n}_buf" for n, _, _ in self.destinations()}
+            lines.append("  " + self._op_text("memref", values, dests, "%e"))
+        else:  # The usual kernel ABI: tensors inside, memrefs outside.
+            values = {}
+            for n, _, s, d in self.operands():
+                values[n] = f"%{n}_t"
+                lines.append(f"  %{n}_t = bufferization.to_tensor %{n} restrict : "
+                             f"{self._type('memref', s, d)} to {self._type('tensor', s, d)}")
+            dests = self._empty_destinations(lines, "%x_t")
+            k = len(self.destinations())
+            lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
+            for i, (name, shape, dtype) in enumerate(self.destinations()):
+                lines.append(f"  bufferization.materialize_in_destination %y#{i} in "
+                             f"restrict writable %{name}_buf : "
+                             f"({self._type('tensor', shape, dtype)}, "
+                             f"{self._type('memref', shape, dtype)}) -> ()")
+        lines.append("  return")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def _empty_destinations(self, lines, source):
+        """Emits a tensor.empty per destination (sized from the tensor
+        `source` when dynamic); returns their names by destination."""
+        dests = {}
+        for name, shape, dtype in self.destinations():
+            dyn = self._dim_values(lines, source, "tensor", len(shape), name)
+            dests[name] = f"%d_{name}"
+            lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
+                         f"{self._type('tensor', shape, dtype)}")
+        return dests
+
+    def _dim_values(self, lines, source, kind, rank, tag):
+        if not self.dynamic:
+            return []
+        values = []
+        for d in range(rank):
+            lines.append(f"  %{tag}_c{d} = arith.constant {d} : index")
+            lines.append(f"  %{tag}_dim{d} = {kind}.dim {source}, %{tag}_c{d} : "
+                         f"{self._type(kind, self.shape, self.dtype)}")
+            values.append(f"%{tag}_dim{d}")
+        return values
+
+    # -- data ----------------------------------------------------------------
+    def inputs(self):
+        """Input arrays (float64, representable in their type) by name."""
+        rng = np.random.default_rng(self.seed)
+        values = {}
+        for name, _, shape, dtype in self.operands():
+            if name == "g":
+                v = rng.uniform(0.5, 1.5, shape)
+            elif name == "b":
+                v = rng.uniform(-0.5, 0.5, shape)
+            else:
+                v = self._data(rng, shape)
+            values[name] = reference.round_to(v, dtype)
+        return values
+
+    def _data(self, rng, shape):
+        if self.data == "uniform":
+            return rng.uniform(-1, 1, shape)
+        if self.data == "normal":
+            return rng.standard_normal(shape)
+        if self.data == "large_mean":
+            return 1e4 + rng.standard_normal(shape)
+        if self.data == "constant":
+            rows = rng.uniform(-3, 3, self.rows + (1,) * len(self.normalized))
+            return np.broadcast_to(rows, shape).copy()
+        if self.data == "tiny":
+            return 1e-20 * rng.standard_normal(shape)
+        if self.data == "huge":
+            return 1e18 * rng.standard_normal(shape)
+        if self.data == "nonfinite":
+            v = rng.standard_normal(shape)
+            flat = v.reshape(-1, self.n)
+            flat[0, self.n // 2] = np.inf
+            if flat.shape[0] > 2:
+                flat[2, 0] = np.nan
+            return flat.reshape(shape)
+        raise ValueError(f"unknown data distribution {self.data}")
+
+    def reference(self, values):
+        kwargs = dict(eps=self.eps, axis=self.axis, in_dtype=self.dtype,
+                      residual=values.get("r"), gamma=values.get("g"))
+        if self.op == "layer_norm":
+            return reference.layer_norm(values["x"], beta=values.get("b"), **kwargs)
+        return reference.rms_norm(values["x"], **kwargs)
+
+    def call_args(self, values):
+        """Arguments in kernel order, and the indices of output arguments."""
+        args = [values[n] for n, _, _, _ in self.operands()]
+        if self.eps_operand:
+            args.append(self.eps)
+        outputs = []
+        if self.abi != "tensor":
+            for name, shape, _ in self.destinations():
+                outputs.append(len(args))
+                args.append(np.zeros(shape))
+        return args, outputs
+
+    # -- checking ------------------------------------------------------------
+    def check(self, outputs, values):
+        """Compares kernel outputs with the reference; returns a list of
+        failure messages (empty when everything is within tolerance)."""
+        ref = self.reference(values)
+        failures = []
+        for (name, shape, dtype), got in zip(self.destinations(), outputs):
+            want = ref[name]
+            if name == "residual_out":
+                bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
+                if bad.any():
+                    failures.append(f"{name}: {int(bad.sum())} elements differ")
+                continue
+            if name in ("mean", "rstd"):
+                tol = 1e-5 * max(1.0, np.log2(self.n)) * np.maximum(1.0, np.abs(np.nan_to_num(want)))
+                if self.data in ("large_mean",) and name == "rstd":
+                    tol = 5e-3 * np.maximum(1.0, np.abs(want))
+                failures += _compare(name, got, want, tol, self.data)
+                continue
+            failures += self._check_output(got, want, values)
+        return failures
+
+    def _check_output(self, got, want, values):
+        gamma = values.get("g")
+        if self.data == "constant" and self.op == "layer_norm":
+            beta = values.get("b")
+            expected = np.zeros(self.shape) if beta is None else np.broadcast_to(
+                reference.round_to(beta, self.out), self.shape)
+            bad = got != expected
+            if bad.any():
+                return [f"out: constant rows not exact ({int(bad.sum())} elements, "
+                        f"max |err| {np.max(np.abs(got - expected)):.3g})"]
+            return []
+        if self.data in ("tiny", "huge"):
+            rows = want.reshape(-1, self.n)
+            scale = np.max(np.abs(rows), axis=1, keepdims=True)
+            tol = np.broadcast_to(1e-4 * scale, rows.shape).reshape(want.shape)
+            if not np.isfinite(got).all():
+                return ["out: non-finite values for finite inputs"]
+            return _compare("out", got, want, tol, self.data)
+        tol = reference.output_tolerance(want, self.out, self.n, self.data, gamma)
+        return _compare("out", got, want, tol, self.data)
+
+
+def _compare(name, got, want, tol, data):
+    failures = []
+    want_nan = np.isnan(want)
+    if data == "nonfinite":
+        # Rows holding inf/NaN must come out all NaN; others unaffected.
+        if (want_nan & ~np.isnan(got)).any():
+            failures.append(f"{name}: {int((want_nan & ~np.isnan(got)).sum())} "
+                            "outputs should be NaN")
+    elif want_nan.any() or np.isnan(got).any():
+        failures.append(f"{name}: unexpected NaN")
+        return failures
+    ok = ~want_nan
+    err = np.abs(got[ok] - want[ok])
+    limit = np.asarray(tol)[ok] if np.ndim(tol) else tol
+    bad = ~(err <= limit)
+    if bad.any():
+        idx = int(np.argmax(np.where(bad, err, -1)))
+        failures.append(f"{name}: {int(bad.sum())} of {err.size} elements out of "
+                        f"tolerance; worst |err| {err[idx]:.3g} vs tol "
+                        f"{np.ravel(limit)[idx] if np.ndim(limit) else limit:.3g}")
+    return failures

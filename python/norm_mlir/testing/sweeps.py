@@ -1,0 +1,50 @@
+"""Named lists of norm-op cases shared by the lit integration tests."""
+
+_SHAPES_N = ["1x1", "3x1", "2x7", "4x8", "3x9", "2x768", "2x4099"]
+
+SWEEPS = {
+    # The foundation's execution sweep: both ops, with and without gamma and
+    # beta, N = 1 and odd N, dynamic shapes, f16/bf16/f64, the large-mean,
+    # constant-row, tiny/huge and non-finite cases, every extra destination.
+    "foundation": (
+        [f"op=layer_norm shape={s} gamma beta" for s in _SHAPES_N] +
+        [f"op=rms_norm shape={s} gamma eps=1e-6" for s in _SHAPES_N] +
+        [
+            "op=layer_norm shape=5x33",
+            "op=rms_norm shape=5x33 eps=1e-6",
+            "op=layer_norm shape=2x3x5 axis=1 gamma beta",
+            "op=layer_norm shape=2x3x5 axis=2 beta",
+            "op=rms_norm shape=2x3x5 axis=1 gamma",
+            "op=layer_norm shape=13 gamma beta",
+            "op=layer_norm shape=3x17 gamma beta dynamic",
+            "op=rms_norm shape=3x17 gamma dynamic",
+            "op=layer_norm shape=4x64 dtype=f16 gamma beta",
+            "op=rms_norm shape=4x64 dtype=f16 gamma",
+            "op=layer_norm shape=4x100 dtype=bf16 gamma beta",
+            "op=rms_norm shape=4x100 dtype=bf16 gamma",
+            "op=layer_norm shape=3x50 dtype=f64 gamma beta",
+            "op=rms_norm shape=3x50 dtype=f64",
+            "op=layer_norm shape=4x1000 gamma beta data=large_mean",
+            "op=layer_norm shape=4x1000 dtype=bf16 data=large_mean",
+            "op=layer_norm shape=4x256 gamma beta data=constant",
+            "op=layer_norm shape=3x77 data=constant",
+            "op=layer_norm shape=4x4096 data=huge",
+            "op=rms_norm shape=4x4096 data=huge",
+            "op=layer_norm shape=4x512 data=tiny",
+            "op=rms_norm shape=4x512 data=tiny",
+            "op=layer_norm shape=4x32 gamma beta data=nonfinite",
+            "op=rms_norm shape=4x32 gamma data=nonfinite",
+            "op=layer_norm shape=4x96 data=uniform eps_operand",
+            "op=rms_norm shape=4x96 dtype=bf16 eps_operand",
+            "op=layer_norm shape=4x24 dtype=bf16 out=f32 gamma beta",
+            "op=rms_norm shape=4x24 out=bf16 gamma",
+            "op=layer_norm shape=6x40 residual residual_out mean rstd gamma beta",
+            "op=rms_norm shape=6x40 dtype=bf16 residual residual_out rstd gamma",
+            "op=layer_norm shape=2x3x8 axis=1 mean rstd",
+            "op=layer_norm shape=3x48 gamma beta abi=memref",
+            "op=rms_norm shape=3x48 dtype=f16 gamma abi=memref dynamic",
+            "op=layer_norm shape=3x48 gamma beta abi=kernel",
+            "op=rms_norm shape=3x48 gamma abi=kernel residual residual_out",
+        ]
+    ),
+}
