@@ -273,15 +273,22 @@ static KernelPlan planKernel(NormOpInterface op,
 
   int64_t blockSize = options.blockSize;
   int64_t rowsPerBlock = options.rowsPerBlock;
+  // Settles G and R from the preferred G and the options. Blocks are always
+  // whole warps: the butterfly shuffles every lane of a warp.
   auto finish = [&](int64_t threadsPerRow) {
-    if (blockSize && rowsPerBlock)
+    if (blockSize && rowsPerBlock) {
       threadsPerRow = blockSize / rowsPerBlock;
-    else if (blockSize)
+    } else if (blockSize) {
       threadsPerRow = fitThreadsPerRow(threadsPerRow, blockSize);
-    else if (rowsPerBlock)
-      threadsPerRow = fitThreadsPerRow(
-          threadsPerRow,
-          std::max<int64_t>(kWarpSize, kMaxBlockSize / rowsPerBlock));
+    } else if (rowsPerBlock) {
+      threadsPerRow = std::min(threadsPerRow, kMaxBlockSize / rowsPerBlock);
+      threadsPerRow = threadsPerRow <= kWarpSize
+                          ? static_cast<int64_t>(llvm::bit_floor(
+                                static_cast<uint64_t>(threadsPerRow)))
+                          : threadsPerRow / kWarpSize * kWarpSize;
+      if (threadsPerRow * rowsPerBlock < kWarpSize)
+        threadsPerRow = kWarpSize / rowsPerBlock;
+    }
     plan.threadsPerRow = threadsPerRow;
     if (rowsPerBlock)
       plan.rowsPerBlock = rowsPerBlock;
@@ -290,6 +297,8 @@ static KernelPlan planKernel(NormOpInterface op,
     else
       plan.rowsPerBlock =
           std::max<int64_t>(1, kDefaultBlockSize / threadsPerRow);
+    assert(plan.getBlockSize() % kWarpSize == 0 &&
+           plan.getBlockSize() <= kMaxBlockSize && "not whole warps");
   };
 
   if (ShapedType::isDynamic(rowSize)) {
@@ -330,20 +339,26 @@ namespace {
 /// The operand views and host-side scalars the kernel body uses.
 struct KernelOperands {
   Value input, residual, gamma, beta, output, residualOutput, mean, rstd;
-  /// Epsilon and 1/sqrt(N), in the compute type.
+  /// Epsilon and c = 1/sqrt(N) in the compute type: host values when only
+  /// known at run time, otherwise constants created in the kernel.
   Value eps, invSqrtN;
+  FloatAttr epsConstant, invSqrtNConstant;
 };
 
-/// Running statistics of part of a row: element count, mean, and the sum of
-/// squared deviations scaled by 1/N (LayerNorm); or only the scaled sum of
-/// squares (RMSNorm, `count` and `mean` null).
+/// Statistics of part of a row relative to a pivot P, an element of the
+/// row: the count n, S = sum(h - P) and q = sum(((h - P - S/n) * c)^2), the
+/// scaled sum of squared deviations (LayerNorm). For RMSNorm only
+/// q = sum((h * c)^2) is kept, the other fields are null.
 struct Stats {
-  Value count, mean, sumSq;
+  Value count, pivot, shiftedSum, sumSq;
 };
 
-/// What a row is normalised with: y = (h - mean) * rstd.
+/// What a row is normalised with: y = ((h - pivot) - offset) * rstd, where
+/// pivot + offset is the mean (LayerNorm), or y = h * rstd (RMSNorm, pivot
+/// and offset null). Keeping the mean in two parts keeps h - mean exact to
+/// the last bit of the offset even when the mean is large.
 struct RowScale {
-  Value mean, rstd;
+  Value pivot, offset, rstd;
 };
 
 /// Emits the body of the launch for one norm op.
@@ -356,7 +371,7 @@ public:
         computeType(getComputeElementType(inputType)),
         isLayerNorm(op.isLayerNorm()) {}
 
-  /// Emits the kernel at the start of `launch`'s body.
+  /// Emits the kernel before the terminator of `launch`'s body.
   void emit(gpu::LaunchOp launch);
 
 private:
@@ -384,10 +399,6 @@ private:
   Value select(Value cond, Value lhs, Value rhs) {
     return arith::SelectOp::create(b, loc, cond, lhs, rhs);
   }
-  Value isZero(Value value) {
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, value,
-                                 constant(0.0));
-  }
   /// `lhs && rhs` where a null condition stands for true.
   Value both(Value lhs, Value rhs);
   /// Pairwise sum of `values`.
@@ -400,23 +411,26 @@ private:
   SmallVector<Value> loadElements(Value view, ValueRange indices);
   /// Stores `values` (converted to `view`'s element type) at `indices`.
   void storeElements(Value view, ValueRange indices, ArrayRef<Value> values);
-  /// h = input (+ residual) for vector `vectorIndex` of `loadRow`, in the
-  /// compute type; writes residual_out when `writeResidual` (at `row`, under
-  /// `rowIsValid`).
+  /// h = input (+ residual, rounded to the input type) in the compute type
+  /// for vector `vectorIndex` of the row; writes residual_out when asked
+  /// (at `row`, under `rowIsValid`).
   SmallVector<Value> loadRowVector(Value vectorIndex, bool writeResidual);
   /// As loadRowVector, yielding zeros when `valid` is false.
   SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex);
 
   // Statistics.
-  /// Statistics of one group of elements held by a thread.
+  /// S / n, 0 for an empty part.
+  Value getOffset(const Stats &stats);
+  /// Statistics of the elements of `vectors` whose `valid` flag holds (null:
+  /// always), relative to `pivot`.
   Stats computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
-                          ArrayRef<Value> valid);
-  /// Chan's merge of `lhs` and `rhs` (in that order).
+                          ArrayRef<Value> valid, Value pivot);
+  /// Merges two parts (Chan et al.); the result has `lhs`'s pivot. With the
+  /// same pivot on both sides the result does not depend on the order.
   Stats merge(const Stats &lhs, const Stats &rhs);
   /// Merges the statistics of all threads of the row group.
   Stats reduceAcrossRow(Stats local);
-  /// Stores the mean and rstd destinations; returns the row's mean (null
-  /// for RMSNorm) and rstd.
+  /// Computes rstd, stores the mean and rstd destinations.
   RowScale finalize(const Stats &stats);
   /// Normalises V elements of column vector `vectorIndex` and stores them.
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
@@ -429,7 +443,7 @@ private:
   Location loc;
   NormOpInterface op;
   const KernelPlan &plan;
-  const KernelOperands &operands;
+  KernelOperands operands;
   Type inputType;
   Type computeType;
   bool isLayerNorm;
@@ -568,8 +582,15 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
   return SmallVector<Value>(ifOp.getResults());
 }
 
+Value KernelEmitter::getOffset(const Stats &stats) {
+  // Counts are whole numbers: max(n, 1) only differs from n when the part
+  // is empty, and then S is 0.
+  Value count = arith::MaximumFOp::create(b, loc, stats.count, constant(1.0));
+  return div(stats.shiftedSum, count);
+}
+
 Stats KernelEmitter::computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
-                                       ArrayRef<Value> valid) {
+                                       ArrayRef<Value> valid, Value pivot) {
   Value c = operands.invSqrtN;
   Value zero = constant(0.0);
   auto masked = [&](Value value, Value cond) {
@@ -590,36 +611,26 @@ Stats KernelEmitter::computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
     return stats;
   }
 
-  // Count, then the mean pivoted on the first element (exact for a constant
-  // group), then the centred sum of squares around that mean.
-  SmallVector<Value> counts;
-  bool mayBeEmpty = false;
-  for (Value cond : valid) {
-    Value width = constant(plan.vectorWidth);
-    counts.push_back(masked(width, cond));
-    mayBeEmpty |= static_cast<bool>(cond);
-  }
-  // Only the trailing vectors can be partial, so a thread is empty exactly
-  // when its first vector is.
-  mayBeEmpty = static_cast<bool>(valid.front());
-  stats.count = sumTree(counts);
-
-  Value pivot = vectors.front().front();
-  SmallVector<Value> shiftedSums;
+  // Two exact passes over registers: the shifted sum, then the squares of
+  // the deviations from the local mean.
+  stats.pivot = pivot;
+  SmallVector<Value> counts, shiftedSums;
+  SmallVector<SmallVector<Value>> shifted;
   for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
-    SmallVector<Value> shifted;
+    counts.push_back(masked(constant(plan.vectorWidth), cond));
+    SmallVector<Value> &slot = shifted.emplace_back();
     for (Value value : h)
-      shifted.push_back(sub(value, pivot));
-    shiftedSums.push_back(masked(sumTree(shifted), cond));
+      slot.push_back(sub(value, pivot));
+    shiftedSums.push_back(masked(sumTree(slot), cond));
   }
-  Value mean = add(pivot, div(sumTree(shiftedSums), stats.count));
-  stats.mean = mayBeEmpty ? select(valid.front(), mean, zero) : mean;
-
+  stats.count = sumTree(counts);
+  stats.shiftedSum = sumTree(shiftedSums);
+  Value offset = getOffset(stats);
   SmallVector<Value> sums;
-  for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
+  for (auto [slot, cond] : llvm::zip_equal(shifted, valid)) {
     SmallVector<Value> squares;
-    for (Value value : h) {
-      Value scaled = mul(sub(value, stats.mean), c);
+    for (Value value : slot) {
+      Value scaled = mul(sub(value, offset), c);
       squares.push_back(mul(scaled, scaled));
     }
     sums.push_back(masked(sumTree(squares), cond));
@@ -630,98 +641,89 @@ Stats KernelEmitter::computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
 
 Stats KernelEmitter::merge(const Stats &lhs, const Stats &rhs) {
   if (!isLayerNorm)
-    return {Value(), Value(), add(lhs.sumSq, rhs.sumSq)};
+    return {Value(), Value(), Value(), add(lhs.sumSq, rhs.sumSq)};
+  // Bring rhs to lhs's pivot: P_r - P_l is exact when the pivots are close
+  // (Sterbenz), and is not needed at all when they are the same value.
+  Value rhsOffset = getOffset(rhs);
+  Value rhsShiftedSum = rhs.shiftedSum;
+  if (rhs.pivot != lhs.pivot) {
+    Value shift = sub(rhs.pivot, lhs.pivot);
+    rhsOffset = add(shift, rhsOffset);
+    rhsShiftedSum = add(rhsShiftedSum, mul(rhs.count, shift));
+  }
   Value count = add(lhs.count, rhs.count);
-  Value rhsWeight = div(rhs.count, count);
-  Value delta = sub(rhs.mean, lhs.mean);
-  Value mean = add(lhs.mean, mul(delta, rhsWeight));
-  Value scaledDelta = mul(delta, operands.invSqrtN);
-  Value correction =
-      mul(mul(scaledDelta, scaledDelta), mul(lhs.count, rhsWeight));
-  Value sumSq = add(add(lhs.sumSq, rhs.sumSq), correction);
-  // An empty side contributes nothing (and would divide 0 by 0).
-  Value lhsEmpty = isZero(lhs.count);
-  Value rhsEmpty = isZero(rhs.count);
-  mean = select(rhsEmpty, lhs.mean, select(lhsEmpty, rhs.mean, mean));
-  sumSq = select(rhsEmpty, lhs.sumSq, select(lhsEmpty, rhs.sumSq, sumSq));
-  return {count, mean, sumSq};
+  Value shiftedSum = add(lhs.shiftedSum, rhsShiftedSum);
+  // q = q_l + q_r + ((mean_r - mean_l) * c)^2 * n_l * n_r / n; every
+  // operation is commutative, so two lanes merging each other's parts get
+  // the same bits.
+  Value delta = mul(sub(rhsOffset, getOffset(lhs)), operands.invSqrtN);
+  Value weight =
+      div(mul(lhs.count, rhs.count),
+          arith::MaximumFOp::create(b, loc, count, constant(1.0)));
+  Value sumSq = add(add(lhs.sumSq, rhs.sumSq), mul(mul(delta, delta), weight));
+  return {count, lhs.pivot, shiftedSum, sumSq};
 }
 
 Stats KernelEmitter::reduceAcrossRow(Stats local) {
+  // Within a warp (or the part of it that holds the row) every lane has the
+  // same pivot, so only n, S and q travel.
+  int64_t laneSpan = std::min(plan.threadsPerRow, kWarpSize);
+  for (int64_t offset = laneSpan / 2; offset >= 1; offset /= 2) {
+    auto shuffle = [&](Value value) -> Value {
+      if (!value)
+        return value;
+      return gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                    gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    Stats partner{shuffle(local.count), local.pivot,
+                  shuffle(local.shiftedSum), shuffle(local.sumSq)};
+    local = merge(local, partner);
+  }
+  if (plan.getWarpsPerRow() == 1)
+    return local;
+
+  // Across warps: lane 0 of each warp publishes its warp's part, then every
+  // thread merges the parts of its row in warp order, onto warp 0's pivot.
   auto fields = [&](const Stats &stats) {
-    SmallVector<Value, 3> values;
+    SmallVector<Value, 4> values;
     if (isLayerNorm)
-      values.append({stats.count, stats.mean});
+      values.append({stats.count, stats.pivot, stats.shiftedSum});
     values.push_back(stats.sumSq);
     return values;
   };
   auto fromFields = [&](ValueRange values) {
     if (!isLayerNorm)
-      return Stats{Value(), Value(), values[0]};
-    return Stats{values[0], values[1], values[2]};
+      return Stats{Value(), Value(), Value(), values[0]};
+    return Stats{values[0], values[1], values[2], values[3]};
   };
-
-  // Butterfly across the warp (or the part of it that holds the row). The
-  // lane whose bit `offset` is clear merges (own, partner), its partner
-  // (partner, own): the same ordered pair, so both get the same bits.
-  int64_t laneSpan = std::min(plan.threadsPerRow, kWarpSize);
-  for (int64_t offset = laneSpan / 2; offset >= 1; offset /= 2) {
-    SmallVector<Value, 3> own = fields(local);
-    SmallVector<Value, 3> partner;
-    for (Value value : own)
-      partner.push_back(gpu::ShuffleOp::create(b, loc, value, offset,
-                                               kWarpSize,
-                                               gpu::ShuffleMode::XOR)
-                            .getShuffleResult());
-    if (!isLayerNorm) {
-      local = merge(local, fromFields(partner));
-      continue;
-    }
-    Value bit = arith::AndIOp::create(b, loc, laneInWarp, index(offset));
-    Value isUpper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                          bit, index(0));
-    SmallVector<Value, 3> lower, upper;
-    for (auto [mine, theirs] : llvm::zip_equal(own, partner)) {
-      lower.push_back(select(isUpper, theirs, mine));
-      upper.push_back(select(isUpper, mine, theirs));
-    }
-    local = merge(fromFields(lower), fromFields(upper));
-  }
-  if (plan.getWarpsPerRow() == 1)
-    return local;
-
-  // Across warps: lane 0 of each warp publishes, every thread merges all
-  // warps of its row in order.
-  int64_t numFields = isLayerNorm ? 3 : 1;
+  int64_t numFields = isLayerNorm ? 4 : 1;
   int64_t warps = plan.getWarpsPerRow();
-  Value rowBase = arith::MulIOp::create(b, loc, rowGroup,
-                                        index(warps * numFields));
+  Value rowBase =
+      arith::MulIOp::create(b, loc, rowGroup, index(warps * numFields));
+  auto slotOf = [&](OpBuilder &builder, Value warp, int64_t field) {
+    Value base = arith::AddIOp::create(
+        builder, loc, rowBase,
+        arith::MulIOp::create(builder, loc, warp, index(numFields)));
+    return arith::AddIOp::create(builder, loc, base, index(field));
+  };
   Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                          laneInWarp, index(0));
   emitIf(isLeader, [&] {
-    Value base = arith::AddIOp::create(
-        b, loc, rowBase,
-        arith::MulIOp::create(b, loc, warpInRow, index(numFields)));
-    for (auto [i, value] : llvm::enumerate(fields(local))) {
-      Value slot = arith::AddIOp::create(b, loc, base, index(i));
-      memref::StoreOp::create(b, loc, value, sharedStats, slot);
-    }
+    for (auto [i, value] : llvm::enumerate(fields(local)))
+      memref::StoreOp::create(b, loc, value, sharedStats,
+                              ValueRange{slotOf(b, warpInRow, i)});
   });
   gpu::BarrierOp::create(b, loc);
 
   auto loadWarp = [&](OpBuilder &builder, Value warp) {
-    Value base = arith::AddIOp::create(
-        builder, loc, rowBase,
-        arith::MulIOp::create(builder, loc, warp, index(numFields)));
-    SmallVector<Value, 3> values;
-    for (int64_t i = 0; i < numFields; ++i) {
-      Value slot = arith::AddIOp::create(builder, loc, base, index(i));
-      values.push_back(
-          memref::LoadOp::create(builder, loc, sharedStats, slot));
-    }
+    SmallVector<Value, 4> values;
+    for (int64_t i = 0; i < numFields; ++i)
+      values.push_back(memref::LoadOp::create(
+          builder, loc, sharedStats, ValueRange{slotOf(builder, warp, i)}));
     return values;
   };
-  SmallVector<Value, 3> first = loadWarp(b, index(0));
+  SmallVector<Value, 4> first = loadWarp(b, index(0));
   auto loop = scf::ForOp::create(
       b, loc, index(1), index(warps), index(1), first,
       [&](OpBuilder &nested, Location, Value warp, ValueRange acc) {
@@ -730,15 +732,20 @@ Stats KernelEmitter::reduceAcrossRow(Stats local) {
         Stats merged = merge(fromFields(acc), fromFields(loadWarp(b, warp)));
         scf::YieldOp::create(b, loc, fields(merged));
       });
-  return fromFields(SmallVector<Value, 3>(loop.getResults()));
+  return fromFields(loop.getResults());
 }
 
 RowScale KernelEmitter::finalize(const Stats &stats) {
+  RowScale scale;
+  if (isLayerNorm) {
+    scale.pivot = stats.pivot;
+    scale.offset = getOffset(stats);
+  }
   // rstd = 1/sqrt(var + eps), NaN when the mean square overflowed (a
-  // non-finite input). sqrt and a division rather than rsqrt: both are exact
-  // roundings on NVPTX without libdevice.
+  // non-finite input). sqrt and a division rather than rsqrt: both are
+  // correctly rounded on NVPTX.
   Value sum = add(stats.sumSq, operands.eps);
-  Value rstd = div(constant(1.0), math::SqrtOp::create(b, loc, sum));
+  scale.rstd = div(constant(1.0), math::SqrtOp::create(b, loc, sum));
   const llvm::fltSemantics &semantics =
       cast<FloatType>(computeType).getFloatSemantics();
   Value inf = arith::ConstantOp::create(
@@ -747,27 +754,27 @@ RowScale KernelEmitter::finalize(const Stats &stats) {
       b, loc, b.getFloatAttr(computeType, APFloat::getNaN(semantics)));
   Value overflowed = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
                                            stats.sumSq, inf);
-  rstd = select(overflowed, nan, rstd);
+  scale.rstd = select(overflowed, nan, scale.rstd);
 
-  if (operands.mean || operands.rstd) {
-    Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          threadInRow, index(0));
-    emitIf(both(isFirst, rowIsValid), [&] {
-      auto store = [&](Value view, Value value) {
-        if (!view)
-          return;
-        auto type = cast<MemRefType>(view.getType());
-        SmallVector<Value> indices;
-        if (type.getRank() == 1)
-          indices.push_back(row);
-        memref::StoreOp::create(b, loc, convert(value, type.getElementType()),
-                                view, indices);
-      };
-      store(operands.mean, stats.mean);
-      store(operands.rstd, rstd);
-    });
-  }
-  return {stats.mean, rstd};
+  if (!operands.mean && !operands.rstd)
+    return scale;
+  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        threadInRow, index(0));
+  emitIf(both(isFirst, rowIsValid), [&] {
+    auto store = [&](Value view, Value value) {
+      auto type = cast<MemRefType>(view.getType());
+      SmallVector<Value> indices;
+      if (type.getRank() == 1)
+        indices.push_back(row);
+      memref::StoreOp::create(b, loc, convert(value, type.getElementType()),
+                              view, indices);
+    };
+    if (operands.mean)
+      store(operands.mean, add(scale.pivot, scale.offset));
+    if (operands.rstd)
+      store(operands.rstd, scale.rstd);
+  });
+  return scale;
 }
 
 void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
@@ -781,7 +788,9 @@ void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
     beta = loadElements(operands.beta, {column});
   SmallVector<Value> y;
   for (auto [i, value] : llvm::enumerate(h)) {
-    Value out = scale.mean ? sub(value, scale.mean) : value;
+    Value out = value;
+    if (scale.pivot)
+      out = sub(sub(value, scale.pivot), scale.offset);
     out = mul(out, scale.rstd);
     if (operands.gamma)
       out = mul(out, convert(gamma[i], computeType));
@@ -794,9 +803,9 @@ void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
 
 void KernelEmitter::emitHeldRow() {
   int64_t threads = plan.threadsPerRow;
-  int64_t rowVectors = cast<MemRefType>(operands.input.getType()).getShape()
-                           .back() /
-                       plan.vectorWidth;
+  int64_t rowVectors =
+      cast<MemRefType>(operands.input.getType()).getShape().back() /
+      plan.vectorWidth;
 
   // Load every vector this thread owns before using any: K independent
   // loads in flight, and each element read from global memory once.
@@ -814,7 +823,22 @@ void KernelEmitter::emitHeldRow() {
     vectorIndices.push_back(vectorIndex);
   }
 
-  RowScale scale = finalize(reduceAcrossRow(computeLocalStats(held, valid)));
+  // The pivot: the first element of the row's part held by this warp, i.e.
+  // of the first lane of the row group within the warp.
+  Value pivot;
+  if (isLayerNorm) {
+    Value firstLane = index(0);
+    if (threads < kWarpSize)
+      firstLane = arith::SubIOp::create(b, loc, laneInWarp, threadInRow);
+    Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
+    Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
+    pivot = gpu::ShuffleOp::create(b, loc, held.front().front(), lane, width,
+                                   gpu::ShuffleMode::IDX)
+                .getShuffleResult();
+  }
+
+  RowScale scale =
+      finalize(reduceAcrossRow(computeLocalStats(held, valid, pivot)));
   for (int64_t k = 0; k < plan.slotsPerThread; ++k)
     emitIf(both(valid[k], rowIsValid),
            [&] { storeOutputVector(held[k], vectorIndices[k], scale); });
@@ -823,9 +847,23 @@ void KernelEmitter::emitHeldRow() {
 void KernelEmitter::emitStreamedRow() {
   Value step = index(plan.threadsPerRow);
   Value zero = constant(0.0);
-  Value width = constant(plan.vectorWidth);
 
-  // Pass 1: statistics, one vector at a time, merged into a running triple.
+  // Every thread reads the row's first element as the common pivot (the
+  // row is read twice anyway).
+  Value pivot;
+  if (isLayerNorm) {
+    Value x = memref::LoadOp::create(b, loc, operands.input,
+                                     ValueRange{loadRow, index(0)});
+    pivot = convert(x, computeType);
+    if (operands.residual) {
+      Value r = memref::LoadOp::create(b, loc, operands.residual,
+                                       ValueRange{loadRow, index(0)});
+      pivot = convert(convert(add(pivot, convert(r, computeType)), inputType),
+                      computeType);
+    }
+  }
+
+  // Pass 1: statistics, one vector at a time, merged into a running part.
   SmallVector<Value> init = isLayerNorm ? SmallVector<Value>{zero, zero, zero}
                                         : SmallVector<Value>{zero};
   auto statsLoop = scf::ForOp::create(
@@ -833,21 +871,20 @@ void KernelEmitter::emitStreamedRow() {
       [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(nested.getInsertionBlock());
-        SmallVector<Value> h = loadRowVector(vectorIndex, true);
-        Stats chunk = computeLocalStats({h}, {Value()});
-        if (isLayerNorm) {
-          chunk.count = width;
-          Stats running{acc[0], acc[1], acc[2]};
-          Stats merged = merge(running, chunk);
-          scf::YieldOp::create(
-              b, loc, ValueRange{merged.count, merged.mean, merged.sumSq});
+        SmallVector<Value> h =
+            loadRowVector(vectorIndex, /*writeResidual=*/true);
+        Stats chunk = computeLocalStats({h}, {Value()}, pivot);
+        if (!isLayerNorm) {
+          scf::YieldOp::create(b, loc, add(acc[0], chunk.sumSq));
           return;
         }
-        scf::YieldOp::create(b, loc, add(acc[0], chunk.sumSq));
+        Stats merged = merge(Stats{acc[0], pivot, acc[1], acc[2]}, chunk);
+        scf::YieldOp::create(
+            b, loc, ValueRange{merged.count, merged.shiftedSum, merged.sumSq});
       });
   Stats local;
   if (isLayerNorm)
-    local = {statsLoop.getResult(0), statsLoop.getResult(1),
+    local = {statsLoop.getResult(0), pivot, statsLoop.getResult(1),
              statsLoop.getResult(2)};
   else
     local.sumSq = statsLoop.getResult(0);
@@ -892,16 +929,13 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
     threadInRow = threadId;
     row = blockId;
   }
-  laneInWarp = threads > kWarpSize
-                   ? arith::RemUIOp::create(b, loc, threadInRow,
-                                            index(kWarpSize))
-                   : threadInRow;
+  laneInWarp = arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
   if (threads > kWarpSize)
     warpInRow = arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
 
   // The last block may hold fewer than R rows: its spare groups compute on
-  // a copy of the last row (so every thread reaches the barrier) and store
-  // nothing.
+  // a copy of the last row (so every thread reaches the barrier and the
+  // shuffles) and store nothing.
   auto inputView = cast<MemRefType>(operands.input.getType());
   int64_t staticRows = inputView.getDimSize(0);
   loadRow = row;
@@ -921,6 +955,11 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
 
   if (!launch.getWorkgroupAttributions().empty())
     sharedStats = launch.getWorkgroupAttributions().front();
+  if (operands.epsConstant)
+    operands.eps = arith::ConstantOp::create(b, loc, operands.epsConstant);
+  if (operands.invSqrtNConstant)
+    operands.invSqrtN =
+        arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
 
   if (plan.holdsRowInRegisters())
     emitHeldRow();
@@ -946,6 +985,10 @@ mlir::norm::checkNormToGPUOptions(const ConvertNormToGPUOptions &options,
        << kWarpSize << " to " << kMaxBlockSize << ", got " << blockSize;
   else if (rowsPerBlock < 0 || rowsPerBlock > kMaxBlockSize)
     os << "rows-per-block must be from 1 to " << kMaxBlockSize << ", got "
+       << rowsPerBlock;
+  else if (!blockSize && rowsPerBlock && !llvm::isPowerOf2_64(rowsPerBlock))
+    os << "rows-per-block must be a power of two when block-size is not "
+          "given, got "
        << rowsPerBlock;
   else if (blockSize && rowsPerBlock &&
            (blockSize % rowsPerBlock != 0 ||
@@ -1069,8 +1112,7 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
     bool losesInfo;
     epsilon.convert(computeFloat.getFloatSemantics(),
                     APFloat::rmNearestTiesToEven, &losesInfo);
-    operands.eps = arith::ConstantOp::create(
-        rewriter, loc, FloatAttr::get(computeType, epsilon));
+    operands.epsConstant = FloatAttr::get(computeType, epsilon);
   }
   auto inputView = cast<MemRefType>(operands.input.getType());
   int64_t rowSize = inputView.getDimSize(1);
@@ -1080,8 +1122,7 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
                    ? 1.0 / std::sqrt(static_cast<double>(rowSize))
                    : static_cast<double>(
                          1.0f / std::sqrt(static_cast<float>(rowSize)));
-    operands.invSqrtN = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getFloatAttr(computeType, c));
+    operands.invSqrtNConstant = rewriter.getFloatAttr(computeType, c);
   } else {
     Value n = memref::DimOp::create(rewriter, loc, operands.input, 1);
     Value n64 = arith::IndexCastUIOp::create(rewriter, loc,
@@ -1125,7 +1166,7 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
 
   SmallVector<Type> workgroupBuffers;
   if (plan.getWarpsPerRow() > 1) {
-    int64_t fields = op.isLayerNorm() ? 3 : 1;
+    int64_t fields = op.isLayerNorm() ? 4 : 1;
     auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     workgroupBuffers.push_back(MemRefType::get(
