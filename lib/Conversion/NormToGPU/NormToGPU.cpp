@@ -42,6 +42,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
 #include "llvm/ADT/bit.h"
@@ -403,6 +404,9 @@ private:
   Value both(Value lhs, Value rhs);
   /// Pairwise sum of `values`.
   Value sumTree(ArrayRef<Value> values);
+  /// Sum of element counts, folded when they are constants (every lane
+  /// then knows its partners' counts, and they need not be shuffled).
+  Value countTree(ArrayRef<Value> counts);
   /// Runs `body` under `cond` (unconditionally when it is null).
   void emitIf(Value cond, function_ref<void()> body);
 
@@ -490,6 +494,13 @@ Value KernelEmitter::sumTree(ArrayRef<Value> values) {
     level = std::move(next);
   }
   return level.front();
+}
+
+Value KernelEmitter::countTree(ArrayRef<Value> counts) {
+  Value total = counts.front();
+  for (Value count : counts.drop_front())
+    total = b.createOrFold<arith::AddFOp>(loc, total, count);
+  return total;
 }
 
 void KernelEmitter::emitIf(Value cond, function_ref<void()> body) {
@@ -623,7 +634,7 @@ Stats KernelEmitter::computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
       slot.push_back(sub(value, pivot));
     shiftedSums.push_back(masked(sumTree(slot), cond));
   }
-  stats.count = sumTree(counts);
+  stats.count = countTree(counts);
   stats.shiftedSum = sumTree(shiftedSums);
   Value offset = getOffset(stats);
   SmallVector<Value> sums;
@@ -651,7 +662,7 @@ Stats KernelEmitter::merge(const Stats &lhs, const Stats &rhs) {
     rhsOffset = add(shift, rhsOffset);
     rhsShiftedSum = add(rhsShiftedSum, mul(rhs.count, shift));
   }
-  Value count = add(lhs.count, rhs.count);
+  Value count = b.createOrFold<arith::AddFOp>(loc, lhs.count, rhs.count);
   Value shiftedSum = add(lhs.shiftedSum, rhsShiftedSum);
   // q = q_l + q_r + ((mean_r - mean_l) * c)^2 * n_l * n_r / n; every
   // operation is commutative, so two lanes merging each other's parts get
@@ -670,7 +681,9 @@ Stats KernelEmitter::reduceAcrossRow(Stats local) {
   int64_t laneSpan = std::min(plan.threadsPerRow, kWarpSize);
   for (int64_t offset = laneSpan / 2; offset >= 1; offset /= 2) {
     auto shuffle = [&](Value value) -> Value {
-      if (!value)
+      // A constant (a count when no lane has missing elements) is the same
+      // in every lane.
+      if (!value || matchPattern(value, m_Constant()))
         return value;
       return gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
                                     gpu::ShuffleMode::XOR)

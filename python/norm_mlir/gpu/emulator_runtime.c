@@ -95,6 +95,21 @@ int32_t emu_shfl_idx_i32(int32_t mask, int32_t value, int32_t lane,
   return (int32_t)(uint32_t)shuffle((uint32_t)value, mask, lane, clamp, 0);
 }
 
+/* float -> bfloat (round to nearest even), which LLVM calls for fptrunc on
+ * x86; older compiler runtimes (libgcc 12) lack it. */
+__attribute__((weak)) __bf16 __truncsfbf2(float value) {
+  uint32_t bits;
+  memcpy(&bits, &value, sizeof(bits));
+  uint16_t half;
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    half = (uint16_t)((bits >> 16) | 0x40u);
+  else
+    half = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  __bf16 result;
+  memcpy(&result, &half, sizeof(result));
+  return result;
+}
+
 /* ---- The mgpu* entry points the host code calls. ---- */
 
 void *mgpuStreamCreate(void) { return (void *)1; }
