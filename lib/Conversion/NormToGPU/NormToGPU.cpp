@@ -1047,10 +1047,8 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
       continue;
     auto type = cast<MemRefType>(operand.value.getType());
     if (!isSupportedElementType(type.getElementType())) {
-      os << "has a " << operand.name << " of element type "
-         << type.getElementType()
-         << ", which the GPU lowering does not support (f16, bf16, f32 and "
-            "f64 are)";
+      os << "expects f16, bf16, f32 or f64 elements in the " << operand.name
+         << " to lower it to GPU code, got '" << type.getElementType() << "'";
       return fail();
     }
     if (!isGlobalMemorySpace(type)) {
@@ -1061,8 +1059,8 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
     if (failed(getViewType(type, operand.kind, axis))) {
       os << "expects the " << operand.name
          << " to be contiguous within its row dimensions and within its "
-            "normalised dimensions, got "
-         << type;
+            "normalised dimensions, got '"
+         << type << "'";
       return fail();
     }
   }
@@ -1161,8 +1159,8 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   Value gridSize = rowCount;
   if (plan.rowsPerBlock > 1)
-    gridSize = arith::CeilDivUIOp::create(
-        rewriter, loc, rowCount,
+    gridSize = rewriter.createOrFold<arith::CeilDivUIOp>(
+        loc, rowCount,
         arith::ConstantIndexOp::create(rewriter, loc, plan.rowsPerBlock));
   Value blockSize =
       arith::ConstantIndexOp::create(rewriter, loc, plan.getBlockSize());

@@ -2,6 +2,7 @@
 
     python -m norm_mlir.gpu.binaries lowered.mlir            # PTX to stdout
     python -m norm_mlir.gpu.binaries lowered.mlir -o k.cubin --module k_kernel
+    python -m norm_mlir.gpu.binaries lowered.mlir --ptxas /usr/local/cuda/bin/ptxas
 
 Each `#gpu.object` holds one kernel module as an escaped string: PTX
 (`assembly`, format=isa), a cubin or fatbin (`bin`), or LLVM bitcode
@@ -9,8 +10,11 @@ Each `#gpu.object` holds one kernel module as an escaped string: PTX
 """
 
 import argparse
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 _BINARY_RE = re.compile(r"gpu\.binary\s+@([\w$.]+)")
@@ -62,6 +66,31 @@ def objects(ir_text):
     return found
 
 
+def ptxas_summary(ptxas, obj):
+    """Assembles PTX `obj` for its chip with `ptxas -v`; returns one line:
+    registers, stack frame, spill bytes and local memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, obj.module + ".ptx")
+        with open(path, "wb") as f:
+            f.write(obj.data)
+        proc = subprocess.run([ptxas, f"-arch={obj.chip}", "-v", path, "-o",
+                               os.devnull], capture_output=True, text=True)
+    if proc.returncode:
+        return f"ptxas {obj.module} {obj.chip}: FAILED\n{proc.stderr}"
+    text = proc.stderr
+
+    def number(what):
+        m = re.search(r"(\d+) " + what, text)
+        return int(m.group(1)) if m else 0
+    registers = re.search(r"Used (\d+) registers", text)
+    return (f"ptxas {obj.module} {obj.chip}: "
+            f"registers {int(registers.group(1)) if registers else 0}, "
+            f"stack {number('bytes stack frame')}, "
+            f"spill stores {number('bytes spill stores')}, "
+            f"spill loads {number('bytes spill loads')}, "
+            f"lmem {number('bytes lmem')}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,11 +98,19 @@ def main(argv=None):
     parser.add_argument("-o", "--output", help="write here instead of stdout")
     parser.add_argument("--module", help="the gpu.binary to take (default: the "
                         "only one)")
+    parser.add_argument("--ptxas", metavar="PTXAS",
+                        help="assemble every PTX object with PTXAS -v and print "
+                        "a one-line summary per kernel module")
     args = parser.parse_args(argv)
     text = sys.stdin.read() if args.input == "-" else open(args.input).read()
     found = objects(text)
     if args.module:
         found = [o for o in found if o.module == args.module]
+    if args.ptxas:
+        lines = [ptxas_summary(args.ptxas, o) for o in found
+                 if o.kind == "assembly"]
+        print("\n".join(lines))
+        return 1 if not lines or any("FAILED" in l for l in lines) else 0
     if len(found) != 1:
         names = ", ".join(o.module for o in found) or "none"
         parser.error(f"expected one gpu.binary object, found {len(found)} "
