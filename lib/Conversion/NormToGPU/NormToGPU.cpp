@@ -246,11 +246,13 @@ static int64_t fitThreadsPerRow(int64_t threads, int64_t blockSize) {
   return threads;
 }
 
-/// Registers (32-bit words) of row data a thread may hold for a block of
-/// `blockSize` threads: ptxas has 64K registers per block and at most 255
-/// per thread, and the kernel needs some for everything else.
+/// Registers (32-bit words) of row data a thread may hold in a block of
+/// `blockSize` threads: 3/8 of what ptxas can give a thread (64K registers
+/// per block, at most 255 each), at most 64; the rest goes to gamma, beta,
+/// addresses and statistics. ptxas spills at 1024 threads x 32 values, not
+/// at 24.
 static int64_t getMaxHeldWords(int64_t blockSize) {
-  return blockSize > 512 ? 32 : 64;
+  return std::min<int64_t>(64, 65536 / blockSize * 3 / 8);
 }
 
 static KernelPlan planKernel(NormOpInterface op,

@@ -152,30 +152,30 @@ func.func @dynamic_row_length(%x: memref<?x?xf32>, %o: memref<?x?xf32>) {
 
 // -----
 
-// N = 65536 f32 is too long for registers (64 values a thread even with
-// 1024 threads): streamed, with vector loads.
+// N = 32768 f32 is too long for registers (32 values a thread even with
+// 1024 threads, and ptxas spills at 24): streamed, with vector loads.
 // CHECK-LABEL: func.func @too_long_for_registers
 // CHECK: threads({{.*}}) in (%{{[^ ]*}} = %c1024,
 // CHECK: scf.for
-// CHECK: vector.load {{.*}} : memref<?x65536xf32>, vector<4xf32>
+// CHECK: vector.load {{.*}} : memref<?x32768xf32>, vector<4xf32>
 // CHECK: scf.for
-// CHECK: vector.load {{.*}} : memref<?x65536xf32>, vector<4xf32>
+// CHECK: vector.load {{.*}} : memref<?x32768xf32>, vector<4xf32>
 // CHECK: vector.store
-func.func @too_long_for_registers(%x: memref<?x65536xf32>, %o: memref<?x65536xf32>) {
-  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x65536xf32>) outs(%o : memref<?x65536xf32>)
+func.func @too_long_for_registers(%x: memref<?x32768xf32>, %o: memref<?x32768xf32>) {
+  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x32768xf32>) outs(%o : memref<?x32768xf32>)
   return
 }
 
 // -----
 
-// N = 32768 f32 still fits: 1024 threads, eight vectors (32 values) each.
+// N = 24576 f32 still fits: 1024 threads, six vectors (24 values) each.
 // CHECK-LABEL: func.func @longest_held_in_registers
 // CHECK: threads({{.*}}) in (%{{[^ ]*}} = %c1024,
 // CHECK-NOT: scf.for
-// CHECK-COUNT-8: vector.load {{.*}} : memref<?x32768xf32>, vector<4xf32>
-// CHECK-NOT: vector.load {{.*}} : memref<?x32768xf32>
+// CHECK-COUNT-6: vector.load {{.*}} : memref<?x24576xf32>, vector<4xf32>
+// CHECK-NOT: vector.load {{.*}} : memref<?x24576xf32>
 // CHECK: gpu.barrier
-func.func @longest_held_in_registers(%x: memref<?x32768xf32>, %o: memref<?x32768xf32>) {
-  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x32768xf32>) outs(%o : memref<?x32768xf32>)
+func.func @longest_held_in_registers(%x: memref<?x24576xf32>, %o: memref<?x24576xf32>) {
+  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x24576xf32>) outs(%o : memref<?x24576xf32>)
   return
 }
