@@ -3,7 +3,7 @@ API it carries (IR, passes, diagnostics, the ExecutionEngine).
 
 Only what the package uses is declared. Every MLIR handle is a struct holding
 one pointer, passed by value, as in `mlir-c/`. The library is found, in order,
-at `$NORM_MLIR_CAPI_LIB` (a file), in `$NORM_MLIR_BUILD_DIR/lib`, in the
+at `$NORM_MLIR_CAPI_LIB` (a file), in `$NORM_BUILD_DIR/lib`, in the
 source tree's `build/lib`, and in `../../lib` next to an installed package
 (`<prefix>/python_packages/norm_mlir`).
 """
@@ -24,7 +24,7 @@ def _candidates():
     path = os.environ.get("NORM_MLIR_CAPI_LIB")
     if path:
         yield path
-    build = os.environ.get("NORM_MLIR_BUILD_DIR")
+    build = os.environ.get("NORM_BUILD_DIR")
     if build:
         yield os.path.join(build, "lib", _LIB_NAME)
     root = os.path.dirname(os.path.dirname(_PACKAGE_DIR))
@@ -41,7 +41,7 @@ def library_path():
         tried.append(path)
     raise LibraryNotFoundError(
         f"{_LIB_NAME} not found (tried {', '.join(tried)}); build the project "
-        "(ninja -C build) or point NORM_MLIR_BUILD_DIR at a build directory, "
+        "(ninja -C build) or point NORM_BUILD_DIR at a build directory, "
         "or NORM_MLIR_CAPI_LIB at the library")
 
 

@@ -2,7 +2,7 @@
 from the repository root (`python3 -m pytest -q python/tests`) and offers
 the pipelines the JIT can be tested with.
 
-libNormCAPI.so is found as norm_mlir._capi describes (NORM_MLIR_BUILD_DIR,
+libNormCAPI.so is found as norm_mlir._capi describes (NORM_BUILD_DIR,
 default `build/`); the tests fail, saying so, when it is not built.
 """
 
