@@ -9,13 +9,13 @@ Reports, for f32 LayerNorm with gamma and beta:
   - the first call in a fresh process (loads libNormCAPI.so, creates the
     MLIR context, compiles the kernel), and the first call of a new kernel
     signature once all that is warm (compilation alone);
-  - steady state per call: norm_mlir.layer_norm, the compiled kernel called
-    directly on prepared memref descriptors, their difference (the Python
-    wrapper's overhead), and the same at a tiny shape (1x8) where the kernel
-    itself costs next to nothing;
-  - torch.nn.functional.layer_norm on the same data (torch's default threads
-    and one thread; the JIT kernel is single-threaded).
-Times are medians over repeated batches.
+  - steady state per call: norm_mlir.layer_norm, and the compiled kernel
+    called directly on prepared memref descriptors; the same at 1x8, where
+    the kernel costs next to nothing, gives the per-call overhead of the
+    Python wrapper (argument checks, cache lookup, descriptors, ctypes);
+  - torch.nn.functional.layer_norm on the same data (torch's default
+    threads; the JIT kernel is single-threaded).
+Times are medians (and minima) over interleaved batches.
 """
 
 import argparse
@@ -30,21 +30,27 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "python"))
 
 
-def per_call(fn, min_time=0.2, repeats=7):
-    """Median seconds per call of `fn` over `repeats` batches."""
-    fn()
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_time / 4:
+def per_call(fns, rounds=15, batch_time=0.02):
+    """Seconds per call of each function in the dict `fns`: (median, min)
+    over `rounds` batches. Batches of the different functions alternate, so
+    that load on a shared machine hits them alike."""
+    batches = {}
+    for name, fn in fns.items():
         fn()
-        calls += 1
-    batch = max(calls, 10)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(batch):
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < batch_time:
             fn()
-        samples.append((time.perf_counter() - start) / batch)
-    return float(np.median(samples))
+            calls += 1
+        batches[name] = max(calls, 5)
+    samples = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(batches[name]):
+                fn()
+            samples[name].append((time.perf_counter() - start) / batches[name])
+    return {name: (float(np.median(v)), float(np.min(v)))
+            for name, v in samples.items()}
 
 
 def main(argv=None):
@@ -80,55 +86,70 @@ def main(argv=None):
                "import_s": import_s, "first_call_s": first_call_s,
                "new_signature_compile_s": new_signature_s}
 
-    results["call_us"] = 1e6 * per_call(
-        lambda: norm_mlir.layer_norm(x, g, b, pipeline=pipeline))
-    key = ("layer_norm", "f32", n, "f32", "f32", False, "f32", 1e-5, pipeline)
-    kernel = norms._cache.kernels[key]
-    out = np.empty_like(x)
-    descriptors = [jit.memref_descriptor(a) for a in (x, g, b, out)]
-    results["kernel_us"] = 1e6 * per_call(lambda: kernel.call_descriptors(*descriptors))
-    results["overhead_us"] = results["call_us"] - results["kernel_us"]
+    def kernel_call(x, g, b):
+        """The compiled kernel called directly on prepared descriptors."""
+        key = ("layer_norm", "f32", x.shape[1], "f32", "f32", False, "f32",
+               1e-5, pipeline)
+        kernel = norms._cache.kernels[key]
+        arrays = (x, g, b, np.empty_like(x))
+        descriptors = [jit.memref_descriptor(a) for a in arrays]
+        # The lambda holds the arrays: descriptors only hold their addresses.
+        return lambda arrays=arrays: kernel.call_descriptors(*descriptors)
 
     tiny = rng.standard_normal((1, 8)).astype(np.float32)
     tg, tb = np.ones(8, np.float32), np.zeros(8, np.float32)
     norm_mlir.layer_norm(tiny, tg, tb, pipeline=pipeline)
-    results["tiny_1x8_call_us"] = 1e6 * per_call(
-        lambda: norm_mlir.layer_norm(tiny, tg, tb, pipeline=pipeline))
-
+    fns = {
+        "call": lambda: norm_mlir.layer_norm(x, g, b, pipeline=pipeline),
+        "kernel": kernel_call(x, g, b),
+        "tiny_call": lambda: norm_mlir.layer_norm(tiny, tg, tb, pipeline=pipeline),
+        "tiny_kernel": kernel_call(tiny, tg, tb),
+    }
     try:
         import torch
         import torch.nn.functional as F
         tx, tg_, tb_ = (torch.from_numpy(a) for a in (x, g, b))
-        results["torch_threads"] = torch.get_num_threads()
-        results["torch_us"] = 1e6 * per_call(
-            lambda: F.layer_norm(tx, (n,), tg_, tb_, 1e-5))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        results["torch_1thread_us"] = 1e6 * per_call(
-            lambda: F.layer_norm(tx, (n,), tg_, tb_, 1e-5))
-        torch.set_num_threads(threads)
+        fns["torch"] = lambda: F.layer_norm(tx, (n,), tg_, tb_, 1e-5)
         want = F.layer_norm(tx, (n,), tg_, tb_, 1e-5).numpy()
         results["max_abs_diff_vs_torch"] = float(np.max(np.abs(y - want)))
         results["torch_version"] = torch.__version__
+        results["torch_threads"] = torch.get_num_threads()
     except ImportError:
-        results["torch_us"] = None
+        torch = None
+    timings = per_call(fns)
+    for name, (median, best) in timings.items():
+        results[f"{name}_us"] = 1e6 * median
+        results[f"{name}_min_us"] = 1e6 * best
+    # The wrapper's cost: what a call adds to its kernel, at the tiny shape
+    # where the kernel itself is next to nothing.
+    results["overhead_us"] = results["tiny_call_us"] - results["tiny_kernel_us"]
+    results["overhead_min_us"] = (results["tiny_call_min_us"] -
+                                  results["tiny_kernel_min_us"])
+    if hasattr(os, "getloadavg"):
+        results["load_average_1min"] = os.getloadavg()[0]
+    results["cpus"] = os.cpu_count()
 
+    us = lambda name: (f"{results[name + '_us']:9.1f} us "
+                       f"(best {results[name + '_min_us']:.1f})")
     print(f"norm_mlir JIT, LayerNorm f32 {rows}x{n} with gamma/beta, "
           f"pipeline '{pipeline}'")
     print(f"  first call in a fresh process  {1e3 * first_call_s:9.1f} ms "
           "(library load, MLIR context, compile)")
     print(f"  compile of a new signature     {1e3 * new_signature_s:9.1f} ms")
-    print(f"  steady state, per call         {results['call_us']:9.1f} us")
-    print(f"    of which the kernel          {results['kernel_us']:9.1f} us")
-    print(f"    of which Python/ctypes       {results['overhead_us']:9.1f} us")
-    print(f"  steady state at 1x8            {results['tiny_1x8_call_us']:9.1f} us")
-    if results.get("torch_us") is not None:
-        print(f"torch {results['torch_version']} F.layer_norm, same data")
-        print(f"  per call ({results['torch_threads']} threads)"
-              f"{'':>{max(0, 11 - len(str(results['torch_threads'])))}}"
-              f"{results['torch_us']:9.1f} us")
-        print(f"  per call (1 thread)            {results['torch_1thread_us']:9.1f} us")
-        print(f"  max |norm_mlir - torch|        {results['max_abs_diff_vs_torch']:9.2g}")
+    print(f"  steady state, per call         {us('call')}")
+    print(f"    the kernel alone             {us('kernel')}")
+    print(f"  at 1x8, per call               {us('tiny_call')}")
+    print(f"    the kernel alone             {us('tiny_kernel')}")
+    print(f"  => per-call overhead           {results['overhead_us']:9.1f} us "
+          f"(best {results['overhead_min_us']:.1f})")
+    if torch is not None:
+        print(f"torch {results['torch_version']} F.layer_norm, same data, "
+              f"{results['torch_threads']} thread(s)")
+        print(f"  per call                       {us('torch')}")
+        print(f"  max |norm_mlir - torch|        "
+              f"{results['max_abs_diff_vs_torch']:9.2g}")
+    print(f"(medians of interleaved batches; {results['cpus']} CPUs, load "
+          f"average {results.get('load_average_1min', float('nan')):.1f})")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:

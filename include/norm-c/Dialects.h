@@ -1,4 +1,4 @@
-//===-- norm-c/Dialects.h - C API for the norm dialect -------------*- C -*-===//
+//===-- norm-c/Dialects.h - C API for the norm dialect ------------*- C -*-===//
 //
 // Loads the norm dialect into an MLIR context from C, following the
 // conventions of MLIR's own C API (`mlir-c/Dialect/*.h`).

@@ -1,4 +1,4 @@
-//===-- norm-c/Passes.h - C API for the norm passes ----------------*- C -*-===//
+//===-- norm-c/Passes.h - C API for the norm passes ---------------*- C -*-===//
 //
 // Makes the norm passes and pipelines known to MLIR's global pass registry,
 // so that pipeline strings given to `mlirParsePassPipeline` or

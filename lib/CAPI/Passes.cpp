@@ -22,9 +22,10 @@ void mlirRegisterNormPasses() {
   (void)registered;
 }
 
-MlirLogicalResult mlirNormOpPassManagerAddPassFlag(
-    MlirOpPassManager passManager, MlirStringRef name, MlirStringRef options,
-    MlirStringCallback callback, void *userData) {
+MlirLogicalResult
+mlirNormOpPassManagerAddPassFlag(MlirOpPassManager passManager,
+                                 MlirStringRef name, MlirStringRef options,
+                                 MlirStringCallback callback, void *userData) {
   OpPassManager &pm = *unwrap(passManager);
   detail::CallbackOstream errorStream(callback, userData);
   auto errorHandler = [&](const Twine &message) {

@@ -63,8 +63,8 @@ static int testDialectHandle(void) {
 static int testParseLowerPrint(void) {
   fprintf(stderr, "@testParseLowerPrint\n");
   MlirContext ctx = createContext();
-  MlirModule module =
-      mlirModuleCreateParse(ctx, mlirStringRefCreateFromCString(layerNormModule));
+  MlirModule module = mlirModuleCreateParse(
+      ctx, mlirStringRefCreateFromCString(layerNormModule));
   if (mlirModuleIsNull(module))
     return 2;
   MlirOperation op = mlirModuleGetOperation(module);
@@ -112,7 +112,8 @@ static int testPassFlags(void) {
           printToStderr, NULL)))
     return 5;
   if (mlirLogicalResultIsFailure(mlirNormOpPassManagerAddPassFlag(
-          opm, mlirStringRefCreateFromCString("affine-loop-invariant-code-motion"),
+          opm,
+          mlirStringRefCreateFromCString("affine-loop-invariant-code-motion"),
           noOptions, printToStderr, NULL)))
     return 6;
   if (mlirLogicalResultIsFailure(mlirNormOpPassManagerAddPassFlag(

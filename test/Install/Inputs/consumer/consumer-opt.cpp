@@ -20,6 +20,5 @@ int main(int argc, char **argv) {
   mlir::norm::registerNormDialects(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "an opt tool built against installed norm-mlir\n",
-      registry));
+      argc, argv, "an opt tool built against installed norm-mlir\n", registry));
 }
