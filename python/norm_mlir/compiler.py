@@ -7,7 +7,6 @@ are not thread-safe, so its use is serialised by a lock.
 """
 
 import contextlib
-import ctypes
 import threading
 
 from norm_mlir import _capi, pipelines

@@ -302,7 +302,10 @@ class JitModule:
         ref, _keep = _capi.MlirStringRef.of("_mlir_ciface_" + name)
         address = self._lib.mlirExecutionEngineLookup(self._engine, ref)
         if not address:
-            raise MLIRError(f"@{name} was not found in the compiled module")
+            raise MLIRError(
+                f"@{name} could not be linked by the JIT: a function it calls "
+                "is probably undefined (LLVM names the missing symbols on "
+                "stderr)")
         function = Function(self, signature, address)
         self._functions[name] = function
         return function

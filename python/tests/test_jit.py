@@ -128,6 +128,17 @@ def test_untranslatable_module_raises_mlir_error():
         jit.JitModule(AXPY, "canonicalize")
 
 
+def test_undefined_external_function():
+    ir = """func.func private @no_such_symbol(f32)
+func.func @f(%x: f32) {
+  func.call @no_such_symbol(%x) : (f32) -> ()
+  return
+}"""
+    module = jit.JitModule(ir, "linalg")
+    with pytest.raises(norm_mlir.MLIRError, match="could not be linked"):
+        module["f"]
+
+
 def test_default_pipeline(monkeypatch):
     monkeypatch.delenv("NORM_MLIR_PIPELINE", raising=False)
     monkeypatch.setattr(jit, "_default_pipeline", None)
