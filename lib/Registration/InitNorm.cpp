@@ -5,6 +5,7 @@
 #include "norm/Conversion/Passes.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
 #include "norm/Pipelines/Pipelines.h"
+#include "norm/Transforms/Passes.h"
 
 void mlir::norm::registerNormDialects(DialectRegistry &registry) {
   registry.insert<NormDialect>();
@@ -14,4 +15,5 @@ void mlir::norm::registerNormDialects(DialectRegistry &registry) {
 void mlir::norm::registerNormPasses() {
   registerNormConversionPasses();
   registerNormGPUPipeline();
+  registerNormTransformsPasses();
 }

@@ -1043,6 +1043,12 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
     return fail();
   }
 
+  if (op.hasQuantizedOutput()) {
+    os << "has a quantised output (out_scale), which the GPU lowering does "
+          "not support yet";
+    return fail();
+  }
+
   int64_t axis = op.getNormalizedAxis();
   for (const NamedOperand &operand : getNamedOperands(op)) {
     if (!operand.value)

@@ -79,3 +79,11 @@ func.func @two_refused(%x: memref<4x8xf8E5M2>, %t: tensor<4x8xf32>, %o: memref<4
   %y = norm.rms_norm eps(1.0e-5) ins(%t : tensor<4x8xf32>) outs(%t : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @quantised_output(%x: memref<4x64xf32>, %s: f32, %o: memref<4x64xi8>) {
+  // expected-error @below {{'norm.rms_norm' op has a quantised output (out_scale), which the GPU lowering does not support yet}}
+  norm.rms_norm eps(1.0e-5) ins(%x : memref<4x64xf32>) out_scale(%s : f32) outs(%o : memref<4x64xi8>)
+  return
+}
