@@ -5,8 +5,8 @@
     python -m norm_mlir.gpu.binaries lowered.mlir --ptxas /usr/local/cuda/bin/ptxas
 
 Each `#gpu.object` holds one kernel module as an escaped string: PTX
-(`assembly`, format=isa), a cubin or fatbin (`bin`), or LLVM bitcode
-(`offload`, format=llvm).
+(`assembly`, format=isa), a cubin (`bin`), a fatbin (no key, format=fatbin)
+or LLVM bitcode (`offload`, format=llvm).
 """
 
 import argparse
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 _BINARY_RE = re.compile(r"gpu\.binary\s+@([\w$.]+)")
 _OBJECT_RE = re.compile(
-    r'#gpu\.object<#nvvm\.target<([^>]*)>(.*?)\b(assembly|bin|offload) = '
-    r'"((?:[^"\\]|\\.)*)"', re.S)
+    r'#gpu\.object<#nvvm\.target<([^>]*)>(?:, properties = \{[^}]*\})?, '
+    r'(?:(assembly|bin|offload) = )?"((?:[^"\\]|\\.)*)"', re.S)
 _CHIP_RE = re.compile(r'chip = "([^"]+)"')
 
 
@@ -29,7 +29,7 @@ class GPUObject:
     """One serialised kernel module."""
     module: str  # the gpu.binary symbol, i.e. the outlined gpu.module's name
     chip: str
-    kind: str  # "assembly", "bin" or "offload"
+    kind: str  # "assembly", "bin", "fatbin" or "offload"
     data: bytes
 
 
@@ -62,7 +62,7 @@ def objects(ir_text):
         for m in _OBJECT_RE.finditer(ir_text, start, end):
             chip = _CHIP_RE.search(m.group(1))
             found.append(GPUObject(name, chip.group(1) if chip else "",
-                                   m.group(3), unescape(m.group(4))))
+                                   m.group(2) or "fatbin", unescape(m.group(3))))
     return found
 
 

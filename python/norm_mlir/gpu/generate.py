@@ -304,7 +304,7 @@ def main(argv=None):
                         help="also build the kernels for the CPU emulator "
                         "(emulator/libnorm_gpu_emulator.so)")
     args = parser.parse_args(argv)
-    shapes = ["64x768", "16x4096"] if args.quick else BENCH_SHAPES
+    shapes = ["64x768"] if args.quick else BENCH_SHAPES
     specs = [("bench", s) for s in bench_specs(shapes)]
     if not args.no_cases:
         cases = correctness_specs()

@@ -7,8 +7,6 @@
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM90
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_80" -o %t.sm80.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm80.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM80
-// format=bin runs ptxas from the pipeline itself.
-// RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN
 
 // SM90: ptxas ln_f32_4096x768_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_f32_32768x4096_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
@@ -45,9 +43,6 @@
 // SM80: ptxas ln_dynamic_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80-NOT: FAILED
-
-// A cubin is an ELF file.
-// CUBIN: gpu.binary @ln_f32_4096x768_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}bin = "\7FELF
 
 func.func @ln_f32_4096x768(%x: memref<4096x768xf32>, %g: memref<768xf32>, %b: memref<768xf32>, %o: memref<4096x768xf32>) {
   norm.layer_norm eps(1.0e-05) ins(%x : memref<4096x768xf32>) gamma(%g : memref<768xf32>) beta(%b : memref<768xf32>) outs(%o : memref<4096x768xf32>)
