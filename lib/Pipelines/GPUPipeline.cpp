@@ -23,6 +23,7 @@
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
@@ -59,12 +60,16 @@ static void buildCommonPipeline(OpPassManager &pm,
   lowering.rowsPerBlock = options.rowsPerBlock;
   lowering.vectorWidth = options.vectorWidth;
   pm.addPass(createConvertNormToGPU(lowering));
+  pm.addNestedPass<func::FuncOp>(createNormGPUDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Canonicalisation hoists constants out of the launch bodies; put them
   // back so that they do not become kernel arguments.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  // gpu.alloc, gpu.dealloc and gpu.memcpy lower to runtime calls only in
+  // their asynchronous form.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
 
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -97,4 +97,21 @@ def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"
   ];
 }
 
+def NormGPUDeviceBuffers : Pass<"norm-gpu-device-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Put the buffers of functions that launch GPU kernels in GPU "
+                "memory";
+  let description = [{
+    Bufferizing a function on tensors allocates its results (and any
+    temporaries) with `memref.alloc`, which is host memory, and copies with
+    `memref.copy`, a host memcpy: neither works for a kernel. In every
+    function that contains a `gpu.launch` or `gpu.launch_func`, this pass
+    turns `memref.alloc` into `gpu.alloc`, `memref.dealloc` into
+    `gpu.dealloc` and `memref.copy` into `gpu.memcpy`, so that the function
+    (whose memref arguments are taken to be device memory) works on device
+    memory throughout. A constant from `memref.get_global` is host memory
+    and is refused with a diagnostic, as are copies gpu.memcpy cannot do.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // NORM_CONVERSION_PASSES_TD

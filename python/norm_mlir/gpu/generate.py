@@ -73,7 +73,7 @@ def _func_name(kind, index, case):
 _LLVM_FUNC_RE = re.compile(r"llvm\.func @([\w$.]+)\((.*?)\)\s*(?:attributes\s*\{[^}]*\}\s*)?\{",
                            re.S)
 _LAUNCH_RE = re.compile(
-    r"gpu\.launch_func\s+@([\w$.]+)::@([\w$.]+)\s+blocks in \(([^)]*)\)\s+"
+    r"gpu\.launch_func\s+(?:<[^>]*>\s*)?@([\w$.]+)::@([\w$.]+)\s+blocks in \(([^)]*)\)\s+"
     r"threads in \(([^)]*)\)\s*(?::\s*\w+\s*)?(?:dynamic_shared_memory_size\s+(%\w+)\s*)?"
     r"args\((.*?)\)\s*$", re.M)
 _CONST_RE = re.compile(r"(%\w+) = llvm\.mlir\.constant\(([-\w.+]+)\s*:\s*\w+\)")

@@ -10,8 +10,12 @@
 
 // CHECK-NOT: norm.
 // CHECK-NOT: gpu.module
+// A tensor function's result is allocated in GPU memory.
 // CHECK-LABEL: llvm.func @tensor_layer_norm
-// CHECK: gpu.launch_func @tensor_layer_norm_kernel::@tensor_layer_norm_kernel
+// CHECK: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
+// CHECK: llvm.call @mgpuMemAlloc(%{{.*}}, %[[STREAM]], %{{.*}})
+// CHECK-NOT: @malloc
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @tensor_layer_norm_kernel::@tensor_layer_norm_kernel
 // CHECK: gpu.binary @tensor_layer_norm_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}assembly = "{{.*}}.entry tensor_layer_norm_kernel(
 // CHECK-LABEL: llvm.func @tensor_dynamic_f16
 // CHECK: gpu.binary @tensor_dynamic_f16_kernel {{.*}}assembly =

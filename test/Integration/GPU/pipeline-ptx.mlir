@@ -11,10 +11,10 @@
 // The host code: the memref arguments go straight to the kernel; the
 // kernels are PTX in gpu.binary ops.
 // HOST: llvm.func @layer_norm(
-// HOST: gpu.launch_func @layer_norm_kernel::@layer_norm_kernel blocks in
+// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @layer_norm_kernel::@layer_norm_kernel blocks in
 // HOST: gpu.binary @layer_norm_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}assembly = "
 // HOST: llvm.func @rms_norm(
-// HOST: gpu.launch_func @rms_norm_kernel::@rms_norm_kernel blocks in
+// HOST: gpu.launch_func <%{{.*}} : !llvm.ptr> @rms_norm_kernel::@rms_norm_kernel blocks in
 // HOST: gpu.binary @rms_norm_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}assembly = "
 // HOST-NOT: norm.
 

@@ -14,6 +14,7 @@ class NormOpInterface;
 
 #define GEN_PASS_DECL_CONVERTNORMTOGPU
 #define GEN_PASS_DECL_NORMGPUSQRTTOLLVM
+#define GEN_PASS_DECL_NORMGPUDEVICEBUFFERS
 #include "norm/Conversion/Passes.h.inc"
 
 /// Checks that `options` describe launches the lowering can build (block
