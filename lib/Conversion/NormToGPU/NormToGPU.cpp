@@ -64,12 +64,14 @@ static constexpr int64_t kWarpSize = 32;
 static constexpr int64_t kMaxBlockSize = 1024;
 /// The widest load or store the kernels issue, in bytes.
 static constexpr int64_t kMaxAccessBytes = 16;
+/// Workgroup memory words per warp in each exchange region.
+static constexpr int64_t kSharedFields = 3;
 /// Threads per block when several short rows share a block.
 static constexpr int64_t kDefaultBlockSize = 256;
 /// Row elements a thread aims to hold when the geometry is chosen from N.
 static constexpr int64_t kTargetElementsPerThread = 16;
 /// Threads per row when a row is streamed: long static rows, dynamic rows.
-static constexpr int64_t kStreamedStaticRowThreads = 1024;
+static constexpr int64_t kStreamedStaticRowThreads = 512;
 static constexpr int64_t kStreamedDynamicRowThreads = 256;
 
 //===----------------------------------------------------------------------===//
@@ -249,9 +251,11 @@ static int64_t fitThreadsPerRow(int64_t threads, int64_t blockSize) {
 /// Registers (32-bit words) of row data a thread may hold in a block of
 /// `blockSize` threads: 3/8 of what ptxas can give a thread (64K registers
 /// per block, at most 255 each), at most 64; the rest goes to gamma, beta,
-/// addresses and statistics. ptxas spills at 1024 threads x 32 values, not
-/// at 24.
+/// addresses and the temporaries of the second pass. At 1024 threads
+/// (64 registers) that is 16: ptxas for sm_90 spills with 24.
 static int64_t getMaxHeldWords(int64_t blockSize) {
+  if (blockSize >= kMaxBlockSize)
+    return 16;
   return std::min<int64_t>(64, 65536 / blockSize * 3 / 8);
 }
 
@@ -346,14 +350,9 @@ struct KernelOperands {
   /// known at run time, otherwise constants created in the kernel.
   Value eps, invSqrtN;
   FloatAttr epsConstant, invSqrtNConstant;
-};
-
-/// Statistics of part of a row relative to a pivot P, an element of the
-/// row: the count n, S = sum(h - P) and q = sum(((h - P - S/n) * c)^2), the
-/// scaled sum of squared deviations (LayerNorm). For RMSNorm only
-/// q = sum((h * c)^2) is kept, the other fields are null.
-struct Stats {
-  Value count, pivot, shiftedSum, sumSq;
+  /// N, the row length, in the compute type (same convention).
+  Value rowSize;
+  FloatAttr rowSizeConstant;
 };
 
 /// What a row is normalised with: y = ((h - pivot) - offset) * rstd, where
@@ -406,9 +405,6 @@ private:
   Value both(Value lhs, Value rhs);
   /// Pairwise sum of `values`.
   Value sumTree(ArrayRef<Value> values);
-  /// Sum of element counts, folded when they are constants (every lane
-  /// then knows its partners' counts, and they need not be shuffled).
-  Value countTree(ArrayRef<Value> counts);
   /// Runs `body` under `cond` (unconditionally when it is null).
   void emitIf(Value cond, function_ref<void()> body);
 
@@ -425,19 +421,24 @@ private:
   SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex);
 
   // Statistics.
-  /// S / n, 0 for an empty part.
-  Value getOffset(const Stats &stats);
-  /// Statistics of the elements of `vectors` whose `valid` flag holds (null:
-  /// always), relative to `pivot`.
-  Stats computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
-                          ArrayRef<Value> valid, Value pivot);
-  /// Merges two parts (Chan et al.); the result has `lhs`'s pivot. With the
-  /// same pivot on both sides the result does not depend on the order.
-  Stats merge(const Stats &lhs, const Stats &rhs);
-  /// Merges the statistics of all threads of the row group.
-  Stats reduceAcrossRow(Stats local);
-  /// Computes rstd, stores the mean and rstd destinations.
-  RowScale finalize(const Stats &stats);
+  /// Sum over the elements of `vectors` whose `valid` flag holds (null:
+  /// always) of `term(element)`.
+  Value sumHeld(ArrayRef<SmallVector<Value>> vectors, ArrayRef<Value> valid,
+                function_ref<Value(Value)> term);
+  /// Sum of `value` over the lanes of the warp that hold the row (a
+  /// butterfly of shuffles; the same bits in every lane). A constant is the
+  /// same in every lane and is multiplied instead.
+  Value sumAcrossLanes(Value value);
+  /// Lane 0 of each warp stores `fields` in workgroup region `region`; after
+  /// a barrier, returns the fields of every warp of the row, in warp order.
+  SmallVector<SmallVector<Value>> exchangeAcrossWarps(ArrayRef<Value> fields,
+                                                      int64_t region);
+  /// Sum of `value` over all threads of the row, in an order that gives
+  /// every thread the same bits.
+  Value sumAcrossRow(Value value, int64_t region);
+  /// rstd = 1/sqrt(var + eps) (NaN when var overflowed); stores the mean
+  /// (pivot + offset) and rstd destinations.
+  RowScale finalize(Value pivot, Value offset, Value sumSq);
   /// Normalises V elements of column vector `vectorIndex` and stores them.
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                          const RowScale &scale);
@@ -496,13 +497,6 @@ Value KernelEmitter::sumTree(ArrayRef<Value> values) {
     level = std::move(next);
   }
   return level.front();
-}
-
-Value KernelEmitter::countTree(ArrayRef<Value> counts) {
-  Value total = counts.front();
-  for (Value count : counts.drop_front())
-    total = b.createOrFold<arith::AddFOp>(loc, total, count);
-  return total;
 }
 
 void KernelEmitter::emitIf(Value cond, function_ref<void()> body) {
@@ -595,171 +589,84 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
   return SmallVector<Value>(ifOp.getResults());
 }
 
-Value KernelEmitter::getOffset(const Stats &stats) {
-  // Counts are whole numbers: max(n, 1) only differs from n when the part
-  // is empty, and then S is 0.
-  Value count = arith::MaximumFOp::create(b, loc, stats.count, constant(1.0));
-  return div(stats.shiftedSum, count);
-}
-
-Stats KernelEmitter::computeLocalStats(ArrayRef<SmallVector<Value>> vectors,
-                                       ArrayRef<Value> valid, Value pivot) {
-  Value c = operands.invSqrtN;
-  Value zero = constant(0.0);
-  auto masked = [&](Value value, Value cond) {
-    return cond ? select(cond, value, zero) : value;
-  };
-  Stats stats;
-  if (!isLayerNorm) {
-    SmallVector<Value> sums;
-    for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
-      SmallVector<Value> squares;
-      for (Value value : h) {
-        Value scaled = mul(value, c);
-        squares.push_back(mul(scaled, scaled));
-      }
-      sums.push_back(masked(sumTree(squares), cond));
-    }
-    stats.sumSq = sumTree(sums);
-    return stats;
-  }
-
-  // Two exact passes over registers: the shifted sum, then the squares of
-  // the deviations from the local mean.
-  stats.pivot = pivot;
-  SmallVector<Value> counts, shiftedSums;
-  SmallVector<SmallVector<Value>> shifted;
-  for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
-    counts.push_back(masked(constant(plan.vectorWidth), cond));
-    SmallVector<Value> &slot = shifted.emplace_back();
-    for (Value value : h)
-      slot.push_back(sub(value, pivot));
-    shiftedSums.push_back(masked(sumTree(slot), cond));
-  }
-  stats.count = countTree(counts);
-  stats.shiftedSum = sumTree(shiftedSums);
-  Value offset = getOffset(stats);
+Value KernelEmitter::sumHeld(ArrayRef<SmallVector<Value>> vectors,
+                             ArrayRef<Value> valid,
+                             function_ref<Value(Value)> term) {
   SmallVector<Value> sums;
-  for (auto [slot, cond] : llvm::zip_equal(shifted, valid)) {
-    SmallVector<Value> squares;
-    for (Value value : slot) {
-      Value scaled = mul(sub(value, offset), c);
-      squares.push_back(mul(scaled, scaled));
-    }
-    sums.push_back(masked(sumTree(squares), cond));
+  for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
+    SmallVector<Value> terms;
+    for (Value value : h)
+      terms.push_back(term(value));
+    Value sum = sumTree(terms);
+    sums.push_back(cond ? select(cond, sum, constant(0.0)) : sum);
   }
-  stats.sumSq = sumTree(sums);
-  return stats;
+  return sumTree(sums);
 }
 
-Stats KernelEmitter::merge(const Stats &lhs, const Stats &rhs) {
-  if (!isLayerNorm)
-    return {Value(), Value(), Value(), add(lhs.sumSq, rhs.sumSq)};
-  // Bring rhs to lhs's pivot: P_r - P_l is exact when the pivots are close
-  // (Sterbenz), and is not needed at all when they are the same value.
-  Value rhsOffset = getOffset(rhs);
-  Value rhsShiftedSum = rhs.shiftedSum;
-  if (rhs.pivot != lhs.pivot) {
-    Value shift = sub(rhs.pivot, lhs.pivot);
-    rhsOffset = add(shift, rhsOffset);
-    rhsShiftedSum = add(rhsShiftedSum, mul(rhs.count, shift));
+Value KernelEmitter::sumAcrossLanes(Value value) {
+  int64_t lanes = std::min(plan.threadsPerRow, kWarpSize);
+  if (matchPattern(value, m_Constant()))
+    return b.createOrFold<arith::MulFOp>(loc, value, constant(lanes));
+  // a + b == b + a bit for bit, so both partners of each step agree.
+  for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
+    Value partner = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+    value = add(value, partner);
   }
-  Value count = b.createOrFold<arith::AddFOp>(loc, lhs.count, rhs.count);
-  Value shiftedSum = add(lhs.shiftedSum, rhsShiftedSum);
-  // q = q_l + q_r + ((mean_r - mean_l) * c)^2 * n_l * n_r / n; every
-  // operation is commutative, so two lanes merging each other's parts get
-  // the same bits.
-  Value delta = mul(sub(rhsOffset, getOffset(lhs)), operands.invSqrtN);
-  Value weight =
-      div(mul(lhs.count, rhs.count),
-          arith::MaximumFOp::create(b, loc, count, constant(1.0)));
-  Value sumSq = add(add(lhs.sumSq, rhs.sumSq), mul(mul(delta, delta), weight));
-  return {count, lhs.pivot, shiftedSum, sumSq};
+  return value;
 }
 
-Stats KernelEmitter::reduceAcrossRow(Stats local) {
-  // Within a warp (or the part of it that holds the row) every lane has the
-  // same pivot, so only n, S and q travel.
-  int64_t laneSpan = std::min(plan.threadsPerRow, kWarpSize);
-  for (int64_t offset = laneSpan / 2; offset >= 1; offset /= 2) {
-    auto shuffle = [&](Value value) -> Value {
-      // A constant (a count when no lane has missing elements) is the same
-      // in every lane.
-      if (!value || matchPattern(value, m_Constant()))
-        return value;
-      return gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
-                                    gpu::ShuffleMode::XOR)
-          .getShuffleResult();
-    };
-    Stats partner{shuffle(local.count), local.pivot,
-                  shuffle(local.shiftedSum), shuffle(local.sumSq)};
-    local = merge(local, partner);
-  }
-  if (plan.getWarpsPerRow() == 1)
-    return local;
-
-  // Across warps: lane 0 of each warp publishes its warp's part, then every
-  // thread merges the parts of its row in warp order, onto warp 0's pivot.
-  auto fields = [&](const Stats &stats) {
-    SmallVector<Value, 4> values;
-    if (isLayerNorm)
-      values.append({stats.count, stats.pivot, stats.shiftedSum});
-    values.push_back(stats.sumSq);
-    return values;
-  };
-  auto fromFields = [&](ValueRange values) {
-    if (!isLayerNorm)
-      return Stats{Value(), Value(), Value(), values[0]};
-    return Stats{values[0], values[1], values[2], values[3]};
-  };
-  int64_t numFields = isLayerNorm ? 4 : 1;
+SmallVector<SmallVector<Value>>
+KernelEmitter::exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region) {
+  // Workgroup memory: per region, kSharedFields words per warp of each row
+  // group of the block.
   int64_t warps = plan.getWarpsPerRow();
-  Value rowBase =
-      arith::MulIOp::create(b, loc, rowGroup, index(warps * numFields));
-  auto slotOf = [&](OpBuilder &builder, Value warp, int64_t field) {
+  int64_t regionBase = region * plan.rowsPerBlock * warps * kSharedFields;
+  Value rowBase = arith::AddIOp::create(
+      b, loc, index(regionBase),
+      arith::MulIOp::create(b, loc, rowGroup, index(warps * kSharedFields)));
+  auto slotOf = [&](Value warp, int64_t field) -> Value {
     Value base = arith::AddIOp::create(
-        builder, loc, rowBase,
-        arith::MulIOp::create(builder, loc, warp, index(numFields)));
-    return arith::AddIOp::create(builder, loc, base, index(field));
+        b, loc, rowBase,
+        arith::MulIOp::create(b, loc, warp, index(kSharedFields)));
+    return arith::AddIOp::create(b, loc, base, index(field));
   };
   Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                          laneInWarp, index(0));
   emitIf(isLeader, [&] {
-    for (auto [i, value] : llvm::enumerate(fields(local)))
+    for (auto [i, value] : llvm::enumerate(fields))
       memref::StoreOp::create(b, loc, value, sharedStats,
-                              ValueRange{slotOf(b, warpInRow, i)});
+                              ValueRange{slotOf(warpInRow, i)});
   });
   gpu::BarrierOp::create(b, loc);
-
-  auto loadWarp = [&](OpBuilder &builder, Value warp) {
-    SmallVector<Value, 4> values;
-    for (int64_t i = 0; i < numFields; ++i)
-      values.push_back(memref::LoadOp::create(
-          builder, loc, sharedStats, ValueRange{slotOf(builder, warp, i)}));
-    return values;
-  };
-  SmallVector<Value, 4> first = loadWarp(b, index(0));
-  auto loop = scf::ForOp::create(
-      b, loc, index(1), index(warps), index(1), first,
-      [&](OpBuilder &nested, Location, Value warp, ValueRange acc) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToEnd(nested.getInsertionBlock());
-        Stats merged = merge(fromFields(acc), fromFields(loadWarp(b, warp)));
-        scf::YieldOp::create(b, loc, fields(merged));
-      });
-  return fromFields(loop.getResults());
+  SmallVector<SmallVector<Value>> parts;
+  for (int64_t w = 0; w < warps; ++w) {
+    SmallVector<Value> &part = parts.emplace_back();
+    for (size_t i = 0; i < fields.size(); ++i)
+      part.push_back(memref::LoadOp::create(b, loc, sharedStats,
+                                            ValueRange{slotOf(index(w), i)}));
+  }
+  return parts;
 }
 
-RowScale KernelEmitter::finalize(const Stats &stats) {
-  RowScale scale;
-  if (isLayerNorm) {
-    scale.pivot = stats.pivot;
-    scale.offset = getOffset(stats);
-  }
+Value KernelEmitter::sumAcrossRow(Value value, int64_t region) {
+  value = sumAcrossLanes(value);
+  if (plan.getWarpsPerRow() == 1)
+    return value;
+  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps({value}, region);
+  Value sum = parts.front().front();
+  for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
+    sum = add(sum, part.front());
+  return sum;
+}
+
+RowScale KernelEmitter::finalize(Value pivot, Value offset, Value sumSq) {
+  RowScale scale{pivot, offset, Value()};
   // rstd = 1/sqrt(var + eps), NaN when the mean square overflowed (a
   // non-finite input). sqrt and a division rather than rsqrt: both are
   // correctly rounded on NVPTX.
-  Value sum = add(stats.sumSq, operands.eps);
+  Value sum = add(sumSq, operands.eps);
   scale.rstd = div(constant(1.0), math::SqrtOp::create(b, loc, sum));
   const llvm::fltSemantics &semantics =
       cast<FloatType>(computeType).getFloatSemantics();
@@ -767,8 +674,8 @@ RowScale KernelEmitter::finalize(const Stats &stats) {
       b, loc, b.getFloatAttr(computeType, APFloat::getInf(semantics)));
   Value nan = arith::ConstantOp::create(
       b, loc, b.getFloatAttr(computeType, APFloat::getNaN(semantics)));
-  Value overflowed = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                           stats.sumSq, inf);
+  Value overflowed =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sumSq, inf);
   scale.rstd = select(overflowed, nan, scale.rstd);
 
   if (!operands.mean && !operands.rstd)
@@ -837,23 +744,62 @@ void KernelEmitter::emitHeldRow() {
     valid.push_back(cond);
     vectorIndices.push_back(vectorIndex);
   }
+  Value c = operands.invSqrtN;
 
-  // The pivot: the first element of the row's part held by this warp, i.e.
-  // of the first lane of the row group within the warp.
-  Value pivot;
-  if (isLayerNorm) {
-    Value firstLane = index(0);
-    if (threads < kWarpSize)
-      firstLane = arith::SubIOp::create(b, loc, laneInWarp, threadInRow);
-    Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
-    Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
-    pivot = gpu::ShuffleOp::create(b, loc, held.front().front(), lane, width,
-                                   gpu::ShuffleMode::IDX)
-                .getShuffleResult();
+  if (!isLayerNorm) {
+    Value sumSq = sumHeld(held, valid, [&](Value h) {
+      Value scaled = mul(h, c);
+      return mul(scaled, scaled);
+    });
+    RowScale scale = finalize(Value(), Value(), sumAcrossRow(sumSq, 0));
+    for (int64_t k = 0; k < plan.slotsPerThread; ++k)
+      emitIf(both(valid[k], rowIsValid),
+             [&] { storeOutputVector(held[k], vectorIndices[k], scale); });
+    return;
   }
 
-  RowScale scale =
-      finalize(reduceAcrossRow(computeLocalStats(held, valid, pivot)));
+  // Pass 1, the mean: S = sum(h - P) with P the first element of the part
+  // of the row this warp holds (lane 0's, or the row group's first lane's),
+  // from a shuffle. Warps then rebase their sums on warp 0's pivot P0:
+  // S_w + n_w (P_w - P0). A constant row gives S = 0 exactly.
+  Value firstLane = index(0);
+  if (threads < kWarpSize)
+    firstLane = arith::SubIOp::create(b, loc, laneInWarp, threadInRow);
+  Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
+  Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
+  Value pivot = gpu::ShuffleOp::create(b, loc, held.front().front(), lane,
+                                       width, gpu::ShuffleMode::IDX)
+                    .getShuffleResult();
+  Value shiftedSum = sumAcrossLanes(
+      sumHeld(held, valid, [&](Value h) { return sub(h, pivot); }));
+  Value rowPivot = pivot;
+  if (plan.getWarpsPerRow() > 1) {
+    SmallVector<Value> counts;
+    for (Value cond : valid) {
+      Value width = constant(plan.vectorWidth);
+      counts.push_back(cond ? select(cond, width, constant(0.0)) : width);
+    }
+    Value count = counts.front();
+    for (Value next : ArrayRef(counts).drop_front())
+      count = b.createOrFold<arith::AddFOp>(loc, count, next);
+    count = sumAcrossLanes(count);
+    SmallVector<SmallVector<Value>> parts =
+        exchangeAcrossWarps({shiftedSum, pivot, count}, 0);
+    rowPivot = parts.front()[1];
+    shiftedSum = parts.front()[0];
+    for (ArrayRef<Value> part : ArrayRef(parts).drop_front()) {
+      Value rebase = mul(part[2], sub(part[1], rowPivot));
+      shiftedSum = add(shiftedSum, add(part[0], rebase));
+    }
+  }
+  Value offset = div(shiftedSum, operands.rowSize);
+
+  // Pass 2, over the same registers: q = sum((((h - P0) - offset) * c)^2).
+  Value sumSq = sumHeld(held, valid, [&](Value h) {
+    Value scaled = mul(sub(sub(h, rowPivot), offset), c);
+    return mul(scaled, scaled);
+  });
+  RowScale scale = finalize(rowPivot, offset, sumAcrossRow(sumSq, 1));
   for (int64_t k = 0; k < plan.slotsPerThread; ++k)
     emitIf(both(valid[k], rowIsValid),
            [&] { storeOutputVector(held[k], vectorIndices[k], scale); });
@@ -862,67 +808,74 @@ void KernelEmitter::emitHeldRow() {
 void KernelEmitter::emitStreamedRow() {
   Value step = index(plan.threadsPerRow);
   Value zero = constant(0.0);
+  Value c = operands.invSqrtN;
 
-  // Every thread reads the row's first element as the common pivot (the
-  // row is read twice anyway).
-  Value pivot;
-  if (isLayerNorm) {
-    Value x = memref::LoadOp::create(b, loc, operands.input,
-                                     ValueRange{loadRow, index(0)});
-    pivot = convert(x, computeType);
+  // h for vector `vectorIndex` when it was read before: from residual_out
+  // when there is one (it holds h, and may alias the residual).
+  auto reloadRowVector = [&](Value vectorIndex) {
+    if (!operands.residualOutput)
+      return loadRowVector(vectorIndex, /*writeResidual=*/false);
+    Value column =
+        arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+    SmallVector<Value> h =
+        loadElements(operands.residualOutput, {loadRow, column});
+    for (Value &value : h)
+      value = convert(value, computeType);
+    return h;
+  };
+  // Sum over this thread's vectors of `term`, reading them with `load`.
+  auto sumStreamed = [&](function_ref<SmallVector<Value>(Value)> load,
+                         function_ref<Value(Value)> term) -> Value {
+    auto loop = scf::ForOp::create(
+        b, loc, threadInRow, numVectors, step, ValueRange{zero},
+        [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToEnd(nested.getInsertionBlock());
+          Value sum = sumHeld({load(vectorIndex)}, {Value()}, term);
+          scf::YieldOp::create(b, loc, add(acc.front(), sum));
+        });
+    return loop.getResult(0);
+  };
+  auto firstRead = [&](Value vectorIndex) {
+    return loadRowVector(vectorIndex, /*writeResidual=*/true);
+  };
+
+  RowScale scale;
+  if (!isLayerNorm) {
+    Value sumSq = sumStreamed(firstRead, [&](Value h) {
+      Value scaled = mul(h, c);
+      return mul(scaled, scaled);
+    });
+    scale = finalize(Value(), Value(), sumAcrossRow(sumSq, 0));
+  } else {
+    // Every thread reads the row's first element as the common pivot.
+    Value pivot = convert(memref::LoadOp::create(
+                              b, loc, operands.input,
+                              ValueRange{loadRow, index(0)}),
+                          computeType);
     if (operands.residual) {
       Value r = memref::LoadOp::create(b, loc, operands.residual,
                                        ValueRange{loadRow, index(0)});
       pivot = convert(convert(add(pivot, convert(r, computeType)), inputType),
                       computeType);
     }
+    Value shiftedSum = sumAcrossRow(
+        sumStreamed(firstRead, [&](Value h) { return sub(h, pivot); }), 0);
+    Value offset = div(shiftedSum, operands.rowSize);
+    Value sumSq = sumStreamed(reloadRowVector, [&](Value h) {
+      Value scaled = mul(sub(sub(h, pivot), offset), c);
+      return mul(scaled, scaled);
+    });
+    scale = finalize(pivot, offset, sumAcrossRow(sumSq, 1));
   }
 
-  // Pass 1: statistics, one vector at a time, merged into a running part.
-  SmallVector<Value> init = isLayerNorm ? SmallVector<Value>{zero, zero, zero}
-                                        : SmallVector<Value>{zero};
-  auto statsLoop = scf::ForOp::create(
-      b, loc, threadInRow, numVectors, step, init,
-      [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToEnd(nested.getInsertionBlock());
-        SmallVector<Value> h =
-            loadRowVector(vectorIndex, /*writeResidual=*/true);
-        Stats chunk = computeLocalStats({h}, {Value()}, pivot);
-        if (!isLayerNorm) {
-          scf::YieldOp::create(b, loc, add(acc[0], chunk.sumSq));
-          return;
-        }
-        Stats merged = merge(Stats{acc[0], pivot, acc[1], acc[2]}, chunk);
-        scf::YieldOp::create(
-            b, loc, ValueRange{merged.count, merged.shiftedSum, merged.sumSq});
-      });
-  Stats local;
-  if (isLayerNorm)
-    local = {statsLoop.getResult(0), pivot, statsLoop.getResult(1),
-             statsLoop.getResult(2)};
-  else
-    local.sumSq = statsLoop.getResult(0);
-
-  RowScale scale = finalize(reduceAcrossRow(local));
-
-  // Pass 2: read the row again (from residual_out when there is one: it
-  // holds h, and may alias the residual) and store the output.
+  // The output, from a last read of the row.
   scf::ForOp::create(
       b, loc, threadInRow, numVectors, step, ValueRange(),
       [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(nested.getInsertionBlock());
-        SmallVector<Value> h;
-        if (operands.residualOutput) {
-          Value column = arith::MulIOp::create(b, loc, vectorIndex,
-                                               index(plan.vectorWidth));
-          h = loadElements(operands.residualOutput, {loadRow, column});
-          for (Value &value : h)
-            value = convert(value, computeType);
-        } else {
-          h = loadRowVector(vectorIndex, /*writeResidual=*/false);
-        }
+        SmallVector<Value> h = reloadRowVector(vectorIndex);
         emitIf(rowIsValid, [&] { storeOutputVector(h, vectorIndex, scale); });
         scf::YieldOp::create(b, loc);
       });
@@ -975,6 +928,9 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   if (operands.invSqrtNConstant)
     operands.invSqrtN =
         arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
+  if (operands.rowSizeConstant)
+    operands.rowSize =
+        arith::ConstantOp::create(b, loc, operands.rowSizeConstant);
 
   if (plan.holdsRowInRegisters())
     emitHeldRow();
@@ -1142,11 +1098,14 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
                    : static_cast<double>(
                          1.0f / std::sqrt(static_cast<float>(rowSize)));
     operands.invSqrtNConstant = rewriter.getFloatAttr(computeType, c);
+    operands.rowSizeConstant =
+        rewriter.getFloatAttr(computeType, static_cast<double>(rowSize));
   } else {
     Value n = memref::DimOp::create(rewriter, loc, operands.input, 1);
     Value n64 = arith::IndexCastUIOp::create(rewriter, loc,
                                              rewriter.getI64Type(), n);
     Value nFloat = arith::UIToFPOp::create(rewriter, loc, computeType, n64);
+    operands.rowSize = nFloat;
     Value one = arith::ConstantOp::create(
         rewriter, loc, rewriter.getFloatAttr(computeType, 1.0));
     operands.invSqrtN = arith::DivFOp::create(
@@ -1185,7 +1144,9 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
 
   SmallVector<Type> workgroupBuffers;
   if (plan.getWarpsPerRow() > 1) {
-    int64_t fields = op.isLayerNorm() ? 4 : 1;
+    // One exchange region for RMSNorm, two (the sum, then the sum of
+    // squares) for LayerNorm.
+    int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
     auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                                 gpu::AddressSpace::Workgroup);
     workgroupBuffers.push_back(MemRefType::get(

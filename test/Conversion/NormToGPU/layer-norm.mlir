@@ -10,7 +10,7 @@
 // CHECK: %[[GRID:.*]] = arith.ceildivui %[[M]], %c4
 // CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[M]], %c0
 // CHECK: scf.if %[[ANY]] {
-// CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %[[GRID]], {{.*}}) threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c256, {{.*}}) workgroup(%[[SMEM:[^ ]*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %[[GRID]], {{.*}}) threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c256, {{.*}}) workgroup(%[[SMEM:[^ ]*]] : memref<48xf32, #gpu.address_space<workgroup>>)
 // Row group and thread within the row; the last block's spare groups read
 // the last row and store nothing.
 // CHECK: %[[GROUP:.*]] = arith.divui %[[TID]], %c64
@@ -23,20 +23,32 @@
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
-// The warp's pivot comes from lane 0; S and q go through a butterfly (the
-// counts are constants: no shuffle).
-// CHECK: gpu.shuffle  idx %{{.*}}, %{{.*}}, %c32_i32 : f32
-// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
-// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
-// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
-// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
-// CHECK-COUNT-2: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
-// Lane 0 of each warp publishes (n, P, S, q); one barrier; every thread
-// merges the two warps of its row.
+// Pass 1, the mean: the warp's pivot comes from lane 0, the shifted sum
+// goes through a butterfly of adds.
+// CHECK: %[[P:.*]], %{{.*}} = gpu.shuffle  idx %{{.*}}, %{{.*}}, %c32_i32 : f32
+// CHECK: arith.subf %{{.*}}, %[[P]] : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// Lane 0 of each warp publishes (S, P, n); after a barrier every thread
+// adds the two warps' sums, rebased on warp 0's pivot.
 // CHECK: scf.if
-// CHECK-COUNT-4: memref.store %{{.*}}, %[[SMEM]][%{{.*}}]
+// CHECK-COUNT-3: memref.store %{{.*}}, %[[SMEM]][%{{.*}}]
 // CHECK: gpu.barrier
-// CHECK: scf.for %{{.*}} = %c1 to %c2 step %c1 iter_args
+// CHECK: memref.load %[[SMEM]]
+// CHECK: %[[P0:.*]] = memref.load %[[SMEM]]
+// CHECK: %[[OFFSET:.*]] = arith.divf %{{.*}}, %cst{{.*}} : f32
+// Pass 2, over the same registers: the squares of ((h - P0) - offset) * c,
+// a second butterfly, a second barrier.
+// CHECK: %[[D:.*]] = arith.subf %{{.*}}, %[[P0]] : f32
+// CHECK: arith.subf %[[D]], %[[OFFSET]] : f32
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.store %{{.*}}, %[[SMEM]]
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
 // CHECK: math.sqrt
 // CHECK: arith.cmpf oeq, %{{.*}}, %cst{{.*}} : f32
 // Normalise from registers; gamma and beta are read with vector loads.
@@ -81,11 +93,12 @@ func.func @layer_norm_static_rows(%x: memref<8x768xf32>, %o: memref<8x768xf32>) 
 // thread, eight warps; statistics in f32.
 
 // CHECK-LABEL: func.func @layer_norm_bf16
-// CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}}) threads({{.*}}) in (%{{[^ ]*}} = %c256, {{.*}}) workgroup(%{{.*}} : memref<32xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}}) threads({{.*}}) in (%{{[^ ]*}} = %c256, {{.*}}) workgroup(%{{.*}} : memref<48xf32, #gpu.address_space<workgroup>>)
 // CHECK: vector.load %{{.*}}[%[[BID]], %{{.*}}] {alignment = 16 : i64} : memref<?x4096xbf16>, vector<8xbf16>
 // CHECK: arith.extf %{{.*}} : bf16 to f32
 // CHECK: vector.load %{{.*}}[%[[BID]], %{{.*}}] {alignment = 16 : i64} : memref<?x4096xbf16>, vector<8xbf16>
-// CHECK: scf.for %{{.*}} = %c1 to %c8 step %c1
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: vector.from_elements {{.*}} : vector<8xbf16>
 // CHECK: vector.store %{{.*}}, %{{.*}}[%[[BID]], %{{.*}}] {alignment = 16 : i64} : memref<?x4096xbf16>, vector<8xbf16>

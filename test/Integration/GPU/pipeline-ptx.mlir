@@ -19,23 +19,29 @@
 // HOST-NOT: norm.
 
 // LayerNorm f32, N = 768, four rows of 64 threads a block: each thread
-// loads its three 128-bit vectors of the row (and of gamma and beta), the
-// pivot comes from lane 0 (shfl.sync.idx), S and q go through a five-step
-// butterfly, the two warps of a row meet in shared memory after one barrier.
+// loads its three 128-bit vectors of the row before anything else, the
+// pivot comes from lane 0 (shfl.sync.idx); the shifted sum, then the sum
+// of squares, each go through a five-step butterfly and meet the row's
+// other warp in shared memory after a barrier; then gamma and beta are
+// read and the row stored, 128 bits at a time.
 // SM90: .target sm_90
 // SM80: .target sm_80
 // LN: .entry layer_norm_kernel(
 // LN: .maxntid 256, 1, 1
-// LN: .shared .align 4 .b8 __wg_layer_norm_kernel_0[128];
+// LN: .shared .align 4 .b8 __wg_layer_norm_kernel_0[192];
 // LN-COUNT-3: ld.global.v4.b32
 // LN-NOT: ld.global
 // LN: shfl.sync.idx.b32
-// LN-COUNT-10: shfl.sync.bfly.b32
-// LN-NOT: shfl.sync
+// LN-COUNT-5: shfl.sync.bfly.b32
 // LN: bar.sync 0;
+// LN-COUNT-5: shfl.sync.bfly.b32
+// LN: bar.sync 0;
+// LN-NOT: shfl.sync
 // LN-NOT: bar.sync
 // LN: sqrt.rn.f32
-// LN-COUNT-3: st.global.v4.b32
+// LN: st.global.v4.b32
+// LN: st.global.v4.b32
+// LN: st.global.v4.b32
 // No calls (libdevice or otherwise), no local memory.
 // LN-NOT: call
 // LN-NOT: .local

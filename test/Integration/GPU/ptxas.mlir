@@ -84,9 +84,9 @@ func.func @rms_bf16_32768x4096(%x: memref<32768x4096xbf16>, %g: memref<4096xbf16
   norm.rms_norm eps(1.0e-06) ins(%x : memref<32768x4096xbf16>) gamma(%g : memref<4096xbf16>) outs(%o : memref<32768x4096xbf16>)
   return
 }
-// 1024 threads holding 24 values each: the register budget's edge.
-func.func @ln_longest_held(%x: memref<?x24576xf32>, %g: memref<24576xf32>, %b: memref<24576xf32>, %o: memref<?x24576xf32>) {
-  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x24576xf32>) gamma(%g : memref<24576xf32>) beta(%b : memref<24576xf32>) outs(%o : memref<?x24576xf32>)
+// 1024 threads holding 16 values each: the register budget's edge.
+func.func @ln_longest_held(%x: memref<?x16384xf32>, %g: memref<16384xf32>, %b: memref<16384xf32>, %o: memref<?x16384xf32>) {
+  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x16384xf32>) gamma(%g : memref<16384xf32>) beta(%b : memref<16384xf32>) outs(%o : memref<?x16384xf32>)
   return
 }
 func.func @ln_extras(%x: memref<?x4096xbf16>, %r: memref<?x4096xbf16>, %g: memref<4096xf32>, %b: memref<4096xf32>, %o: memref<?x4096xf16>, %s: memref<?x4096xbf16>, %m: memref<?xf32>, %v: memref<?xf32>, %e: f32) {
