@@ -150,7 +150,8 @@ static Value createView(OpBuilder &b, Location loc, Value value, ViewKind kind,
     return value;
   OpFoldResult n = memref::getMixedSize(b, loc, value, 0);
   return memref::ExpandShapeOp::create(
-      b, loc, ArrayRef<int64_t>{1, cast<MemRefType>(value.getType()).getDimSize(0)},
+      b, loc,
+      ArrayRef<int64_t>{1, cast<MemRefType>(value.getType()).getDimSize(0)},
       value, ArrayRef<ReassociationIndices>{{0, 1}},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), n});
 }
@@ -166,8 +167,7 @@ static bool allowsVectorAccess(MemRefType view, int64_t width) {
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (failed(view.getStridesAndOffset(strides, offset)) ||
-      strides.back() != 1)
+  if (failed(view.getStridesAndOffset(strides, offset)) || strides.back() != 1)
     return false;
   int64_t bytes = getByteWidth(view.getElementType());
   int64_t alignment = std::min(kMaxAccessBytes, width * bytes);
@@ -241,7 +241,8 @@ static bool isValidThreadsPerRow(int64_t threads) {
 static int64_t fitThreadsPerRow(int64_t threads, int64_t blockSize) {
   threads = std::min(threads, blockSize);
   if (threads <= kWarpSize)
-    return static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(threads)));
+    return static_cast<int64_t>(
+        llvm::bit_floor(static_cast<uint64_t>(threads)));
   threads = threads / kWarpSize * kWarpSize;
   while (blockSize % threads != 0)
     threads -= kWarpSize;
@@ -517,9 +518,9 @@ SmallVector<Value> KernelEmitter::loadElements(Value view, ValueRange indices) {
   auto vectorType = VectorType::get({width}, elementType);
   int64_t alignment =
       std::min(kMaxAccessBytes, width * getByteWidth(elementType));
-  Value vector = vector::LoadOp::create(b, loc, vectorType, view, indices,
-                                        /*nontemporal=*/false,
-                                        llvm::Align(alignment));
+  Value vector =
+      vector::LoadOp::create(b, loc, vectorType, view, indices,
+                             /*nontemporal=*/false, llvm::Align(alignment));
   SmallVector<Value> elements;
   for (int64_t i = 0; i < width; ++i)
     elements.push_back(vector::ExtractOp::create(b, loc, vector, i));
@@ -548,8 +549,8 @@ void KernelEmitter::storeElements(Value view, ValueRange indices,
 
 SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
                                                 bool writeResidual) {
-  Value column = arith::MulIOp::create(b, loc, vectorIndex,
-                                       index(plan.vectorWidth));
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
   SmallVector<Value> x = loadElements(operands.input, {loadRow, column});
   if (!operands.residual) {
     for (Value &value : x)
@@ -583,8 +584,8 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
     scf::YieldOp::create(b, loc,
                          loadRowVector(vectorIndex, /*writeResidual=*/true));
     b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(
-        b, loc, SmallVector<Value>(plan.vectorWidth, constant(0.0)));
+    scf::YieldOp::create(b, loc,
+                         SmallVector<Value>(plan.vectorWidth, constant(0.0)));
   }
   return SmallVector<Value>(ifOp.getResults());
 }
@@ -701,8 +702,8 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset, Value sumSq) {
 
 void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                                       const RowScale &scale) {
-  Value column = arith::MulIOp::create(b, loc, vectorIndex,
-                                       index(plan.vectorWidth));
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
   SmallVector<Value> gamma, beta;
   if (operands.gamma)
     gamma = loadElements(operands.gamma, {column});
@@ -849,9 +850,8 @@ void KernelEmitter::emitStreamedRow() {
     scale = finalize(Value(), Value(), sumAcrossRow(sumSq, 0));
   } else {
     // Every thread reads the row's first element as the common pivot.
-    Value pivot = convert(memref::LoadOp::create(
-                              b, loc, operands.input,
-                              ValueRange{loadRow, index(0)}),
+    Value pivot = convert(memref::LoadOp::create(b, loc, operands.input,
+                                                 ValueRange{loadRow, index(0)}),
                           computeType);
     if (operands.residual) {
       Value r = memref::LoadOp::create(b, loc, operands.residual,
@@ -909,8 +909,8 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   loadRow = row;
   if (rows > 1 && (ShapedType::isDynamic(staticRows) || staticRows % rows)) {
     Value numRows = memref::DimOp::create(b, loc, operands.input, 0);
-    rowIsValid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                       numRows);
+    rowIsValid =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, numRows);
     Value lastRow = arith::SubIOp::create(b, loc, numRows, index(1));
     loadRow = arith::MinUIOp::create(b, loc, row, lastRow);
   }
@@ -964,13 +964,12 @@ mlir::norm::checkNormToGPUOptions(const ConvertNormToGPUOptions &options,
   else if (blockSize && rowsPerBlock &&
            (blockSize % rowsPerBlock != 0 ||
             !isValidThreadsPerRow(blockSize / rowsPerBlock)))
-    os << "block-size / rows-per-block (" << blockSize << " / "
-       << rowsPerBlock << ") must be a power of two up to " << kWarpSize
-       << " or a multiple of " << kWarpSize;
+    os << "block-size / rows-per-block (" << blockSize << " / " << rowsPerBlock
+       << ") must be a power of two up to " << kWarpSize << " or a multiple of "
+       << kWarpSize;
   else if (vectorWidth < 0 || vectorWidth > 16 ||
            (vectorWidth && !llvm::isPowerOf2_64(vectorWidth)))
-    os << "vector-width must be a power of two up to 16, got "
-       << vectorWidth;
+    os << "vector-width must be a power of two up to 16, got " << vectorWidth;
   if (message.empty())
     return success();
   if (whyNot)
@@ -1102,8 +1101,8 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
         rewriter.getFloatAttr(computeType, static_cast<double>(rowSize));
   } else {
     Value n = memref::DimOp::create(rewriter, loc, operands.input, 1);
-    Value n64 = arith::IndexCastUIOp::create(rewriter, loc,
-                                             rewriter.getI64Type(), n);
+    Value n64 =
+        arith::IndexCastUIOp::create(rewriter, loc, rewriter.getI64Type(), n);
     Value nFloat = arith::UIToFPOp::create(rewriter, loc, computeType, n64);
     operands.rowSize = nFloat;
     Value one = arith::ConstantOp::create(
@@ -1149,9 +1148,9 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
     int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
     auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    workgroupBuffers.push_back(MemRefType::get(
-        {plan.rowsPerBlock * plan.getWarpsPerRow() * fields}, computeType,
-        MemRefLayoutAttrInterface(), workgroup));
+    workgroupBuffers.push_back(
+        MemRefType::get({plan.rowsPerBlock * plan.getWarpsPerRow() * fields},
+                        computeType, MemRefLayoutAttrInterface(), workgroup));
   }
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, gridSize, one, one, blockSize, one, one,

@@ -82,8 +82,7 @@ float emu_shfl_bfly_f32(int32_t mask, float value, int32_t offset,
                         int32_t clamp) {
   return shuffleF32(mask, value, offset, clamp, 1);
 }
-float emu_shfl_idx_f32(int32_t mask, float value, int32_t lane,
-                       int32_t clamp) {
+float emu_shfl_idx_f32(int32_t mask, float value, int32_t lane, int32_t clamp) {
   return shuffleF32(mask, value, lane, clamp, 0);
 }
 int32_t emu_shfl_bfly_i32(int32_t mask, int32_t value, int32_t offset,
