@@ -56,16 +56,43 @@ def tolerance(torch, ref, out_dtype, n, gamma):
 
 
 def time_ms(torch, fn, iters):
+    """Milliseconds per call of `fn`. Replays a CUDA graph of `iters` calls
+    when `fn` can be captured (no launch overhead, which would otherwise
+    dominate the small shapes), else times a plain loop. Returns
+    (ms, "graph" or "loop")."""
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    try:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(iters):
+                fn()
+        graph.replay()
+        torch.cuda.synchronize()
+        start.record()
+        for _ in range(3):
+            graph.replay()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / (3 * iters), "graph"
+    except Exception:  # not capturable: time a loop instead
+        torch.cuda.synchronize()
     for _ in range(3):
         fn()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     torch.cuda.synchronize()
     start.record()
     for _ in range(iters):
         fn()
     end.record()
     end.synchronize()
-    return start.elapsed_time(end) / iters
+    return start.elapsed_time(end) / iters, "loop"
 
 
 def bench(device, manifest, artefacts, iters, compile_budget, deadline):
@@ -104,10 +131,12 @@ def bench(device, manifest, artefacts, iters, compile_budget, deadline):
                                                          device.capability())), "rb") as f:
             function = device.load(f.read(), launch["kernel"])
         values = param_values(launch, variant["args"], pointers)
-        stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
 
         def ours():
-            device.launch(function, launch["grid"], launch["block"], values, stream)
+            # On the current stream, which is the capture stream in a graph.
+            stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+            device.launch(function, launch["grid"], launch["block"], values,
+                          stream)
 
         ours()
         torch.cuda.synchronize()
@@ -135,17 +164,21 @@ def bench(device, manifest, artefacts, iters, compile_budget, deadline):
                 return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps) *
                         gamma.float()).to(dt)
         copy = torch.empty_like(x)
-        t_ours = time_ms(torch, ours, iters)
-        t_copy = time_ms(torch, lambda: copy.copy_(x), iters)
-        t_eager = time_ms(torch, eager, iters)
+        t_ours, how = time_ms(torch, ours, iters)
+        t_copy, _ = time_ms(torch, lambda: copy.copy_(x), iters)
+        t_eager, _ = time_ms(torch, eager, iters)
         t_compiled = None
         if compile_budget and time.time() < START + compile_budget:
             try:
                 key = (op, variant["dtype"], tuple(m_n))
                 compiled[key] = torch.compile(eager, dynamic=False)
-                t_compiled = time_ms(torch, compiled[key], iters)
+                compiled[key]()
+                t_compiled, _ = time_ms(torch, compiled[key], iters)
             except Exception as err:  # Inductor/Triton missing or failing
                 print(f"torch.compile failed for {variant['name']}: {err}")
+        if how != "graph":
+            print(f"{variant['name']}: timed with a launch loop (could not "
+                  "capture a CUDA graph)")
         in_bytes = x.element_size() * x.numel()
         moved = in_bytes + out.element_size() * out.numel()
         rows.append((variant["name"], ok, worst, t_ours, moved / t_ours / 1e6,
