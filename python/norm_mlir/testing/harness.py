@@ -52,6 +52,8 @@ _BUFFERIZE = [
     "--eliminate-empty-tensors",
     "--one-shot-bufferize=bufferize-function-boundaries",
     "--buffer-deallocation-pipeline",
+    # Clones of returned buffers the deallocation pipeline inserts.
+    "--convert-bufferization-to-memref",
 ]
 _LOOPS_TO_LLVM = [
     "--convert-linalg-to-loops",
@@ -61,6 +63,24 @@ _LOOPS_TO_LLVM = [
     "--convert-to-llvm",
     "--reconcile-unrealized-casts",
 ]
+# TOSA legalisation runs on functions; as an element of a textual pipeline.
+TOSA_TO_LINALG = ("func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
+                  "tosa-to-tensor)")
+
+
+def textual_pipeline(passes):
+    """One `--pass-pipeline` flag running `passes` (pass flags such as
+    `--one-shot-bufferize=opt`, or textual elements) on the module: mlir-opt
+    cannot mix `--pass-pipeline` with pass flags."""
+    elements = []
+    for p in passes:
+        if p.startswith("--"):
+            name, _, options = p[2:].partition("=")
+            p = f"{name}{{{options}}}" if options else name
+        elements.append(p)
+    return "--pass-pipeline=builtin.module(" + ",".join(elements) + ")"
+
+
 PIPELINES = {
     # Bufferize (norm ops included), then the reference lowering on memrefs,
     # then upstream's plain loop lowering. Handles every kernel ABI.
@@ -71,10 +91,7 @@ PIPELINES = {
     "linalg-tensor": ["--convert-norm-to-linalg"] + _BUFFERIZE + _LOOPS_TO_LLVM,
     # Upstream only, for IR without norm ops (e.g. decomposed originals);
     # TOSA is legalised to linalg first.
-    "upstream": [
-        "--pass-pipeline=builtin.module(func.func(tosa-to-linalg-named,"
-        "tosa-to-linalg,tosa-to-arith,tosa-to-tensor))"] + _BUFFERIZE +
-        _LOOPS_TO_LLVM,
+    "upstream": [textual_pipeline([TOSA_TO_LINALG] + _BUFFERIZE + _LOOPS_TO_LLVM)],
     # The project's CPU pipeline.
     "cpu": ["--norm-cpu-pipeline"],
 }
@@ -318,12 +335,16 @@ def build_module(kernel_ir, calls):
         "  }",
     ]
     extra = "\n".join(globals_ + helpers + main)
-    body = kernel_ir.strip()
+    # Attribute and type aliases stay at the top level, before the module.
+    alias_re = re.compile(r"^[#!][\w.$-]+\s*=.*$", re.MULTILINE)
+    aliases = "\n".join(alias_re.findall(kernel_ir))
+    body = alias_re.sub("", kernel_ir).strip()
     if body.startswith("module"):
         # Keep the kernel's module (and its attributes); add ours inside.
         module = body[:body.rindex("}")] + "\n" + extra + "\n}\n"
     else:
         module = "module {\n" + body + "\n" + extra + "\n}\n"
+    module = aliases + "\n" + module
     return module, out_specs
 
 
