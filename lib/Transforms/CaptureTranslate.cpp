@@ -13,7 +13,7 @@
 // - arith and math elementwise ops on tensors and on scalars, including the
 //   integer and index arithmetic that turns `tensor.dim` into a float N;
 // - tensor.expand_shape / collapse_shape / cast that only add or drop unit
-//   dims, and tensor.extract of a single element.
+//   dims, tensor.splat, and tensor.extract of a single element.
 //
 //===----------------------------------------------------------------------===//
 
@@ -308,6 +308,8 @@ Expr *ExprTranslator::translateOp(Operation *op, Value result, AffineMap map) {
     return translateTosa(op, result, map);
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(op))
     return translateReshape(op, result, map);
+  if (auto splat = dyn_cast<tensor::SplatOp>(op))
+    return translateScalar(splat.getInput());
   if (op->hasTrait<OpTrait::Elementwise>())
     return translateElementwise(op, map);
   return nullptr;
