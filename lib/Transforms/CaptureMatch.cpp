@@ -49,9 +49,11 @@ enum class CastMode {
 };
 
 /// A sum over `dims` scaled to a mean, raised to `power`: `body` are the
-/// factors of the summand that vary along `dims`.
+/// factors of the summand that vary along `dims`, `summand` the summand
+/// without the factors that do not.
 struct MeanInfo {
   SmallVector<Factor, 2> body;
+  Expr *summand = nullptr;
   uint64_t dims = 0;
   double power = 0.0;
 };
@@ -59,8 +61,10 @@ struct MeanInfo {
 /// The statistics under the square root.
 struct Stats {
   bool isLayerNorm = false;
-  /// The normalised tensor (without widening casts).
+  /// The normalised tensor h (without widening casts), if it is one node,
+  /// and the factors of h (compared as a multiset: h may be a product).
   Expr *h = nullptr;
+  SmallVector<Factor, 2> factors;
   uint64_t dims = 0;
 };
 
@@ -86,6 +90,47 @@ Expr *stripWidening(Expr *e) {
   return e;
 }
 
+/// Whether the two factor lists are the same multiset, `b`'s exponents
+/// scaled by `scale`.
+bool sameFactors(ArrayRef<Factor> a, ArrayRef<Factor> b, double scale = 1.0) {
+  if (a.size() != b.size())
+    return false;
+  return llvm::all_of(a, [&](const Factor &fa) {
+    return llvm::any_of(b, [&](const Factor &fb) {
+      return fa.base == fb.base && fa.exponent == fb.exponent * scale;
+    });
+  });
+}
+
+/// Whether `e` is a constant or an element count (part of a mean's 1/N).
+bool isScale(Expr *e) {
+  return e->is(ExprKind::Constant) || e->is(ExprKind::Count);
+}
+
+/// `e` without constant and count factors at its top.
+Expr *peelScale(Expr *e) {
+  e = stripWidening(e);
+  while (e->is(ExprKind::Mul)) {
+    if (isScale(e->getLhs()))
+      e = stripWidening(e->getRhs());
+    else if (isScale(e->getRhs()))
+      e = stripWidening(e->getLhs());
+    else
+      break;
+  }
+  return e;
+}
+
+/// `b` if `e` is `b^2` or `b*b`.
+Expr *squareBase(Expr *e) {
+  e = stripWidening(e);
+  if (e->is(ExprKind::Pow) && e->getNumber() == 2.0)
+    return stripWidening(e->getOperand());
+  if (e->is(ExprKind::Mul) && e->getLhs() == e->getRhs())
+    return stripWidening(e->getLhs());
+  return nullptr;
+}
+
 class Matcher {
 public:
   Matcher(ExprTranslator &translator, RankedTensorType rootType)
@@ -107,11 +152,22 @@ private:
                SmallVectorImpl<Factor> &factors);
   bool flattenAll(Expr *e, CastMode mode, SmallVectorImpl<Factor> &factors);
   FailureOr<NormMatch> matchAffine(Expr *product, Expr *shift);
+  FailureOr<NormMatch> matchWithInverseStd(ArrayRef<Factor> factors,
+                                           const Factor &inverseStd,
+                                           Expr *shift);
   FailureOr<MeanInfo> analyzeMean(Expr *e);
   LogicalResult checkScale(ArrayRef<Factor> scale, uint64_t dims,
                            double power);
   FailureOr<Stats> analyzeStats(Expr *s);
-  LogicalResult matchMeanOf(Expr *e, Expr *h, uint64_t dims);
+  /// Succeeds if `e` is the mean over `dims` of the product of `h`.
+  LogicalResult matchMeanOf(Expr *e, ArrayRef<Factor> h, uint64_t dims);
+  /// The factors of `e` (widening casts looked through).
+  SmallVector<Factor, 2> factorsOf(Expr *e) {
+    SmallVector<Factor, 2> factors;
+    if (!flattenAll(e, CastMode::Widen, factors))
+      factors.clear();
+    return factors;
+  }
   Value matchParam(Expr *e, unsigned axis);
   LogicalResult matchEpsilon(Expr *e, NormMatch &result);
   LogicalResult resolveInput(Expr *h, NormMatch &result);
@@ -246,33 +302,31 @@ FailureOr<MeanInfo> Matcher::analyzeMean(Expr *e) {
   MeanInfo info;
   info.dims = sum->getReducedDims();
   info.power = power;
+  info.summand = peelScale(sum->getOperand());
   SmallVector<Factor> summand;
   if (!flattenAll(sum->getOperand(), CastMode::Widen, summand))
     return fail("too many factors");
   for (const Factor &factor : summand) {
-    if (factor.base->getDeps() & info.dims) {
+    // Constants and counts are part of the scale; everything else, even if
+    // constant along the sum (a row statistic), is part of what is averaged.
+    if (isScale(factor.base))
+      scale.push_back({factor.base, factor.exponent * power});
+    else
       info.body.push_back(factor);
-      continue;
-    }
-    // Constant across the sum: part of the scale.
-    if (!factor.base->is(ExprKind::Constant) &&
-        !factor.base->is(ExprKind::Count))
-      return fail("a summand has a factor that does not vary along the sum");
-    scale.push_back({factor.base, factor.exponent * power});
   }
   if (failed(checkScale(scale, info.dims, power)))
     return failure();
   return info;
 }
 
-LogicalResult Matcher::matchMeanOf(Expr *e, Expr *h, uint64_t dims) {
+LogicalResult Matcher::matchMeanOf(Expr *e, ArrayRef<Factor> h,
+                                   uint64_t dims) {
   FailureOr<MeanInfo> mean = analyzeMean(e);
   if (failed(mean))
     return failure();
-  if (mean->power != 1.0 || mean->body.size() != 1 ||
-      mean->body.front().exponent != 1.0)
+  if (mean->power != 1.0)
     return fail("the subtracted value is not a mean");
-  if (mean->body.front().base != h)
+  if (h.empty() || !sameFactors(mean->body, h))
     return fail("the mean subtracted is the mean of another tensor");
   if (mean->dims != dims)
     return fail("the mean and the variance reduce different dims");
@@ -287,33 +341,43 @@ FailureOr<Stats> Matcher::analyzeStats(Expr *s) {
     FailureOr<MeanInfo> mean = analyzeMean(s->getRhs());
     if (failed(square) || failed(mean))
       return failure();
-    if (square->power != 1.0 || square->body.size() != 1 ||
-        square->body.front().exponent != 2.0 || mean->power != 2.0 ||
-        mean->body.size() != 1 || mean->body.front().exponent != 1.0)
+    if (square->power != 1.0 || mean->power != 2.0)
       return fail("a difference under the root that is not E[h^2]-E[h]^2");
-    if (square->body.front().base != mean->body.front().base)
+    if (!sameFactors(square->body, mean->body, 2.0))
       return fail("E[h^2] and E[h]^2 of different tensors");
     if (square->dims != mean->dims)
       return fail("E[h^2] and E[h]^2 reduce different dims");
-    return Stats{true, square->body.front().base, square->dims};
+    return Stats{true, mean->summand, mean->body, square->dims};
   }
 
   FailureOr<MeanInfo> meanSquare = analyzeMean(s);
   if (failed(meanSquare))
     return failure();
-  if (meanSquare->power != 1.0 || meanSquare->body.size() != 1 ||
-      meanSquare->body.front().exponent != 2.0)
-    return fail("the value under the root is not a mean of squares");
-  Expr *base = meanSquare->body.front().base;
-  // mean((h - mean(h))^2), or the mean square of h.
-  if (base->is(ExprKind::Sub)) {
-    Expr *h = stripWidening(base->getLhs());
+  if (meanSquare->power != 1.0)
+    return fail("the value under the root is not a mean");
+  ArrayRef<Factor> body = meanSquare->body;
+  // mean((h - mean(h))^2).
+  if (body.size() == 1 && body.front().exponent == 2.0 &&
+      body.front().base->is(ExprKind::Sub)) {
+    Expr *centred = body.front().base;
+    Expr *h = stripWidening(centred->getLhs());
+    SmallVector<Factor, 2> hFactors = factorsOf(h);
     StringRef rmsReason = reason;
-    if (succeeded(matchMeanOf(base->getRhs(), h, meanSquare->dims)))
-      return Stats{true, h, meanSquare->dims};
+    if (succeeded(matchMeanOf(centred->getRhs(), hFactors, meanSquare->dims)))
+      return Stats{true, h, hFactors, meanSquare->dims};
     reason = rmsReason;
   }
-  return Stats{false, base, meanSquare->dims};
+  // The mean square of h: the summand is h*h or h^2 (so its factors are
+  // those of h, exponents doubled).
+  Expr *h = squareBase(meanSquare->summand);
+  if (h)
+    h = peelScale(h);
+  SmallVector<Factor, 2> hFactors;
+  if (h)
+    hFactors = factorsOf(h);
+  if (!h || hFactors.empty() || !sameFactors(body, hFactors, 2.0))
+    return fail("the value under the root is not a mean of squares");
+  return Stats{false, h, hFactors, meanSquare->dims};
 }
 
 bool Matcher::isIdentityRead(Expr *e) {
@@ -433,24 +497,33 @@ LogicalResult Matcher::resolveInput(Expr *h, NormMatch &result) {
 
 FailureOr<NormMatch> Matcher::matchAffine(Expr *product, Expr *shift) {
   unsigned savedTruncation = narrowestTruncation;
-  llvm::scope_exit restore(
-      [&] { narrowestTruncation = savedTruncation; });
+  llvm::scope_exit restore([&] { narrowestTruncation = savedTruncation; });
   SmallVector<Factor> factors;
   if (!flattenAll(product, CastMode::Any, factors))
     return fail("too many factors");
 
-  // The inverse standard deviation: (stats + eps)^(-1/2).
-  const Factor *inverseStd = nullptr;
+  // The inverse standard deviation is a factor (stats + eps)^(-1/2); there
+  // may be several candidates (a norm of a norm), each is tried.
+  bool sawCandidate = false;
   for (const Factor &factor : factors) {
-    if (isInteger(factor.exponent))
+    if (factor.exponent != -0.5)
       continue;
-    if (inverseStd || factor.exponent != -0.5)
-      return fail("no single (variance + eps)^(-1/2) factor");
-    inverseStd = &factor;
+    sawCandidate = true;
+    unsigned truncation = narrowestTruncation;
+    FailureOr<NormMatch> result = matchWithInverseStd(factors, factor, shift);
+    if (succeeded(result))
+      return result;
+    narrowestTruncation = truncation;
   }
-  if (!inverseStd)
+  if (!sawCandidate)
     return fail("no (variance + eps)^(-1/2) factor");
-  Expr *radicand = stripWidening(inverseStd->base);
+  return failure();
+}
+
+FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
+                                                  const Factor &inverseStd,
+                                                  Expr *shift) {
+  Expr *radicand = stripWidening(inverseStd.base);
   if (!radicand->is(ExprKind::Add))
     return fail("no epsilon added under the square root");
 
@@ -472,40 +545,48 @@ FailureOr<NormMatch> Matcher::matchAffine(Expr *product, Expr *shift) {
 
   uint64_t dims = stats->dims;
   unsigned axis = llvm::countr_zero(dims);
-  if (dims == 0 || dims != (rootType.getRank() >= 64
-                                ? ~uint64_t(0) << axis
-                                : ((uint64_t(1) << rank) - 1) &
-                                      ~((uint64_t(1) << axis) - 1)))
+  uint64_t all = rank == 64 ? ~uint64_t(0) : (uint64_t(1) << rank) - 1;
+  if (dims == 0 || dims != (all & ~((uint64_t(1) << axis) - 1)))
     return fail("the reduced dims are not the trailing dims");
   result.isLayerNorm = stats->isLayerNorm;
   result.axis = axis;
-  Expr *h = stats->h;
 
-  // The other factors: the centred (or plain) input, gamma, constants 1.
+  // The other factors: the centred (LayerNorm) or plain (RMSNorm) input,
+  // gamma, constants that multiply to 1.
+  SmallVector<Factor> rest;
+  for (const Factor &factor : factors)
+    if (&factor != &inverseStd)
+      rest.push_back(factor);
+  if (result.isLayerNorm) {
+    auto centred = llvm::find_if(rest, [&](const Factor &f) {
+      return f.exponent == 1.0 && f.base->is(ExprKind::Sub) &&
+             sameFactors(factorsOf(stripWidening(f.base->getLhs())),
+                         stats->factors);
+    });
+    if (centred == rest.end())
+      return fail("the output does not scale the centred input");
+    if (failed(matchMeanOf(centred->base->getRhs(), stats->factors, dims)))
+      return failure();
+    rest.erase(centred);
+  } else {
+    for (const Factor &hFactor : stats->factors) {
+      auto it = llvm::find_if(
+          rest, [&](const Factor &f) { return f.base == hFactor.base; });
+      if (it == rest.end() || it->exponent < hFactor.exponent)
+        return fail("the output does not scale the normalised input");
+      it->exponent -= hFactor.exponent;
+    }
+    llvm::erase_if(rest, [](const Factor &f) { return f.exponent == 0.0; });
+  }
+
   double constant = 1.0;
-  bool sawNumerator = false;
-  for (const Factor &factor : factors) {
-    if (&factor == inverseStd)
-      continue;
+  for (const Factor &factor : rest) {
     Expr *base = factor.base;
     if (base->is(ExprKind::Constant)) {
       constant *= std::pow(base->getNumber(), factor.exponent);
       continue;
     }
-    if (factor.exponent != 1.0)
-      return fail("an extra power in the output");
-    if (!sawNumerator && !result.isLayerNorm && base == h) {
-      sawNumerator = true;
-      continue;
-    }
-    if (!sawNumerator && result.isLayerNorm && base->is(ExprKind::Sub) &&
-        stripWidening(base->getLhs()) == h) {
-      if (failed(matchMeanOf(base->getRhs(), h, dims)))
-        return failure();
-      sawNumerator = true;
-      continue;
-    }
-    if (!result.gamma) {
+    if (factor.exponent == 1.0 && !result.gamma) {
       if (Value gamma = matchParam(base, axis)) {
         result.gamma = gamma;
         continue;
@@ -513,8 +594,6 @@ FailureOr<NormMatch> Matcher::matchAffine(Expr *product, Expr *shift) {
     }
     return fail("an extra factor in the output");
   }
-  if (!sawNumerator)
-    return fail("the output does not scale the (centred) input");
   if (std::fabs(constant - 1.0) > 1e-7)
     return fail("the output is scaled by a constant");
 
@@ -537,7 +616,9 @@ FailureOr<NormMatch> Matcher::matchAffine(Expr *product, Expr *shift) {
 
   if (narrowestTruncation < precisionOf(rootType.getElementType()))
     return fail("the chain rounds to a type narrower than its result");
-  if (failed(resolveInput(h, result)))
+  if (!stats->h)
+    return fail("the normalised tensor is not one value");
+  if (failed(resolveInput(stats->h, result)))
     return failure();
   return result;
 }

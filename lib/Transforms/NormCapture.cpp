@@ -22,7 +22,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Remarks.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Rewrite/PatternApplicator.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -290,18 +291,56 @@ private:
   bool report;
 };
 
+/// Erases what a capture leaves dead: producers of erased ops that have no
+/// users left, transitively. Dead code that was there before is not touched.
+struct DeadChainEraser : public RewriterBase::Listener {
+  void notifyOperationErased(Operation *op) override {
+    erased.insert(op);
+    for (Value operand : op->getOperands())
+      if (Operation *producer = operand.getDefiningOp())
+        worklist.push_back(producer);
+  }
+
+  void eraseDeadProducers(RewriterBase &rewriter) {
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!erased.contains(op) && isOpTriviallyDead(op))
+        rewriter.eraseOp(op);
+    }
+  }
+
+  DenseSet<Operation *> erased;
+  SmallVector<Operation *> worklist;
+};
+
 struct NormCapturePass : public norm::impl::NormCaptureBase<NormCapturePass> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateNormCapturePatterns(patterns, report);
-    // Bottom-up (the default) meets a chain's final op first. Nothing but
-    // the captures is rewritten: no folding, no constant CSE.
-    GreedyRewriteConfig config;
-    config.enableFolding(false).enableConstantCSE(false).setRegionSimplificationLevel(
-        GreedySimplifyRegionLevel::Disabled);
-    (void)applyPatternsGreedily(getOperation(), std::move(patterns), config);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    PatternApplicator applicator(frozen);
+    applicator.applyDefaultCostModel();
+
+    // Visit each block bottom-up, so a chain's final op comes first, and
+    // rewrite nothing but the captures: no folding, no other clean-up than
+    // erasing the ops a capture left without users.
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (op != getOperation())
+        ops.push_back(op);
+    });
+    DeadChainEraser eraser;
+    PatternRewriter rewriter(&getContext());
+    rewriter.setListener(&eraser);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (eraser.erased.contains(op))
+        continue;
+      rewriter.setInsertionPoint(op);
+      if (succeeded(applicator.matchAndRewrite(op, rewriter)))
+        eraser.eraseDeadProducers(rewriter);
+    }
   }
 };
 } // namespace

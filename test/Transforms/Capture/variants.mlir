@@ -6,7 +6,7 @@
 // users, rank 1, several norms per function.
 
 // EQUIV-NOT: FAIL
-// EQUIV: {{^}}12 passed, 0 failed
+// EQUIV: {{^}}14 passed, 0 failed
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -563,4 +563,66 @@ func.func @gamma_into_rstd(%x: tensor<2x24xf32>, %g: tensor<24xbf16>, %b: tensor
     linalg.yield %1 : f32
   } -> tensor<2x24xf32>
   return %y : tensor<2x24xf32>
+}
+
+// -----
+
+// Centred on the mean over the last dim, scaled by the root of the mean
+// square of that centred tensor over the last two dims: not a LayerNorm,
+// but exactly an RMSNorm (axis 1) of the centred tensor, which exists.
+// CHECK-LABEL: func @rms_of_centred_tensor
+// CHECK: %[[C:.*]] = tosa.sub
+// CHECK: norm.rms_norm axis(1) eps(1.0e-05) ins(%[[C]] : tensor<2x4x8xf32>)
+func.func @rms_of_centred_tensor(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv8 = "tosa.const"() <{values = dense<1.250000e-01> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %inv32 = "tosa.const"() <{values = dense<3.125000e-02> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %eps = "tosa.const"() <{values = dense<1.0e-05> : tensor<1x1x1xf32>}> : () -> tensor<1x1x1xf32>
+  %sum = tosa.reduce_sum %x {axis = 2 : i32} : (tensor<2x4x8xf32>) -> tensor<2x4x1xf32>
+  %mean = tosa.mul %sum, %inv8, %shift : (tensor<2x4x1xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<2x4x1xf32>
+  %c = tosa.sub %x, %mean : (tensor<2x4x8xf32>, tensor<2x4x1xf32>) -> tensor<2x4x8xf32>
+  %sq = tosa.mul %c, %c, %shift : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<1xi8>) -> tensor<2x4x8xf32>
+  %q2 = tosa.reduce_sum %sq {axis = 2 : i32} : (tensor<2x4x8xf32>) -> tensor<2x4x1xf32>
+  %q1 = tosa.reduce_sum %q2 {axis = 1 : i32} : (tensor<2x4x1xf32>) -> tensor<2x1x1xf32>
+  %var = tosa.mul %q1, %inv32, %shift : (tensor<2x1x1xf32>, tensor<1x1x1xf32>, tensor<1xi8>) -> tensor<2x1x1xf32>
+  %ve = tosa.add %var, %eps : (tensor<2x1x1xf32>, tensor<1x1x1xf32>) -> tensor<2x1x1xf32>
+  %r = tosa.rsqrt %ve : (tensor<2x1x1xf32>) -> tensor<2x1x1xf32>
+  %y = tosa.mul %c, %r, %shift : (tensor<2x4x8xf32>, tensor<2x1x1xf32>, tensor<1xi8>) -> tensor<2x4x8xf32>
+  return %y : tensor<2x4x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// The mean square as a sum of (x * c)^2 with c = 1/sqrt(N) (the scaled form
+// that keeps the sum in range).
+// CHECK-LABEL: func @scaled_square
+// CHECK-SAME: (%[[X:.*]]: tensor<2x64xf32>)
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%[[X]] : tensor<2x64xf32>)
+func.func @scaled_square(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 1.250000e-01 : f32
+  %eps = arith.constant 1.0e-06 : f32
+  %rows = tensor.empty() : tensor<2xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<2xf32>) -> tensor<2xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<2x64xf32>) outs(%acc : tensor<2xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.mulf %in, %c : f32
+    %1 = arith.mulf %0, %0 : f32
+    %2 = arith.addf %o, %1 : f32
+    linalg.yield %2 : f32
+  } -> tensor<2xf32>
+  %full = tensor.empty() : tensor<2x64xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %ss : tensor<2x64xf32>, tensor<2xf32>) outs(%full : tensor<2x64xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %ve = arith.addf %s, %eps : f32
+    %r = math.rsqrt %ve : f32
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
