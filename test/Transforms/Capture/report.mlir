@@ -7,7 +7,7 @@
 // through the remark engine (category norm-capture) the same; the norm op
 // carries a fused location of the ops it replaces.
 
-// REPORT: output: remark: captured norm.rms_norm from 3 ops
+// REPORT: remark: loc("output"): captured norm.rms_norm from 3 ops
 // REPORT-NOT: remark
 
 // LOC-LABEL: func @rms
