@@ -13,6 +13,10 @@ namespace norm {
 #define GEN_PASS_DECL
 #include "norm/Transforms/Passes.h.inc"
 
+/// Adds patterns rewriting `arith.truncf` to `f8E4M3FN` into integer
+/// arithmetic (see `--norm-expand-fp8-casts`).
+void populateExpandFp8CastsPatterns(RewritePatternSet &patterns);
+
 /// Adds the pattern that replaces decomposed LayerNorm / RMSNorm chains on
 /// tensors by `norm.layer_norm` / `norm.rms_norm`. With `report`, every
 /// capture emits a remark at the location of the chain's final op.
