@@ -57,10 +57,14 @@ static bool isCandidateRoot(Operation *op) {
 
 /// Translates `root` and proves it is a norm.
 static FailureOr<Capture> matchRoot(OpResult root, StringRef &reason) {
+  // Narrower results (f8) would need the op's saturating quantised output,
+  // which is not what a plain truncation does.
   auto type = dyn_cast<RankedTensorType>(root.getType());
-  if (!type || !isa<FloatType>(type.getElementType()) || type.getRank() < 1 ||
-      type.getRank() > 64) {
-    reason = "not a float tensor of rank 1 to 64";
+  if (!type ||
+      !isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(
+          type.getElementType()) ||
+      type.getRank() < 1 || type.getRank() > 64) {
+    reason = "not an f16, bf16, f32 or f64 tensor of rank 1 to 64";
     return failure();
   }
   Capture capture;
@@ -224,12 +228,14 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
     axisAttr = rewriter.getI64IntegerAttr(match.axis);
   if (match.isLayerNorm)
     return LayerNormOp::create(rewriter, loc, TypeRange{type}, input, residual,
-                               gamma, beta, epsValue, init,
+                               gamma, beta, epsValue, /*out_scale=*/Value(),
+                               init,
                                /*residual_output=*/Value(), /*mean=*/Value(),
                                /*rstd=*/Value(), axisAttr, epsAttr)
         .getOutputResult();
   return RMSNormOp::create(rewriter, loc, TypeRange{type}, input, residual,
-                           gamma, epsValue, init, /*residual_output=*/Value(),
+                           gamma, epsValue, /*out_scale=*/Value(), init,
+                           /*residual_output=*/Value(),
                            /*rstd=*/Value(), axisAttr, epsAttr)
       .getOutputResult();
 }
