@@ -220,7 +220,7 @@ private:
   DenseMap<std::pair<Value, unsigned>, int> dimOrigins;
   llvm::SetVector<Operation *> visitedOps;
   unsigned depth = 0;
-  unsigned budget = 4096;
+  unsigned budget = 1024;
 };
 
 /// Applies the scalar semantics of an elementwise op (arith, math or TOSA)

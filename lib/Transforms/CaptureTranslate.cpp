@@ -25,13 +25,14 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace mlir::norm::capture;
 
 /// Deeper chains are left opaque (norm chains are a few dozen ops deep).
-static constexpr unsigned kMaxDepth = 128;
+static constexpr unsigned kMaxDepth = 64;
 
 /// The double value of an APFloat of any IEEE semantics.
 static double toDouble(llvm::APFloat value) {
@@ -58,6 +59,31 @@ static uint64_t usedDims(ArrayRef<AffineExpr> results) {
     if (auto dim = dyn_cast<AffineDimExpr>(e))
       mask |= uint64_t(1) << dim.getPosition();
   return mask;
+}
+
+/// Whether a sum over `reducedDims` of `summand` is a contraction (a matmul,
+/// a convolution-like sum of products): some tensor read that varies along
+/// the sum misses a dim the summand varies with. No norm statistic is one
+/// (its reads vary with every dim of the summand, or not along the sum), and
+/// the translation stops there instead of following the contraction's
+/// operands into the rest of the model.
+static bool isContraction(Expr *summand, uint64_t reducedDims) {
+  uint64_t deps = summand->getDeps();
+  SmallVector<Expr *> worklist = {summand};
+  llvm::SmallPtrSet<Expr *, 16> seen;
+  while (!worklist.empty()) {
+    Expr *e = worklist.pop_back_val();
+    if (!seen.insert(e).second || e->is(ExprKind::Reduce))
+      continue;
+    if (e->is(ExprKind::Load) && (e->getDeps() & reducedDims) &&
+        (e->getDeps() & deps) != deps)
+      return true;
+    if (Expr *lhs = e->getLhs())
+      worklist.push_back(lhs);
+    if (Expr *rhs = e->getRhs())
+      worklist.push_back(rhs);
+  }
+  return false;
 }
 
 //===----------------------------------------------------------------------===//
@@ -394,7 +420,7 @@ Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
   else
     return nullptr;
   Expr *summand = bodyTranslator.translate(term);
-  if (!summand)
+  if (!summand || isContraction(summand, reduced))
     return nullptr;
   Expr *start = translate(init->get(), map);
   return ctx.add(start, ctx.reduce(summand, reduced));
@@ -447,6 +473,8 @@ Expr *ExprTranslator::translateTosa(Operation *op, Value result,
     Expr *summand = translate(
         reduceOp.getInput(),
         AffineMap::get(ctx.getRank(), 0, results, op->getContext()));
+    if (isContraction(summand, bit))
+      return nullptr;
     return ctx.reduce(summand, bit);
   }
 

@@ -6,7 +6,7 @@
 // users, rank 1, several norms per function.
 
 // EQUIV-NOT: FAIL
-// EQUIV: {{^}}14 passed, 0 failed
+// EQUIV: {{^}}15 passed, 0 failed
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -625,4 +625,42 @@ func.func @scaled_square(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
     linalg.yield %0 : f32
   } -> tensor<2x64xf32>
   return %y : tensor<2x64xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// A norm of a matmul: the translation stops at the contraction, whose
+// result is the norm's input.
+// CHECK-LABEL: func @norm_of_matmul
+// CHECK: %[[MM:.*]] = linalg.matmul
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%[[MM]] : tensor<4x32xf32>)
+func.func @norm_of_matmul(%a: tensor<4x8xf32>, %w: tensor<8x32xf32>) -> tensor<4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 32.0 : f32
+  %eps = arith.constant 1.0e-06 : f32
+  %full = tensor.empty() : tensor<4x32xf32>
+  %zf = linalg.fill ins(%zero : f32) outs(%full : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %x = linalg.matmul ins(%a, %w : tensor<4x8xf32>, tensor<8x32xf32>) outs(%zf : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %rows = tensor.empty() : tensor<4xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<4xf32>) -> tensor<4xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.mulf %in, %in : f32
+    %1 = arith.addf %o, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %ss : tensor<4x32xf32>, tensor<4xf32>) outs(%full : tensor<4x32xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %ms = arith.divf %s, %n : f32
+    %ve = arith.addf %ms, %eps : f32
+    %r = math.rsqrt %ve : f32
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
 }
