@@ -35,10 +35,9 @@ static double roundToType(double value, Type type) {
 }
 
 /// `a op b` computed in the semantics of the float type `type`.
-static double foldInType(double a, double b, Type type,
-                         llvm::function_ref<void(llvm::APFloat &,
-                                                 const llvm::APFloat &)>
-                             op) {
+static double foldInType(
+    double a, double b, Type type,
+    llvm::function_ref<void(llvm::APFloat &, const llvm::APFloat &)> op) {
   auto floatType = dyn_cast<FloatType>(type);
   if (!floatType)
     return 0.0;
@@ -105,9 +104,8 @@ void Expr::Profile(llvm::FoldingSetNodeID &id) const {
 //===----------------------------------------------------------------------===//
 
 Expr *ExprContext::get(ExprKind kind, Type type, Expr *lhs, Expr *rhs,
-                       double number, Value value, AffineMap map,
-                       uint64_t dims, int64_t staticCount,
-                       ArrayRef<DimRef> countDims) {
+                       double number, Value value, AffineMap map, uint64_t dims,
+                       int64_t staticCount, ArrayRef<DimRef> countDims) {
   llvm::FoldingSetNodeID id;
   profileExpr(id, kind, type, lhs, rhs, number, value, map, dims, staticCount,
               countDims);
@@ -186,8 +184,8 @@ Expr *ExprContext::count(int64_t staticCount, ArrayRef<DimRef> dims,
                                  b.tensor.getAsOpaquePointer());
     return a.dim < b.dim;
   });
-  return get(ExprKind::Count, type, nullptr, nullptr, 0.0, Value(),
-             AffineMap(), 0, staticCount, sorted);
+  return get(ExprKind::Count, type, nullptr, nullptr, 0.0, Value(), AffineMap(),
+             0, staticCount, sorted);
 }
 
 Expr *ExprContext::add(Expr *a, Expr *b) {
@@ -216,55 +214,53 @@ Expr *ExprContext::add(Expr *a, Expr *b) {
   if (Expr *na = negated(a))
     return sub(b, na);
   orderOperands(a, b);
-  return get(ExprKind::Add, a->getType(), a, b, 0.0, Value(), AffineMap(), 0,
-             0, {});
+  return get(ExprKind::Add, a->getType(), a, b, 0.0, Value(), AffineMap(), 0, 0,
+             {});
 }
 
 Expr *ExprContext::sub(Expr *a, Expr *b) {
   if (a->is(ExprKind::Constant) && b->is(ExprKind::Constant))
-    return constant(
-        foldInType(a->getNumber(), b->getNumber(), a->getType(),
-                   [](llvm::APFloat &x, const llvm::APFloat &y) {
-                     x.subtract(y, llvm::APFloat::rmNearestTiesToEven);
-                   }),
-        a->getType());
+    return constant(foldInType(a->getNumber(), b->getNumber(), a->getType(),
+                               [](llvm::APFloat &x, const llvm::APFloat &y) {
+                                 x.subtract(y,
+                                            llvm::APFloat::rmNearestTiesToEven);
+                               }),
+                    a->getType());
   if (isZero(b))
     return a;
-  return get(ExprKind::Sub, a->getType(), a, b, 0.0, Value(), AffineMap(), 0,
-             0, {});
+  return get(ExprKind::Sub, a->getType(), a, b, 0.0, Value(), AffineMap(), 0, 0,
+             {});
 }
 
 Expr *ExprContext::mul(Expr *a, Expr *b) {
   if (a->is(ExprKind::Constant) && b->is(ExprKind::Constant))
-    return constant(
-        foldInType(a->getNumber(), b->getNumber(), a->getType(),
-                   [](llvm::APFloat &x, const llvm::APFloat &y) {
-                     x.multiply(y, llvm::APFloat::rmNearestTiesToEven);
-                   }),
-        a->getType());
+    return constant(foldInType(a->getNumber(), b->getNumber(), a->getType(),
+                               [](llvm::APFloat &x, const llvm::APFloat &y) {
+                                 x.multiply(y,
+                                            llvm::APFloat::rmNearestTiesToEven);
+                               }),
+                    a->getType());
   if (a->isConstant(1.0))
     return b;
   if (b->isConstant(1.0))
     return a;
   orderOperands(a, b);
-  return get(ExprKind::Mul, a->getType(), a, b, 0.0, Value(), AffineMap(), 0,
-             0, {});
+  return get(ExprKind::Mul, a->getType(), a, b, 0.0, Value(), AffineMap(), 0, 0,
+             {});
 }
 
 Expr *ExprContext::div(Expr *a, Expr *b) {
   if (a->is(ExprKind::Constant) && b->is(ExprKind::Constant))
-    return constant(
-        foldInType(a->getNumber(), b->getNumber(), a->getType(),
-                   [](llvm::APFloat &x, const llvm::APFloat &y) {
-                     x.divide(y, llvm::APFloat::rmNearestTiesToEven);
-                   }),
-        a->getType());
+    return constant(foldInType(a->getNumber(), b->getNumber(), a->getType(),
+                               [](llvm::APFloat &x, const llvm::APFloat &y) {
+                                 x.divide(y,
+                                          llvm::APFloat::rmNearestTiesToEven);
+                               }),
+                    a->getType());
   return mul(a, pow(b, -1.0));
 }
 
-Expr *ExprContext::neg(Expr *a) {
-  return mul(a, constant(-1.0, a->getType()));
-}
+Expr *ExprContext::neg(Expr *a) { return mul(a, constant(-1.0, a->getType())); }
 
 Expr *ExprContext::pow(Expr *a, double exponent) {
   if (exponent == 1.0)
@@ -300,13 +296,12 @@ Expr *ExprContext::trunc(Expr *a, Type type) {
     return count(a->getStaticCount(), a->getCountDims(), type);
   if (a->is(ExprKind::Ext) && a->getOperand()->getType() == type)
     return a->getOperand();
-  return get(ExprKind::Trunc, type, a, nullptr, 0.0, Value(), AffineMap(), 0,
-             0, {});
+  return get(ExprKind::Trunc, type, a, nullptr, 0.0, Value(), AffineMap(), 0, 0,
+             {});
 }
 
 Expr *ExprContext::reduce(Expr *body, uint64_t reducedDims) {
-  if (body->is(ExprKind::Reduce) &&
-      (body->getReducedDims() & reducedDims) == 0)
+  if (body->is(ExprKind::Reduce) && (body->getReducedDims() & reducedDims) == 0)
     return reduce(body->getOperand(), body->getReducedDims() | reducedDims);
   return get(ExprKind::Reduce, body->getType(), body, nullptr, 0.0, Value(),
              AffineMap(), reducedDims, 0, {});

@@ -156,8 +156,7 @@ private:
                                            const Factor &inverseStd,
                                            Expr *shift);
   FailureOr<MeanInfo> analyzeMean(Expr *e);
-  LogicalResult checkScale(ArrayRef<Factor> scale, uint64_t dims,
-                           double power);
+  LogicalResult checkScale(ArrayRef<Factor> scale, uint64_t dims, double power);
   FailureOr<Stats> analyzeStats(Expr *s);
   /// Succeeds if `e` is the mean over `dims` of the product of `h`.
   LogicalResult matchMeanOf(Expr *e, ArrayRef<Factor> h, uint64_t dims);
@@ -194,8 +193,7 @@ bool Matcher::flatten(Expr *e, double exponent, CastMode mode,
   case ExprKind::Pow:
     // (b^p)^q = b^(pq) for any real b when q is an integer or p odd.
     if (isInteger(exponent) || isOddInteger(e->getNumber()))
-      return flatten(e->getOperand(), e->getNumber() * exponent, mode,
-                     factors);
+      return flatten(e->getOperand(), e->getNumber() * exponent, mode, factors);
     break;
   case ExprKind::Ext:
     return flatten(e->getOperand(), exponent, mode, factors);
@@ -240,8 +238,8 @@ LogicalResult Matcher::checkScale(ArrayRef<Factor> scale, uint64_t dims,
       precision = std::min(precision, precisionOf(base->getType()));
       continue;
     }
-    product *= std::pow(static_cast<double>(base->getStaticCount()),
-                        factor.exponent);
+    product *=
+        std::pow(static_cast<double>(base->getStaticCount()), factor.exponent);
     for (const DimRef &ref : base->getCountDims()) {
       std::optional<unsigned> dim = translator.resolveDim(ref.tensor, ref.dim);
       if (!dim)
@@ -319,8 +317,7 @@ FailureOr<MeanInfo> Matcher::analyzeMean(Expr *e) {
   return info;
 }
 
-LogicalResult Matcher::matchMeanOf(Expr *e, ArrayRef<Factor> h,
-                                   uint64_t dims) {
+LogicalResult Matcher::matchMeanOf(Expr *e, ArrayRef<Factor> h, uint64_t dims) {
   FailureOr<MeanInfo> mean = analyzeMean(e);
   if (failed(mean))
     return failure();
@@ -413,8 +410,7 @@ Value Matcher::matchParam(Expr *e, unsigned axis) {
     if (auto d = dyn_cast<AffineDimExpr>(result);
         d && d.getPosition() == axis + i)
       continue;
-    if (type.getDimSize(leading + i) == 1 &&
-        rootType.getDimSize(axis + i) == 1)
+    if (type.getDimSize(leading + i) == 1 && rootType.getDimSize(axis + i) == 1)
       continue;
     return Value();
   }
@@ -448,9 +444,8 @@ LogicalResult Matcher::matchEpsilon(Expr *e, NormMatch &result) {
 LogicalResult Matcher::resolveInput(Expr *h, NormMatch &result) {
   auto compatible = [&](Value v) {
     auto type = cast<RankedTensorType>(v.getType());
-    return type.getRank() == rank &&
-           succeeded(verifyCompatibleShape(type.getShape(),
-                                           rootType.getShape()));
+    return type.getRank() == rank && succeeded(verifyCompatibleShape(
+                                         type.getShape(), rootType.getShape()));
   };
   if (isIdentityRead(h)) {
     result.input = h->getValue();
@@ -459,8 +454,7 @@ LogicalResult Matcher::resolveInput(Expr *h, NormMatch &result) {
   Value materialized = translator.getMaterializedValue(h);
   // A residual add in the addends' own type.
   if (h->is(ExprKind::Add) && isIdentityRead(h->getLhs()) &&
-      isIdentityRead(h->getRhs()) &&
-      h->getLhs()->getType() == h->getType() &&
+      isIdentityRead(h->getRhs()) && h->getLhs()->getType() == h->getType() &&
       h->getRhs()->getType() == h->getType()) {
     Value a = h->getLhs()->getValue();
     Value b = h->getRhs()->getValue();
@@ -529,8 +523,9 @@ FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
 
   NormMatch result;
   FailureOr<Stats> stats = failure();
-  for (auto [s, eps] : {std::make_pair(radicand->getLhs(), radicand->getRhs()),
-                        std::make_pair(radicand->getRhs(), radicand->getLhs())}) {
+  for (auto [s, eps] :
+       {std::make_pair(radicand->getLhs(), radicand->getRhs()),
+        std::make_pair(radicand->getRhs(), radicand->getLhs())}) {
     NormMatch attempt;
     if (failed(matchEpsilon(eps, attempt)))
       continue;

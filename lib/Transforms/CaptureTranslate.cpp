@@ -1,4 +1,5 @@
-//===- CaptureTranslate.cpp - IR spellings into the capture expression view ===//
+//===- CaptureTranslate.cpp - IR spellings into the capture expression view
+//===//
 //
 // Each supported spelling is translated here, once, into the expression view
 // of CaptureExpr.h:
@@ -27,6 +28,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::norm::capture;
@@ -37,8 +39,8 @@ static constexpr unsigned kMaxDepth = 64;
 /// The double value of an APFloat of any IEEE semantics.
 static double toDouble(llvm::APFloat value) {
   bool losesInfo = false;
-  value.convert(llvm::APFloat::IEEEdouble(),
-                llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  value.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &losesInfo);
   return value.convertToDouble();
 }
 
@@ -90,11 +92,14 @@ static bool isContraction(Expr *summand, uint64_t reducedDims) {
 // Scalar semantics of elementwise ops
 //===----------------------------------------------------------------------===//
 
-/// The product of two counts (`arith.muli` of dims).
+/// The product of two counts (`arith.muli` of dims); null on overflow.
 static Expr *multiplyCounts(ExprContext &ctx, Expr *a, Expr *b, Type type) {
+  int64_t product;
+  if (llvm::MulOverflow(a->getStaticCount(), b->getStaticCount(), product))
+    return nullptr;
   SmallVector<DimRef> dims(a->getCountDims());
   llvm::append_range(dims, b->getCountDims());
-  return ctx.count(a->getStaticCount() * b->getStaticCount(), dims, type);
+  return ctx.count(product, dims, type);
 }
 
 Expr *mlir::norm::capture::applyElementwiseOp(ExprContext &ctx, Operation *op,
@@ -221,7 +226,8 @@ Expr *BodyTranslator::translate(Value value) {
     return e;
   Block *body = op.getBlock();
   Expr *result = nullptr;
-  if (auto arg = dyn_cast<BlockArgument>(value); arg && arg.getOwner() == body) {
+  if (auto arg = dyn_cast<BlockArgument>(value);
+      arg && arg.getOwner() == body) {
     if (arg.getArgNumber() >= op->getNumOperands())
       return nullptr;
     OpOperand &operand = op->getOpOperand(arg.getArgNumber());
@@ -368,8 +374,7 @@ Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
 
   // The remaining loops are summed over: bind each to a fresh dim of the
   // space, preferring the dim at the loop's own position.
-  SmallVector<utils::IteratorType> iterators =
-      linalgOp.getIteratorTypesArray();
+  SmallVector<utils::IteratorType> iterators = linalgOp.getIteratorTypesArray();
   uint64_t taken = usedDims(map.getResults());
   uint64_t reduced = 0;
   SmallVector<unsigned> pending;
@@ -470,9 +475,9 @@ Expr *ExprTranslator::translateTosa(Operation *op, Value result,
     if (usedDims(results) & bit)
       return nullptr;
     results[axis] = getAffineDimExpr(axis, op->getContext());
-    Expr *summand = translate(
-        reduceOp.getInput(),
-        AffineMap::get(ctx.getRank(), 0, results, op->getContext()));
+    Expr *summand =
+        translate(reduceOp.getInput(),
+                  AffineMap::get(ctx.getRank(), 0, results, op->getContext()));
     if (isContraction(summand, bit))
       return nullptr;
     return ctx.reduce(summand, bit);
@@ -601,8 +606,8 @@ Expr *ExprTranslator::translateElementwise(Operation *op, AffineMap map) {
     DenseIntElementsAttr attr;
     if (!matchPattern(operand, m_Constant(&attr)) || !attr.isSplat())
       return nullptr;
-    operands.push_back(ctx.count(attr.getSplatValue<APInt>().getSExtValue(),
-                                 {}, type.getElementType()));
+    operands.push_back(ctx.count(attr.getSplatValue<APInt>().getSExtValue(), {},
+                                 type.getElementType()));
   }
   return applyElementwiseOp(ctx, op, operands);
 }
@@ -641,12 +646,13 @@ Expr *ExprTranslator::translateScalar(Value scalar) {
       if (allZero && isa<FloatType>(type.getElementType())) {
         SmallVector<AffineExpr> zeros(
             type.getRank(), getAffineConstantExpr(0, op->getContext()));
-        result = translate(extract.getTensor(),
-                           AffineMap::get(ctx.getRank(), 0, zeros,
-                                          op->getContext()));
+        result = translate(
+            extract.getTensor(),
+            AffineMap::get(ctx.getRank(), 0, zeros, op->getContext()));
       }
     } else if (op->getNumResults() == 1 &&
-               llvm::none_of(op->getOperandTypes(), llvm::IsaPred<ShapedType>)) {
+               llvm::none_of(op->getOperandTypes(),
+                             llvm::IsaPred<ShapedType>)) {
       SmallVector<Expr *> operands;
       for (Value operand : op->getOperands())
         operands.push_back(translateScalar(operand));

@@ -184,7 +184,8 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
     input = match.materializedInput;
     residual = Value();
   }
-  Type inputElementType = cast<RankedTensorType>(input.getType()).getElementType();
+  Type inputElementType =
+      cast<RankedTensorType>(input.getType()).getElementType();
 
   Value epsValue;
   FloatAttr epsAttr;
