@@ -6,7 +6,7 @@
 // users, rank 1, several norms per function.
 
 // EQUIV-NOT: FAIL
-// EQUIV: {{^}}15 passed, 0 failed
+// EQUIV: {{^}}17 passed, 0 failed
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -663,4 +663,69 @@ func.func @norm_of_matmul(%a: tensor<4x8xf32>, %w: tensor<8x32xf32>) -> tensor<4
     linalg.yield %0 : f32
   } -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// The inverse root as math.powf(v + eps, -0.5), and as sqrt(1 / (v + eps)).
+// CHECK-LABEL: func @powf_minus_half
+// CHECK: norm.rms_norm eps(1.0e-05) ins(%{{.*}} : tensor<3x16xf32>)
+// CHECK-LABEL: func @sqrt_of_reciprocal
+// CHECK: norm.rms_norm eps(1.0e-05) ins(%{{.*}} : tensor<3x16xf32>)
+func.func @powf_minus_half(%x: tensor<3x16xf32>) -> tensor<3x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 16.0 : f32
+  %eps = arith.constant 1.0e-05 : f32
+  %mhalf = arith.constant -0.5 : f32
+  %rows = tensor.empty() : tensor<3xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<3xf32>) -> tensor<3xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x16xf32>) outs(%acc : tensor<3xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.mulf %in, %in : f32
+    %1 = arith.addf %o, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<3xf32>
+  %full = tensor.empty() : tensor<3x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %ss : tensor<3x16xf32>, tensor<3xf32>) outs(%full : tensor<3x16xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %ms = arith.divf %s, %n : f32
+    %ve = arith.addf %ms, %eps : f32
+    %r = math.powf %ve, %mhalf : f32
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
+}
+
+func.func @sqrt_of_reciprocal(%x: tensor<3x16xf32>) -> tensor<3x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %n = arith.constant 16.0 : f32
+  %eps = arith.constant 1.0e-05 : f32
+  %rows = tensor.empty() : tensor<3xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<3xf32>) -> tensor<3xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x16xf32>) outs(%acc : tensor<3xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.mulf %in, %in : f32
+    %1 = arith.addf %o, %0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<3xf32>
+  %full = tensor.empty() : tensor<3x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %ss : tensor<3x16xf32>, tensor<3xf32>) outs(%full : tensor<3x16xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %ms = arith.divf %s, %n : f32
+    %ve = arith.addf %ms, %eps : f32
+    %inv = arith.divf %one, %ve : f32
+    %r = math.sqrt %inv : f32
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
 }
