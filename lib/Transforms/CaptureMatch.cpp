@@ -13,9 +13,11 @@
 // added inside the power -1/2. gamma and beta vary only along the normalised
 // dims. Products are flattened into factors with exponents first, so every
 // association and order of the multiplications, divisions, reciprocals,
-// square roots and powers is one case. Casts are looked through where they
-// only widen, and truncations only at the output, no narrower than the
-// output type: the op rounds once at the end.
+// square roots and powers is one case. h itself is compared as a multiset
+// of factors (it may be a product, e.g. the output of another norm), and
+// must in the end be one value the IR holds (or a residual add of two). Casts
+// are looked through where they only widen, and truncations only at the
+// output, no narrower than the output type: the op rounds once at the end.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +28,6 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/ScopeExit.h"
-#include "llvm/ADT/bit.h"
 
 #include <cmath>
 
