@@ -35,12 +35,12 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
       bits (`vector<4xf32>`, `vector<8xf16>`, `vector<8xbf16>`) when N and
       the buffers' layouts allow it, scalar loads otherwise, and keeps it in
       registers, so every input element is read from global memory once;
-    * statistics are accumulated in f32 (f64 for f64): each thread computes
-      the count, mean and scaled centred sum of squares of its elements
-      exactly in two passes over its registers (pivoted on its first
-      element), and the per-thread results are merged with Chan's parallel
-      formula, across each warp with a `gpu.shuffle xor` butterfly and
-      across the warps of a row through workgroup memory;
+    * statistics are accumulated in f32 (f64 for f64) as the reference
+      computes them: a sum of the elements minus a pivot (the first element
+      of each warp's part, rebased across warps), then the sum of the
+      squared centred values, scaled by 1/sqrt(N), over the same registers;
+      each sum goes through a `gpu.shuffle xor` butterfly within a warp and
+      through workgroup memory (one barrier) across the warps of a row;
     * the row is normalised from registers, gamma and beta are applied, and
       the result is stored with vector stores.
 
@@ -49,10 +49,11 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
     that |x| up to ~1e19 does not overflow in f32, and an infinite mean
     square makes the row NaN. The residual sum, `residual_out`, `mean` and
     `rstd` are supported; rank > 2 inputs are collapsed to rows x N.
+    Quantised outputs (`out_scale`) are refused with a diagnostic for now.
 
     Rows too long to be held in registers, and rows of dynamic length, are
-    streamed instead: once for the statistics and once for the output (the
-    second read usually hits the cache).
+    streamed instead: for the sum, the sum of squares and the output (the
+    later reads usually hit the cache).
 
     The vector path assumes that each buffer's aligned base pointer is
     16-byte aligned, as `cudaMalloc` and PyTorch guarantee; use

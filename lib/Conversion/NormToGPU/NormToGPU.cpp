@@ -7,30 +7,27 @@
 //
 // Each thread owns the vectors j = k * G + t (k = 0, 1, ...) of V elements
 // of its row, so that consecutive threads touch consecutive 16-byte chunks.
-// When the row fits in registers (static N, at most 32-64 values a thread)
-// the thread loads all of its vectors up front and keeps them; otherwise
-// (long or dynamic rows) it streams them twice, once for the statistics and
-// once for the output.
+// When the row fits in registers (static N, 16 to 64 values a thread) the
+// thread loads all of its vectors up front and keeps them; otherwise (long
+// or dynamic rows) it streams them three times: sum, sum of squares, output.
 //
-// Statistics, in the compute type (f32, or f64 for f64):
+// Statistics, in the compute type (f32, or f64 for f64), are the
+// reference's (`--convert-norm-to-linalg`):
 //
-//   per thread  count n, mean m, and q = sum(((h - m) * c)^2), c = 1/sqrt(N),
-//               exact in two passes over the thread's registers, the sum for
-//               m pivoted on the thread's first element (streamed: one such
-//               triple per vector, merged as below);
-//   merging     Chan et al.'s parallel formula,
-//                 m = ma + d * nb / n,  q = qa + qb + (d * c)^2 * na * nb / n,
-//               with d = mb - ma, first across each warp with a butterfly of
-//               `gpu.shuffle xor` (both partners merge the same ordered pair,
-//               so every lane ends with identical bits), then across the
-//               warps of a row through workgroup memory (one barrier).
+//   S      = sum(h - P)   P: the first element the warp holds (a shuffle);
+//                         across warps, S_w + n_w * (P_w - P0) on warp 0's P0
+//   offset = S / N        the mean is P0 + offset, never rounded as a whole
+//   q      = sum((((h - P0) - offset) * c)^2),  c = 1/sqrt(N)
+//   rstd   = 1/sqrt(q + eps), NaN if q is +inf
+//   y      = ((h - P0) - offset) * rstd * gamma + beta
 //
-// A constant row has d = 0 at every step, so its mean is exact and its
-// variance exactly 0: the output is exactly beta, as in the reference
-// (`--convert-norm-to-linalg`). Scaling by c before squaring keeps q in
-// range for |x| up to ~1e19 in f32, and an infinite mean square makes the
-// row NaN, both as in the reference. RMSNorm only needs q = sum((h * c)^2),
-// a plain sum.
+// Each sum is a butterfly of `gpu.shuffle xor` and adds within a warp
+// (commutative, so every lane gets the same bits), then, for rows spread
+// over several warps, one value per warp through workgroup memory and one
+// barrier, read back in warp order by every thread. A constant row gives
+// S = 0 and q = 0, so its output is exactly beta; scaling by c before
+// squaring keeps q in range for |x| up to ~1e19 in f32. RMSNorm only needs
+// q = sum((h * c)^2).
 //
 //===----------------------------------------------------------------------===//
 
