@@ -3,6 +3,7 @@
 #ifndef NORM_CONVERSION_PASSES_H
 #define NORM_CONVERSION_PASSES_H
 
+#include "norm/Conversion/NormToAffine/NormToAffine.h"
 #include "norm/Conversion/NormToLinalg/NormToLinalg.h"
 
 namespace mlir {
