@@ -27,13 +27,15 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "norm/Conversion/NormToAffine/NormToAffine.h"
+#include "norm/Pipelines/Passes.h"
 
 using namespace mlir;
 using namespace mlir::norm;
 
-/// Tensors to memrefs. Empty-tensor elimination lets a result materialised
-/// into a destination buffer be computed in that buffer, and identity
-/// layouts at function boundaries give kernels contiguous rows.
+/// Tensors to memrefs, with nothing allocated or copied for results that
+/// have a destination: empty-tensor elimination lets a result materialised
+/// into a buffer be computed in that buffer, and identity layouts at
+/// function boundaries give kernels contiguous rows.
 static void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
@@ -42,6 +44,10 @@ static void buildBufferizationPipeline(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // A tensor function returning the result it wrote into a writable
+  // argument returns nothing instead, so that deallocation does not clone
+  // that buffer to hand it back (callers in the module are updated).
+  pm.addPass(createNormDropEquivalentBufferResults());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   pm.addPass(createConvertBufferizationToMemRefPass());
