@@ -27,7 +27,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "norm/Conversion/NormToAffine/NormToAffine.h"
-#include "norm/Pipelines/Passes.h"
+#include "norm/Transforms/Passes.h"
 
 using namespace mlir;
 using namespace mlir::norm;

@@ -4,8 +4,8 @@
 
 #include "norm/Conversion/Passes.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
-#include "norm/Pipelines/Passes.h"
 #include "norm/Pipelines/Pipelines.h"
+#include "norm/Transforms/Passes.h"
 
 void mlir::norm::registerNormDialects(DialectRegistry &registry) {
   registry.insert<NormDialect>();
@@ -14,6 +14,6 @@ void mlir::norm::registerNormDialects(DialectRegistry &registry) {
 
 void mlir::norm::registerNormPasses() {
   registerNormConversionPasses();
-  registerNormPipelinesPasses();
   registerNormCPUPipeline();
+  registerNormTransformsPasses();
 }

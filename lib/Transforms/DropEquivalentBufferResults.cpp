@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "norm/Pipelines/Passes.h"
+#include "norm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -16,7 +16,7 @@
 namespace mlir {
 namespace norm {
 #define GEN_PASS_DEF_NORMDROPEQUIVALENTBUFFERRESULTS
-#include "norm/Pipelines/Passes.h.inc"
+#include "norm/Transforms/Passes.h.inc"
 } // namespace norm
 } // namespace mlir
 
