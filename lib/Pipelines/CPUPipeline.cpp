@@ -77,6 +77,8 @@ static void buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // LLVM has no f8 types: truncations to f8E4M3FN become integer code.
+  pm.addPass(createNormExpandFp8Casts());
   // The vector pass first: it also lowers masks and reductions, which the
   // generic conversion does not.
   pm.addPass(createConvertVectorToLLVMPass());

@@ -144,6 +144,10 @@ private:
     /// the input or the residual.
     Reuse,
   };
+  /// Converts the compute-type output vector `y` to the output element type:
+  /// a rounding conversion or, with an out_scale, quantisation to i8 or
+  /// f8E4M3FN (the reference decomposition's, lane by lane).
+  Value convertOutput(OpBuilder &builder, Value y, Type outputElementType);
   /// Loads `h` in the compute type.
   Value loadRow(OpBuilder &builder, ValueRange rowIvs, ValueRange normIvs,
                 Value mask, RowSource source, int64_t numLanes = 0);
@@ -179,10 +183,12 @@ private:
   unsigned unroll = 1;
   /// Whether every loop bound is a valid affine symbol.
   bool useAffine = true;
-  /// Row-invariant values, in the compute type.
-  Value rowSize, invSqrtRowSize, epsilon;
-  /// Whether the normalise sweep uses non-temporal stores (an i1; null when
-  /// statically never).
+  /// Row-invariant values, in the compute type (outScale null unless the
+  /// output is quantised).
+  Value rowSize, invSqrtRowSize, epsilon, outScale;
+  /// Whether the normalise sweep uses non-temporal stores: always, or when
+  /// the i1 `useNontemporal` holds (null: never).
+  bool alwaysNontemporal = false;
   Value useNontemporal;
 };
 } // namespace
@@ -318,20 +324,29 @@ SmallVector<Value> RowKernelEmitter::emitFor(OpBuilder &builder,
   } else {
     operands.push_back(cast<Value>(size));
   }
-  AffineMap lbMap = AffineMap::get(0, numSymbols, lb);
-  AffineMap ubMap = AffineMap::get(0, numSymbols, ub);
+  // A bound that does not use the size takes no operand.
+  auto boundMap = [&](AffineExpr expr, SmallVector<Value> &mapOperands) {
+    bool usesSize = numSymbols && expr.isFunctionOfSymbol(0);
+    mapOperands = usesSize ? operands : SmallVector<Value>();
+    return AffineMap::get(0, usesSize ? 1 : 0, expr);
+  };
+  SmallVector<Value> lbOperands, ubOperands;
+  AffineMap lbMap = boundMap(lb, lbOperands);
+  AffineMap ubMap = boundMap(ub, ubOperands);
 
   if (useAffine) {
     auto loop = affine::AffineForOp::create(
-        builder, loc, operands, lbMap, operands, ubMap, step, args,
+        builder, loc, lbOperands, lbMap, ubOperands, ubMap, step, args,
         [&](OpBuilder &nested, Location, Value iv, ValueRange iterArgs) {
           affine::AffineYieldOp::create(nested, loc,
                                         body(nested, iv, iterArgs));
         });
     return SmallVector<Value>(loop.getResults());
   }
-  Value lbValue = affine::AffineApplyOp::create(builder, loc, lbMap, operands);
-  Value ubValue = affine::AffineApplyOp::create(builder, loc, ubMap, operands);
+  Value lbValue =
+      affine::AffineApplyOp::create(builder, loc, lbMap, lbOperands);
+  Value ubValue =
+      affine::AffineApplyOp::create(builder, loc, ubMap, ubOperands);
   Value stepValue = arith::ConstantIndexOp::create(builder, loc, step);
   auto loop = scf::ForOp::create(
       builder, loc, lbValue, ubValue, stepValue, args,
@@ -705,6 +720,36 @@ Value RowKernelEmitter::zeroMasked(OpBuilder &builder, Value value,
   return arith::SelectOp::create(builder, loc, mask, value, zero);
 }
 
+Value RowKernelEmitter::convertOutput(OpBuilder &builder, Value y,
+                                      Type outputElementType) {
+  if (!outScale)
+    return convert(builder, y, outputElementType);
+  auto type = cast<VectorType>(y.getType());
+  auto splat = [&](double value) -> Value {
+    return arith::ConstantOp::create(
+        builder, loc, type,
+        DenseElementsAttr::get(type, builder.getFloatAttr(computeType, value)));
+  };
+  Value scale = vector::BroadcastOp::create(builder, loc, type, outScale);
+  Value q = arith::DivFOp::create(builder, loc, y, scale);
+  if (isa<FloatType>(outputElementType)) {
+    // f8E4M3FN: saturate to the largest finite value, then round once.
+    q = arith::MaximumFOp::create(builder, loc, q, splat(-448.0));
+    q = arith::MinimumFOp::create(builder, loc, q, splat(448.0));
+    return arith::TruncFOp::create(builder, loc,
+                                   type.clone(outputElementType), q);
+  }
+  // i8: round half to even, saturate, NaN to 0.
+  Value isNan =
+      arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::UNO, q, q);
+  q = math::RoundEvenOp::create(builder, loc, q);
+  q = arith::MaximumFOp::create(builder, loc, q, splat(-128.0));
+  q = arith::MinimumFOp::create(builder, loc, q, splat(127.0));
+  q = arith::SelectOp::create(builder, loc, isNan, splat(0.0), q);
+  return arith::FPToSIOp::create(builder, loc, type.clone(outputElementType),
+                                 q);
+}
+
 Value RowKernelEmitter::reduceSum(OpBuilder &builder,
                                   ArrayRef<SmallVector<Value>> copies) {
   // Pairwise, so the copies' sums stay independent as long as possible.
@@ -888,7 +933,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
       Value c = convert(nb, load(nb, beta, normIvs, mask), computeType);
       y = arith::AddFOp::create(nb, loc, y, c, contract);
     }
-    store(nb, convert(nb, y, outputElementType), output,
+    store(nb, convertOutput(nb, y, outputElementType), output,
           fullIndices(rowIvs, normIvs), mask, nontemporal);
   };
   auto regularSweep = [&](OpBuilder &nb) {
@@ -899,6 +944,17 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
             return {};
           });
   };
+  auto nontemporalSweep = [&](OpBuilder &nb) {
+    sweepAligned(nb, rowIvs,
+                 [&](OpBuilder &inner, Value index, Value mask,
+                     bool nontemporal) {
+                   normalise(inner, index, mask, nontemporal);
+                 });
+  };
+  if (alwaysNontemporal) {
+    nontemporalSweep(builder);
+    return;
+  }
   if (!useNontemporal) {
     regularSweep(builder);
     return;
@@ -906,11 +962,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   scf::IfOp::create(
       builder, loc, useNontemporal,
       [&](OpBuilder &nb, Location) {
-        sweepAligned(nb, rowIvs,
-                     [&](OpBuilder &inner, Value index, Value mask,
-                         bool nontemporal) {
-                       normalise(inner, index, mask, nontemporal);
-                     });
+        nontemporalSweep(nb);
         scf::YieldOp::create(nb, loc);
       },
       [&](OpBuilder &nb, Location) {
@@ -925,13 +977,17 @@ void RowKernelEmitter::emit() {
   invSqrtRowSize = arith::DivFOp::create(
       b, loc, constantFloat(1.0), math::SqrtOp::create(b, loc, rowSize));
   epsilon = getEpsilon();
+  if (Value scale = op.getOutScale())
+    outScale = convert(b, scale, computeType);
 
   // Non-temporal stores need whole aligned vectors along one contiguous
   // normalised dim, and an output big enough not to be wanted in cache.
   int64_t threshold = options.nontemporalThreshold;
-  if (threshold >= 0 && lanes > 1 && normSizes.size() == 1) {
-    auto outputType = cast<MemRefType>(output.getType());
-    int64_t elementBytes = outputType.getElementTypeBitWidth() / 8;
+  auto outputType = cast<MemRefType>(output.getType());
+  unsigned outputBits = outputType.getElementTypeBitWidth();
+  if (threshold >= 0 && lanes > 1 && normSizes.size() == 1 &&
+      outputBits % 8 == 0 && llvm::isPowerOf2_32(outputBits)) {
+    int64_t elementBytes = outputBits / 8;
     SmallVector<OpFoldResult> sizes(rowSizes);
     sizes.append(normSizes);
     if (std::optional<SmallVector<int64_t>> staticSizes =
@@ -939,8 +995,7 @@ void RowKernelEmitter::emit() {
       int64_t bytes = elementBytes;
       for (int64_t size : *staticSizes)
         bytes *= size;
-      if (bytes >= threshold)
-        useNontemporal = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+      alwaysNontemporal = bytes >= threshold;
     } else {
       Value bytes = arith::ConstantIndexOp::create(b, loc, elementBytes);
       for (OpFoldResult size : sizes)
