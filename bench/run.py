@@ -170,6 +170,20 @@ def measure(args, configs, driver):
     return results
 
 
+def combine_rounds(rounds):
+    """Per implementation and configuration, the record of the round with
+    the median time (for one round, that round)."""
+    by = {}
+    for results in rounds:
+        for r in results:
+            by.setdefault((r["impl"],) + key(r), []).append(r)
+    combined = []
+    for records in by.values():
+        records.sort(key=lambda r: r["median_s"])
+        combined.append(records[len(records) // 2])
+    return combined
+
+
 def key(r):
     return (r["threads"], r["op"], r["dtype"], r["rows"], r["n"])
 
@@ -269,6 +283,9 @@ def main():
     parser.add_argument("--torch-fresh-pages", action="store_true",
                         help="time PyTorch with glibc's default malloc, which "
                         "maps fresh pages for every large output")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the whole measurement; each figure is "
+                        "then the median over rounds")
     parser.add_argument("--min-time", type=float, default=0.4)
     parser.add_argument("--min-reps", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "out"))
@@ -280,7 +297,8 @@ def main():
     print("building kernels and drivers...", file=sys.stderr, flush=True)
     driver = build(args, configs, args.out)
     print("timing...", file=sys.stderr, flush=True)
-    results = measure(args, configs, driver)
+    rounds = [measure(args, configs, driver) for _ in range(args.rounds)]
+    results = combine_rounds(rounds)
     impls = list(args.impls) + [f"v_{name}" for name, _ in args.variant]
 
     cpu = "unknown CPU"

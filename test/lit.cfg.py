@@ -56,6 +56,9 @@ if clang:
 config.substitutions.append(
     ("%libomp", os.path.join(config.mlir_lib_dir, "libomp.so")))
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+import platform
+if platform.machine().lower() in ("x86_64", "amd64"):
+    config.available_features.add("x86-host")
 try:
     import subprocess
     subprocess.run([python, "-c", "import numpy"], check=True, capture_output=True)

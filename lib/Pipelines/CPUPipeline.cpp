@@ -63,6 +63,7 @@ static void buildLoopPipeline(OpPassManager &pm,
   lowering.parallel = true;
   lowering.nontemporalThreshold = options.nontemporalThreshold;
   lowering.prefetch = options.prefetch;
+  lowering.prefetchLocality = options.prefetchLocality;
   pm.addPass(createConvertNormToAffine(lowering));
   pm.addPass(createConvertLinalgToAffineLoopsPass());
   pm.addPass(createLowerAffinePass());

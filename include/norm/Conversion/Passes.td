@@ -57,7 +57,9 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     are written with non-temporal stores, which bypass the caches: the row
     start is peeled to the vector alignment with one masked store. A large
     output would not stay in cache anyway, and such stores save the
-    read-for-ownership of every destination line. With `prefetch`, the
+    read-for-ownership of every destination line. They are x86's streaming
+    stores, weakly ordered, so the op ends with an `sfence` when it used
+    them; on other hosts the threshold is ignored. With `prefetch`, the
     normalise sweep prefetches the next row's input so that its loads overlap
     this row's stores.
 
@@ -77,10 +79,15 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
            "(-1: never)">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"false",
            "prefetch the next row's input during the normalise sweep">,
+    Option<"prefetchLocality", "prefetch-locality", "unsigned",
+           /*default=*/"3",
+           "locality hint of those prefetches (3: keep in all cache levels, "
+           "down to 0: no temporal locality)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",

@@ -42,6 +42,11 @@ struct NormCPUPipelineOptions
       llvm::cl::desc("convert-norm-to-affine: prefetch the next row while "
                      "normalising"),
       llvm::cl::init(false)};
+  PassOptions::Option<unsigned> prefetchLocality{
+      *this, "prefetch-locality",
+      llvm::cl::desc("convert-norm-to-affine: locality hint of the "
+                     "prefetches (0-3)"),
+      llvm::cl::init(3)};
 };
 
 /// Adds the CPU pipeline: bufferization (results written straight into

@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -36,6 +37,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 namespace mlir {
 namespace norm {
@@ -54,6 +56,11 @@ unsigned mlir::norm::getHostVectorWidth() {
   if (features.lookup("avx"))
     return 8;
   return 4;
+}
+
+/// Whether the host, which the code is compiled for, is x86.
+static bool isX86Host() {
+  return llvm::Triple(llvm::sys::getProcessTriple()).isX86();
 }
 
 namespace {
@@ -919,7 +926,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     if (!nextRowIvs.empty())
       memref::PrefetchOp::create(nb, loc, input,
                                  fullIndices(nextRowIvs, normIvs),
-                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isWrite=*/false,
+                                 std::min(3u, options.prefetchLocality),
                                  /*isDataCache=*/true);
     Value h = loadRow(nb, rowIvs, normIvs, mask, RowSource::Reuse);
     if (meanVector)
@@ -982,7 +990,9 @@ void RowKernelEmitter::emit() {
 
   // Non-temporal stores need whole aligned vectors along one contiguous
   // normalised dim, and an output big enough not to be wanted in cache.
-  int64_t threshold = options.nontemporalThreshold;
+  // They are x86's streaming stores (their fence is x86's): elsewhere the
+  // threshold is ignored.
+  int64_t threshold = isX86Host() ? options.nontemporalThreshold : -1;
   auto outputType = cast<MemRefType>(output.getType());
   unsigned outputBits = outputType.getElementTypeBitWidth();
   if (threshold >= 0 && lanes > 1 && normSizes.size() == 1 &&
@@ -1009,6 +1019,25 @@ void RowKernelEmitter::emit() {
 
   emitRowLoops(
       [&](OpBuilder &builder, ValueRange rowIvs) { emitRow(builder, rowIvs); });
+
+  // Non-temporal stores are weakly ordered: an sfence orders them before
+  // anything the caller does next, as memcpy does after its streaming
+  // stores. (LLVM lowers `fence seq_cst` to a locked instruction on some
+  // x86 targets, which does not order them.) Other threads' rows are
+  // ordered by the barrier that ends a parallel loop.
+  auto emitStoreFence = [&](OpBuilder &builder) {
+    LLVM::CallIntrinsicOp::create(
+        builder, loc, builder.getStringAttr("llvm.x86.sse.sfence"),
+        ValueRange());
+  };
+  if (alwaysNontemporal) {
+    emitStoreFence(b);
+  } else if (useNontemporal) {
+    scf::IfOp::create(b, loc, useNontemporal, [&](OpBuilder &nb, Location) {
+      emitStoreFence(nb);
+      scf::YieldOp::create(nb, loc);
+    });
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -1042,7 +1071,8 @@ struct ConvertNormToAffinePass
     SmallVector<NormOpInterface> normOps;
     getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
     ConvertNormToAffineOptions passOptions{vectorWidth, unroll, parallel,
-                                           nontemporalThreshold, prefetch};
+                                           nontemporalThreshold, prefetch,
+                                           prefetchLocality};
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (NormOpInterface op : normOps) {
