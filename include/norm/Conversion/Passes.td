@@ -74,10 +74,10 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "emit the row loop as affine.parallel (else affine.for)">,
     Option<"nontemporalThreshold", "nontemporal-threshold", "int64_t",
-           /*default=*/"-1",
+           /*default=*/"33554432",
            "use non-temporal stores for outputs of at least this many bytes "
-           "(-1: never)">,
-    Option<"prefetch", "prefetch", "bool", /*default=*/"false",
+           "(default 32 MiB, a last-level cache; -1: never)">,
+    Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "prefetch the next row's input during the normalise sweep">,
     Option<"prefetchLocality", "prefetch-locality", "unsigned",
            /*default=*/"3",

@@ -36,12 +36,12 @@ struct NormCPUPipelineOptions
       *this, "nontemporal-threshold",
       llvm::cl::desc("convert-norm-to-affine: non-temporal stores for "
                      "outputs of at least this many bytes (-1: never)"),
-      llvm::cl::init(-1)};
+      llvm::cl::init(32 << 20)};
   PassOptions::Option<bool> prefetch{
       *this, "prefetch",
       llvm::cl::desc("convert-norm-to-affine: prefetch the next row while "
                      "normalising"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> prefetchLocality{
       *this, "prefetch-locality",
       llvm::cl::desc("convert-norm-to-affine: locality hint of the "

@@ -2,6 +2,7 @@
 // prefetching of the next row.
 // REQUIRES: x86-host
 // RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=1 nontemporal-threshold=100000 prefetch=true" | FileCheck %s --check-prefix=NT
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine | FileCheck %s --check-prefix=DEFAULT
 
 // 64 x 1000 bf16 = 128000 bytes >= the threshold: every row is stored
 // non-temporally, the first elements up to a 32-byte boundary (16 bf16)
@@ -73,3 +74,28 @@ func.func @dynamic(%x: memref<?x?xf32>, %o: memref<?x?xf32>) {
   return
 }
 
+
+// -----
+
+// The defaults: prefetching, and non-temporal stores from 32 MiB of output
+// on (4096 x 2048 f32 is exactly 32 MiB).
+// DEFAULT-LABEL: func @default_at_threshold
+// DEFAULT:         memref.prefetch
+// DEFAULT:         nontemporal = true
+// DEFAULT:         llvm.call_intrinsic "llvm.x86.sse.sfence"
+func.func @default_at_threshold(%x: memref<4096x2048xf32>, %o: memref<4096x2048xf32>) {
+  norm.rms_norm eps(1.0e-6) ins(%x : memref<4096x2048xf32>) outs(%o : memref<4096x2048xf32>)
+  return
+}
+
+// -----
+
+// Near miss: one element less per row is below the threshold.
+// DEFAULT-LABEL: func @default_below_threshold
+// DEFAULT:         memref.prefetch
+// DEFAULT-NOT:     nontemporal
+// DEFAULT-NOT:     sfence
+func.func @default_below_threshold(%x: memref<4096x2047xf32>, %o: memref<4096x2047xf32>) {
+  norm.rms_norm eps(1.0e-6) ins(%x : memref<4096x2047xf32>) outs(%o : memref<4096x2047xf32>)
+  return
+}

@@ -1,8 +1,8 @@
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=8 unroll=2 parallel=false" | FileCheck %s --check-prefix=SERIAL
-// Non-temporal stores and prefetches are off by default.
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=8 unroll=2 parallel=false prefetch=false" | FileCheck %s --check-prefix=SERIAL
 
 // SERIAL-LABEL: func @static_large
-// Rows as a sequential loop, 8-lane vectors, two accumulators.
+// Rows as a sequential loop, 8-lane vectors, two accumulators; 128000 bytes
+// of output, below the default non-temporal threshold (32 MiB).
 // SERIAL-NOT:   affine.parallel
 // SERIAL:       affine.for %[[R:.*]] = 0 to 64 {
 // SERIAL:         affine.for %{{.*}} = 0 to 992 step 16 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<8xf32>, vector<8xf32>)
