@@ -26,9 +26,9 @@ gbps.png.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -254,10 +254,13 @@ def plot(results, impls, path):
                    label=LABELS.get(impl, impl))
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(keys))])
         ax.set_xticklabels(labels, fontsize=7)
-        ax.set_ylabel("GB/s (read + written)")
+        ax.set_yscale("log")
+        ax.set_ylabel("GB/s (read + written), log scale")
         ax.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(impls),
+               fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
 
 
@@ -297,7 +300,10 @@ def main():
     print("building kernels and drivers...", file=sys.stderr, flush=True)
     driver = build(args, configs, args.out)
     print("timing...", file=sys.stderr, flush=True)
+    load_before = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rounds = [measure(args, configs, driver) for _ in range(args.rounds)]
+    load_after = os.getloadavg()[0]
     results = combine_rounds(rounds)
     impls = list(args.impls) + [f"v_{name}" for name, _ in args.variant]
 
@@ -307,7 +313,9 @@ def main():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    header = (f"norm-mlir CPU benchmark, {cpu}, {os.cpu_count()} cores; "
+    header = (f"norm-mlir CPU benchmark, {started}, {cpu}, "
+              f"{os.cpu_count()} cores, load average {load_before:.1f} "
+              f"before and {load_after:.1f} after; {args.rounds} round(s); "
               f"norm-cpu-pipeline options: '{args.norm_options}'\n")
     text = header + tables(results, impls)
     print(text)
