@@ -17,6 +17,11 @@ namespace norm {
 /// arithmetic (see `--norm-expand-fp8-casts`).
 void populateExpandFp8CastsPatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns of `--norm-fuse`, which absorb neighbouring residual
+/// adds, scale/shift, output casts, quantisation and statistics into norm
+/// ops on tensors.
+void populateNormFusionPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "norm/Transforms/Passes.h.inc"
 

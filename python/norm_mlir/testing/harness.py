@@ -51,6 +51,7 @@ _BUFFERIZE = [
     "--convert-elementwise-to-linalg",
     "--one-shot-bufferize=bufferize-function-boundaries",
     "--buffer-deallocation-pipeline",
+    "--convert-bufferization-to-memref",
 ]
 _LOOPS_TO_LLVM = [
     "--convert-linalg-to-loops",
