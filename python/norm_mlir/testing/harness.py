@@ -49,14 +49,15 @@ def runner_libs():
 # LLVM dialect.
 _BUFFERIZE = [
     "--convert-elementwise-to-linalg",
+    "--eliminate-empty-tensors",
     "--one-shot-bufferize=bufferize-function-boundaries",
     "--buffer-deallocation-pipeline",
     "--convert-bufferization-to-memref",
 ]
 _LOOPS_TO_LLVM = [
     "--convert-linalg-to-loops",
-    "--lower-affine",
     "--expand-strided-metadata",
+    "--lower-affine",
     "--convert-scf-to-cf",
     "--norm-expand-fp8-casts",
     "--convert-to-llvm",
@@ -330,10 +331,13 @@ def build_module(kernel_ir, calls):
         "    return",
         "  }",
     ]
+    extra = "\n".join(globals_ + helpers + main)
     body = kernel_ir.strip()
     if body.startswith("module"):
-        body = body[body.index("{") + 1:body.rindex("}")]
-    module = "module {\n" + body + "\n" + "\n".join(globals_ + helpers + main) + "\n}\n"
+        # Keep the kernel's module (and its attributes); add ours inside.
+        module = body[:body.rindex("}")] + "\n" + extra + "\n}\n"
+    else:
+        module = "module {\n" + body + "\n" + extra + "\n}\n"
     return module, out_specs
 
 

@@ -150,12 +150,7 @@ class NormCase:
             results = [self._type("tensor", s, d) for _, s, d in self.destinations()]
             lines.append(f"func.func @{func}({', '.join(ins + eps_arg)}) -> "
                          f"({', '.join(results)}) {{")
-            dests = {}
-            for name, shape, dtype in self.destinations():
-                dyn = self._dim_values(lines, "%x", "tensor", len(shape), name)
-                dests[name] = f"%d_{name}"
-                lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
-                             f"{self._type('tensor', shape, dtype)}")
+            dests = self._empty_destinations(lines, "%x")
             values = {n: f"%{n}" for n, _, _, _ in self.operands()}
             k = len(results)
             lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
@@ -176,12 +171,7 @@ class NormCase:
                 values[n] = f"%{n}_t"
                 lines.append(f"  %{n}_t = bufferization.to_tensor %{n} restrict : "
                              f"{self._type('memref', s, d)} to {self._type('tensor', s, d)}")
-            dests = {}
-            for name, shape, dtype in self.destinations():
-                dyn = self._dim_values(lines, "%x_t", "tensor", len(shape), name)
-                dests[name] = f"%d_{name}"
-                lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
-                             f"{self._type('tensor', shape, dtype)}")
+            dests = self._empty_destinations(lines, "%x_t")
             k = len(self.destinations())
             lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
             for i, (name, shape, dtype) in enumerate(self.destinations()):
@@ -192,6 +182,17 @@ class NormCase:
         lines.append("  return")
         lines.append("}")
         return "\n".join(lines)
+
+    def _empty_destinations(self, lines, source):
+        """Emits a tensor.empty per destination (sized from the tensor
+        `source` when dynamic); returns their names by destination."""
+        dests = {}
+        for name, shape, dtype in self.destinations():
+            dyn = self._dim_values(lines, source, "tensor", len(shape), name)
+            dests[name] = f"%d_{name}"
+            lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
+                         f"{self._type('tensor', shape, dtype)}")
+        return dests
 
     def _dim_values(self, lines, source, kind, rank, tag):
         if not self.dynamic:

@@ -199,10 +199,11 @@ Value LinalgDecomposer::getRowSize() {
     return arith::ConstantOp::create(b, loc,
                                      b.getFloatAttr(computeType, n));
   }
-  Value n = arith::ConstantIndexOp::create(b, loc, 1);
-  for (OpFoldResult size : ArrayRef(inputSizes).drop_front(axis))
-    n = arith::MulIOp::create(b, loc, n,
-                              getValueOrCreateConstantIndexOp(b, loc, size));
+  Value n;
+  for (OpFoldResult size : ArrayRef(inputSizes).drop_front(axis)) {
+    Value dim = getValueOrCreateConstantIndexOp(b, loc, size);
+    n = n ? arith::MulIOp::create(b, loc, n, dim).getResult() : dim;
+  }
   Value n64 = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n);
   return arith::UIToFPOp::create(b, loc, computeType, n64);
 }

@@ -69,6 +69,10 @@ parseEpsilon(OpAsmParser &parser, FloatAttr &epsilon,
 /// The shortest decimal that reads back as `value`, always with a `.` so
 /// that MLIR's lexer sees a float literal (`1.0e-05`, `0.001`).
 static std::string formatEpsilon(double value) {
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value < 0 ? "-inf" : "inf";
   std::string text;
   for (int precision = 1; precision <= 17; ++precision) {
     char buffer[32];
@@ -249,7 +253,7 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
       (!epsilon->isFiniteNonZero() || epsilon->isNegative()))
     return op->emitOpError("expects epsilon to be a positive finite number, "
                            "got ")
-           << epsilon->convertToDouble();
+           << formatEpsilon(epsilon->convertToDouble());
   return success();
 }
 
