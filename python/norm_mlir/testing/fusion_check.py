@@ -56,10 +56,14 @@ def _print(path, flags):
 
 
 def _pipeline():
-    flags = harness.PIPELINES["linalg"]
-    return ["--pass-pipeline=builtin.module(func.func(tosa-to-linalg-named,"
-            "tosa-to-linalg,tosa-to-arith,tosa-to-tensor)," +
-            ",".join(harness._textual(flag) for flag in flags) + ")"]
+    """TOSA legalisation, then the "linalg" pipeline, as one textual
+    pipeline (norm-opt cannot mix --pass-pipeline with pass flags)."""
+    elements = ["func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
+                "tosa-to-tensor)"]
+    for flag in harness.PIPELINES["linalg"]:
+        name, _, options = flag[2:].partition("=")
+        elements.append(f"{name}{{{options}}}" if options else name)
+    return ["--pass-pipeline=builtin.module(" + ",".join(elements) + ")"]
 
 
 def _concrete(dims):
