@@ -38,6 +38,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir {
 namespace norm {
@@ -128,9 +129,30 @@ static NormOpInterface buildNormOp(OpBuilder &b, NormOpInterface prototype,
   return cast<NormOpInterface>(op);
 }
 
+/// Erases the definitions of `values` that are now trivially dead, then
+/// those of their operands, and so on: a fusion leaves no dead producers
+/// behind. (The pass runs no general clean-up, so as to leave IR it does not
+/// fuse exactly as it was.)
+static void eraseDeadDefinitions(RewriterBase &rewriter, ValueRange values) {
+  llvm::SetVector<Operation *> worklist;
+  for (Value value : values)
+    if (Operation *def = value.getDefiningOp())
+      worklist.insert(def);
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (!isOpTriviallyDead(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        worklist.insert(def);
+    rewriter.eraseOp(op);
+  }
+}
+
 /// Replaces every result of `oldOp` that has uses with the result of the
-/// same role of `newOp`, then erases `oldOp`. Results without uses may
-/// have no counterpart (a fused consumer already took the output's only use).
+/// same role of `newOp`, then erases `oldOp` and what only it used. Results
+/// without uses may have no counterpart (a fused consumer already took the
+/// output's only use).
 static void replaceNormOp(RewriterBase &rewriter, NormOpInterface oldOp,
                           const NormOperands &oldOperands, Operation *newOp,
                           const NormOperands &newOperands) {
@@ -144,7 +166,25 @@ static void replaceNormOp(RewriterBase &rewriter, NormOpInterface oldOp,
   forward(from.residualSum, to.residualSum);
   forward(from.mean, to.mean);
   forward(from.rstd, to.rstd);
+  SmallVector<Value> operands(oldOp->getOperands());
   rewriter.eraseOp(oldOp);
+  eraseDeadDefinitions(rewriter, operands);
+}
+
+/// Replaces the consumer of `oldOp`'s output by `newOp`'s output, then
+/// `oldOp` by `newOp`, erasing what only they used.
+static void replaceNormOpAndConsumer(RewriterBase &rewriter,
+                                     NormOpInterface oldOp,
+                                     const NormOperands &oldOperands,
+                                     Operation *consumer, Operation *newOp,
+                                     const NormOperands &newOperands) {
+  SmallVector<Value> consumerOperands;
+  for (Value operand : consumer->getOperands())
+    if (operand.getDefiningOp() != oldOp.getOperation())
+      consumerOperands.push_back(operand);
+  rewriter.replaceOp(consumer, newOp->getResult(0));
+  replaceNormOp(rewriter, oldOp, oldOperands, newOp, newOperands);
+  eraseDeadDefinitions(rewriter, consumerOperands);
 }
 
 /// A `tensor.empty` shaped like the ranked tensor `like`, of `elementType`.
@@ -598,8 +638,7 @@ struct FuseAffineConsumer : public OpInterfaceRewritePattern<NormOpInterface> {
                  : w;
     }
     NormOpInterface fused = buildNormOp(rewriter, op, o);
-    rewriter.replaceOp(consumer, fused->getResult(0));
-    replaceNormOp(rewriter, op, oldOperands, fused, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
     return success();
   }
 
@@ -685,8 +724,7 @@ struct FuseOutputCast : public OpInterfaceRewritePattern<NormOpInterface> {
     rewriter.setInsertionPoint(op);
     o.output = createEmptyLike(rewriter, op->getLoc(), o.output, target);
     NormOpInterface fused = buildNormOp(rewriter, op, o);
-    rewriter.replaceOp(consumer, fused->getResult(0));
-    replaceNormOp(rewriter, op, oldOperands, fused, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
     return success();
   }
 };
@@ -873,8 +911,7 @@ struct FuseQuantization : public OpInterfaceRewritePattern<NormOpInterface> {
     }
     o.output = createEmptyLike(rewriter, loc, o.output, quantizedType);
     NormOpInterface fused = buildNormOp(rewriter, op, o);
-    rewriter.replaceOp(consumer, fused->getResult(0));
-    replaceNormOp(rewriter, op, oldOperands, fused, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
     return success();
   }
 };
@@ -934,15 +971,26 @@ struct FuseStatistics : public OpInterfaceRewritePattern<NormOpInterface> {
                                                   ? results.mean
                                                   : results.rstd);
     replaceNormOp(rewriter, op, oldOperands, fused, o);
+    eraseDeadDefinitions(rewriter, match->value);
     return success();
   }
 };
 
 struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
   void runOnOperation() override {
+    SmallVector<Operation *> normOps;
+    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    if (normOps.empty())
+      return;
     RewritePatternSet patterns(&getContext());
     populateNormFusionPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Only the norm ops (and the fused ops that replace them) are rewritten,
+    // without folding: IR the pass does not fuse stays exactly as it was.
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
+        .enableFolding(false)
+        .enableConstantCSE(false);
+    if (failed(applyOpPatternsGreedily(normOps, std::move(patterns), config)))
       return signalPassFailure();
   }
 };
