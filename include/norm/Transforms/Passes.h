@@ -17,6 +17,11 @@ namespace norm {
 /// arithmetic (see `--norm-expand-fp8-casts`).
 void populateExpandFp8CastsPatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns of `--norm-fuse`, which absorb neighbouring residual
+/// adds, scale/shift, output casts, quantisation and statistics into norm
+/// ops on tensors.
+void populateNormFusionPatterns(RewritePatternSet &patterns);
+
 /// Adds the pattern that replaces decomposed LayerNorm / RMSNorm chains on
 /// tensors by `norm.layer_norm` / `norm.rms_norm`. With `report`, every
 /// capture emits a remark at the location of the chain's final op.

@@ -19,6 +19,39 @@ def NormExpandFp8Casts : Pass<"norm-expand-fp8-casts"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def NormFuse : Pass<"norm-fuse"> {
+  let summary = "Absorb residual adds, scale/shift, casts, quantisation and "
+                "statistics into norm ops";
+  let description = [{
+    Rewrites, on tensors, the ops around `norm.layer_norm` / `norm.rms_norm`
+    into the op's fused forms:
+
+    - an elementwise add producing the input becomes the `residual` operand
+      (its other users read the op's `residual_out` result);
+    - a following multiply by a weight broadcast along the rows becomes (or
+      composes with) `gamma`, and a following add of one becomes (or
+      composes with) `beta` (LayerNorm);
+    - a following `arith.truncf` / `tosa.cast` / truncating `linalg.generic`
+      from the compute type becomes the output type, and a following
+      per-tensor scale-round-clamp-convert chain becomes an `i8` or
+      `f8E4M3FN` output with `out_scale`;
+    - a mean or rstd of the same input computed by another chain becomes
+      the op's `mean` / `rstd` result.
+
+    Elementwise ops may be `arith` ops on tensors, any `linalg` structured
+    op whose body is that one operation, or `tosa` ops. Anything that would
+    change what is computed is left alone (an add that broadcasts, a
+    multiply that is not a row broadcast, a rounding other than to nearest
+    even, a clamp to another range, ...); what fusion may change is
+    rounding, since the fused op rounds once, at the end.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def NormCapture : Pass<"norm-capture"> {
   let summary = "Recognise decomposed LayerNorm / RMSNorm and replace them "
                 "by norm ops";

@@ -1,0 +1,1006 @@
+//===- NormFuse.cpp - Absorb neighbouring ops into norm ops ---------------===//
+//
+// The patterns of `--norm-fuse`, on tensors:
+//
+//   residual   y = norm(a + b)             -> norm ins(a) residual(b); other
+//              users of a + b use the op's residual sum result
+//   gamma      norm(x) * w                 -> gamma(w), or gamma(g * w) and
+//              beta(b * w) when present     (w broadcast along the rows)
+//   beta       layer_norm(x) + w           -> beta(w), or beta(b + w)
+//   cast       truncf(norm(x))             -> the narrower output type
+//   quantise   fptosi(clamp(roundeven(norm(x) / s), -128, 127)) -> i8 output
+//              truncf(clamp(norm(x) / s, -448, 448)) -> f8E4M3FN output
+//   statistics a separately computed mean / rstd of the norm's input
+//              -> the op's mean / rstd results (see RowStatistics.h)
+//
+// Elementwise ops are recognised as `arith` ops on tensors, as any
+// `linalg` structured op whose body is the one operation (generic, named,
+// elementwise), or as `tosa` ops. A pattern fuses only what it can prove
+// has the op's semantics: a weight must be broadcast along the row
+// dimensions exactly, an add feeding the input must not broadcast, a cast
+// must round to nearest even from the compute type, a quantisation chain
+// must round half to even and clamp to the full range with NaN-propagating
+// min/max. What fusion may change is rounding: the fused op rounds once, in
+// the compute type, where the original rounded after each step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm/Transforms/Passes.h"
+
+#include "RowStatistics.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "norm/Dialect/Norm/IR/NormOps.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir {
+namespace norm {
+#define GEN_PASS_DEF_NORMFUSE
+#include "norm/Transforms/Passes.h.inc"
+} // namespace norm
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::norm;
+
+//===----------------------------------------------------------------------===//
+// Rebuilding norm ops.
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The operands of a norm op by role; absent optionals are null. A fusion
+/// edits a copy and builds a new op from it.
+struct NormOperands {
+  Value input, residual, gamma, beta, epsValue, outScale;
+  Value output, residualOutput, mean, rstd;
+
+  static NormOperands get(NormOpInterface op) {
+    return {op.getInput(),  op.getResidual(),       op.getGamma(),
+            op.getBeta(),   op.getEpsValue(),       op.getOutScale(),
+            op.getOutput(), op.getResidualOutput(), op.getMean(),
+            op.getRstd()};
+  }
+
+  /// The values the new op reads (not its destinations).
+  SmallVector<Value> getInputs() const {
+    SmallVector<Value> values;
+    for (Value v : {input, residual, gamma, beta, epsValue, outScale})
+      if (v)
+        values.push_back(v);
+    return values;
+  }
+
+  /// The destinations, in result order.
+  SmallVector<Value> getInits() const {
+    SmallVector<Value> values;
+    for (Value v : {output, residualOutput, mean, rstd})
+      if (v)
+        values.push_back(v);
+    return values;
+  }
+};
+
+/// The results of a norm op on tensors, by role.
+struct NormResults {
+  Value output, residualSum, mean, rstd;
+
+  static NormResults get(Operation *op, const NormOperands &operands) {
+    NormResults results;
+    unsigned next = 0;
+    results.output = op->getResult(next++);
+    if (operands.residualOutput)
+      results.residualSum = op->getResult(next++);
+    if (operands.mean)
+      results.mean = op->getResult(next++);
+    if (operands.rstd)
+      results.rstd = op->getResult(next++);
+    return results;
+  }
+};
+} // namespace
+
+/// Builds a norm op of the same kind, axis, epsilon and discardable
+/// attributes as `prototype` from `operands`.
+static NormOpInterface buildNormOp(OpBuilder &b, NormOpInterface prototype,
+                                   const NormOperands &o) {
+  Location loc = prototype->getLoc();
+  SmallVector<Type> resultTypes;
+  for (Value init : o.getInits())
+    resultTypes.push_back(init.getType());
+  auto axis = prototype->getAttrOfType<IntegerAttr>("axis");
+  auto epsilon = prototype->getAttrOfType<FloatAttr>("epsilon");
+  Operation *op;
+  if (isa<LayerNormOp>(prototype))
+    op = LayerNormOp::create(b, loc, resultTypes, o.input, o.residual, o.gamma,
+                             o.beta, o.epsValue, o.outScale, o.output,
+                             o.residualOutput, o.mean, o.rstd, axis, epsilon);
+  else
+    op = RMSNormOp::create(b, loc, resultTypes, o.input, o.residual, o.gamma,
+                           o.epsValue, o.outScale, o.output, o.residualOutput,
+                           o.rstd, axis, epsilon);
+  op->setDiscardableAttrs(prototype->getDiscardableAttrDictionary());
+  return cast<NormOpInterface>(op);
+}
+
+/// Erases the definitions of `values` that are now trivially dead, then
+/// those of their operands, and so on: a fusion leaves no dead producers
+/// behind. (The pass runs no general clean-up, so as to leave IR it does not
+/// fuse exactly as it was.)
+static void eraseDeadDefinitions(RewriterBase &rewriter, ValueRange values) {
+  llvm::SetVector<Operation *> worklist;
+  for (Value value : values)
+    if (Operation *def = value.getDefiningOp())
+      worklist.insert(def);
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (!isOpTriviallyDead(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        worklist.insert(def);
+    rewriter.eraseOp(op);
+  }
+}
+
+/// Replaces every result of `oldOp` that has uses with the result of the
+/// same role of `newOp`, then erases `oldOp` and what only it used. Results
+/// without uses may have no counterpart (a fused consumer already took the
+/// output's only use).
+static void replaceNormOp(RewriterBase &rewriter, NormOpInterface oldOp,
+                          const NormOperands &oldOperands, Operation *newOp,
+                          const NormOperands &newOperands) {
+  NormResults from = NormResults::get(oldOp, oldOperands);
+  NormResults to = NormResults::get(newOp, newOperands);
+  auto forward = [&](Value oldValue, Value newValue) {
+    if (oldValue && !oldValue.use_empty())
+      rewriter.replaceAllUsesWith(oldValue, newValue);
+  };
+  forward(from.output, to.output);
+  forward(from.residualSum, to.residualSum);
+  forward(from.mean, to.mean);
+  forward(from.rstd, to.rstd);
+  SmallVector<Value> operands(oldOp->getOperands());
+  rewriter.eraseOp(oldOp);
+  eraseDeadDefinitions(rewriter, operands);
+}
+
+/// Replaces the consumer of `oldOp`'s output by `newOp`'s output, then
+/// `oldOp` by `newOp`, erasing what only they used.
+static void replaceNormOpAndConsumer(RewriterBase &rewriter,
+                                     NormOpInterface oldOp,
+                                     const NormOperands &oldOperands,
+                                     Operation *consumer, Operation *newOp,
+                                     const NormOperands &newOperands) {
+  SmallVector<Value> consumerOperands;
+  for (Value operand : consumer->getOperands())
+    if (operand.getDefiningOp() != oldOp.getOperation())
+      consumerOperands.push_back(operand);
+  rewriter.replaceOp(consumer, newOp->getResult(0));
+  replaceNormOp(rewriter, oldOp, oldOperands, newOp, newOperands);
+  eraseDeadDefinitions(rewriter, consumerOperands);
+}
+
+/// A `tensor.empty` shaped like the ranked tensor `like`, of `elementType`.
+static Value createEmptyLike(OpBuilder &b, Location loc, Value like,
+                             Type elementType) {
+  return tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, like),
+                                 elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// Where the fused op can go.
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is defined by a constant-like op that can be cloned to
+/// wherever it is needed.
+static bool isClonableConstant(Value value) {
+  Operation *def = value.getDefiningOp();
+  return def && def->hasTrait<OpTrait::ConstantLike>() &&
+         def->getNumOperands() == 0;
+}
+
+/// Whether `value` is available before `point`, or can be made so by
+/// cloning its definition there: a constant, or a `tensor.empty` whose
+/// sizes are available (destinations often are defined just before use).
+static bool isAvailableAt(DominanceInfo &dominance, Value value,
+                          Operation *point) {
+  if (dominance.properlyDominates(value, point) || isClonableConstant(value))
+    return true;
+  auto empty = value.getDefiningOp<tensor::EmptyOp>();
+  return empty && llvm::all_of(empty->getOperands(), [&](Value size) {
+           return dominance.properlyDominates(size, point);
+         });
+}
+
+/// The first of `candidates` before which an op reading `operands` can be
+/// created and still dominate every op in `users`; null if none. Values the
+/// caller can clone there (see `materializeAt`) do not constrain the choice.
+static Operation *findInsertionPoint(ArrayRef<Operation *> candidates,
+                                     ArrayRef<Value> operands,
+                                     ArrayRef<Operation *> users) {
+  DominanceInfo dominance;
+  for (Operation *candidate : candidates) {
+    if (!candidate)
+      continue;
+    bool ok = llvm::all_of(operands, [&](Value v) {
+      return isAvailableAt(dominance, v, candidate);
+    });
+    ok = ok && llvm::all_of(users, [&](Operation *user) {
+           return dominance.dominates(candidate, user);
+         });
+    if (ok)
+      return candidate;
+  }
+  return nullptr;
+}
+
+/// `value`, or a clone of its definition (a constant or `tensor.empty`) at
+/// the builder's insertion point when the original is not available there.
+static Value materializeAt(OpBuilder &b, Value value) {
+  if (!value)
+    return value;
+  Operation *insertionPoint = &*b.getInsertionPoint();
+  if (DominanceInfo().properlyDominates(value, insertionPoint))
+    return value;
+  return b.clone(*value.getDefiningOp())->getResult(0);
+}
+
+/// Makes every operand of `o` available at the builder's insertion point.
+static void materializeAt(OpBuilder &b, NormOperands &o) {
+  for (Value *v : {&o.input, &o.residual, &o.gamma, &o.beta, &o.epsValue,
+                   &o.outScale, &o.output, &o.residualOutput, &o.mean, &o.rstd})
+    *v = materializeAt(b, *v);
+}
+
+/// The users of every result of `op` but `except`.
+static SmallVector<Operation *> getUsersOfOtherResults(Operation *op,
+                                                       Value except) {
+  SmallVector<Operation *> users;
+  for (Value result : op->getResults())
+    if (result != except)
+      llvm::append_range(users, result.getUsers());
+  return users;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary ops, in their several spellings.
+//===----------------------------------------------------------------------===//
+
+namespace {
+enum class BinaryKind { Add, Mul };
+
+/// How an operand of an elementwise op over the norm's iteration space is
+/// indexed.
+enum class Broadcast {
+  /// Element for element (the identity).
+  Full,
+  /// Broadcast along the leading (row) dims: one value per normalised
+  /// element.
+  Row,
+  /// Anything else.
+  Other,
+};
+
+struct BinaryOperand {
+  Value value;
+  Broadcast broadcast = Broadcast::Other;
+  /// For a row broadcast given with unit row dims (TOSA's rank-equal
+  /// broadcasting): the value must be collapsed to the normalised shape.
+  bool hasUnitRowDims = false;
+};
+
+/// `result = lhs <kind> rhs`, elementwise on tensors.
+struct ElementwiseBinary {
+  Operation *op;
+  BinaryOperand lhs, rhs;
+  Value result;
+};
+} // namespace
+
+/// Whether `map` (over `rank` loops) selects exactly the normalised loops
+/// `[axis, rank)`, in order.
+static bool isRowBroadcastMap(AffineMap map, int64_t axis, int64_t rank) {
+  if (map.getNumDims() != rank || map.getNumSymbols() != 0 ||
+      map.getNumResults() != rank - axis)
+    return false;
+  for (int64_t i = 0; i < rank - axis; ++i)
+    if (map.getResult(i) != getAffineDimExpr(axis + i, map.getContext()))
+      return false;
+  return true;
+}
+
+/// Classifies an operand of an `arith` op on tensors: element for element,
+/// unless it is a `linalg.broadcast` adding exactly the row dims.
+static BinaryOperand classifyTensorOperand(Value value, int64_t axis) {
+  if (auto broadcast = value.getDefiningOp<linalg::BroadcastOp>()) {
+    ArrayRef<int64_t> dims = broadcast.getDimensions();
+    bool rowDims = static_cast<int64_t>(dims.size()) == axis;
+    for (int64_t i = 0; rowDims && i < axis; ++i)
+      rowDims = dims[i] == i;
+    if (rowDims && axis > 0)
+      return {broadcast.getInput(), Broadcast::Row};
+  }
+  return {value, Broadcast::Full};
+}
+
+/// Classifies an operand of a TOSA elementwise op whose result has `shape`.
+static BinaryOperand
+classifyTosaOperand(Value value, ArrayRef<int64_t> resultShape, int64_t axis) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != static_cast<int64_t>(resultShape.size()))
+    return {value, Broadcast::Other};
+  ArrayRef<int64_t> shape = type.getShape();
+  if (shape == resultShape && !ShapedType::isDynamicShape(shape))
+    return {value, Broadcast::Full};
+  bool unitRows =
+      llvm::all_of(shape.take_front(axis), [](int64_t d) { return d == 1; });
+  bool sameNormalized = shape.drop_front(axis) == resultShape.drop_front(axis);
+  if (unitRows && sameNormalized &&
+      !ShapedType::isDynamicShape(shape.drop_front(axis)))
+    return {value, Broadcast::Row, /*hasUnitRowDims=*/axis > 0};
+  return {value, Broadcast::Other};
+}
+
+/// Whether the body of `linalgOp` is `yield(<op>(in0, in1))` with `<op>` of
+/// type `BinOpTy`, in either operand order, not reading the output.
+template <typename BinOpTy>
+static bool hasBinaryBody(linalg::LinalgOp linalgOp) {
+  Block *body = linalgOp.getBlock();
+  if (!body || body->getOperations().size() != 2)
+    return false;
+  auto binary = dyn_cast<BinOpTy>(body->front());
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!binary || !yield || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != binary.getResult())
+    return false;
+  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
+  return (binary.getLhs() == in0 && binary.getRhs() == in1) ||
+         (binary.getLhs() == in1 && binary.getRhs() == in0);
+}
+
+/// Whether `linalgOp` is an elementwise op on tensors over `rank` parallel
+/// loops with one identity-indexed result, and `numInputs` inputs.
+static bool isElementwiseOnTensors(linalg::LinalgOp linalgOp, int64_t rank,
+                                   unsigned numInputs) {
+  return linalgOp.hasPureTensorSemantics() &&
+         linalgOp.getNumDpsInputs() == numInputs &&
+         linalgOp.getNumDpsInits() == 1 &&
+         linalgOp.getNumLoops() == static_cast<unsigned>(rank) &&
+         linalgOp.getNumParallelLoops() == linalgOp.getNumLoops() &&
+         !linalgOp.hasIndexSemantics() &&
+         linalgOp
+             .getIndexingMapMatchingResult(
+                 cast<OpResult>(linalgOp->getResult(0)))
+             .isIdentity();
+}
+
+/// Matches `op` as an elementwise `kind` over a rank-`rank` iteration space
+/// whose trailing dims from `axis` are the normalised dims.
+static std::optional<ElementwiseBinary> matchElementwiseBinary(Operation *op,
+                                                               BinaryKind kind,
+                                                               int64_t axis,
+                                                               int64_t rank) {
+  if (!op || op->getNumResults() != 1)
+    return std::nullopt;
+  auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!resultType || resultType.getRank() != rank)
+    return std::nullopt;
+  bool isAdd = kind == BinaryKind::Add;
+
+  // arith on tensors.
+  if ((isAdd && isa<arith::AddFOp>(op)) || (!isAdd && isa<arith::MulFOp>(op)))
+    return ElementwiseBinary{op, classifyTensorOperand(op->getOperand(0), axis),
+                             classifyTensorOperand(op->getOperand(1), axis),
+                             op->getResult(0)};
+
+  // TOSA, with its rank-equal broadcasting.
+  if ((isAdd && isa<tosa::AddOp>(op)) || (!isAdd && isa<tosa::MulOp>(op))) {
+    if (auto mul = dyn_cast<tosa::MulOp>(op)) {
+      // The shift must be zero (it is for floats).
+      DenseIntElementsAttr shift;
+      if (!matchPattern(mul.getShift(), m_Constant(&shift)) ||
+          llvm::any_of(shift.getValues<APInt>(),
+                       [](const APInt &v) { return !v.isZero(); }))
+        return std::nullopt;
+    }
+    ArrayRef<int64_t> shape = resultType.getShape();
+    return ElementwiseBinary{
+        op, classifyTosaOperand(op->getOperand(0), shape, axis),
+        classifyTosaOperand(op->getOperand(1), shape, axis), op->getResult(0)};
+  }
+
+  // Any linalg structured op whose body is the one operation.
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !isElementwiseOnTensors(linalgOp, rank, /*numInputs=*/2))
+    return std::nullopt;
+  if (isAdd ? !hasBinaryBody<arith::AddFOp>(linalgOp)
+            : !hasBinaryBody<arith::MulFOp>(linalgOp))
+    return std::nullopt;
+  SmallVector<BinaryOperand> operands;
+  for (OpOperand *input : linalgOp.getDpsInputOperands()) {
+    AffineMap map = linalgOp.getMatchingIndexingMap(input);
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    Broadcast broadcast = Broadcast::Other;
+    if (type && map.isIdentity())
+      broadcast = Broadcast::Full;
+    else if (type && isRowBroadcastMap(map, axis, rank))
+      broadcast = Broadcast::Row;
+    operands.push_back({input->get(), broadcast});
+  }
+  return ElementwiseBinary{op, operands[0], operands[1], op->getResult(0)};
+}
+
+/// The row-broadcast operand `operand` as a tensor of the normalised shape.
+static Value getNormalizedShapeValue(OpBuilder &b, Location loc,
+                                     const BinaryOperand &operand,
+                                     int64_t axis) {
+  Value value = materializeAt(b, operand.value);
+  if (!operand.hasUnitRowDims)
+    return value;
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t d = 0; d <= axis; ++d)
+    first.push_back(d);
+  groups.push_back(first);
+  for (int64_t d = axis + 1; d < rank; ++d)
+    groups.push_back({d});
+  return tensor::CollapseShapeOp::create(b, loc, value, groups);
+}
+
+/// `lhs <kind> rhs` elementwise, for two tensors of the normalised shape.
+static Value createElementwise(OpBuilder &b, Location loc, BinaryKind kind,
+                               Value lhs, Value rhs) {
+  auto type = cast<RankedTensorType>(lhs.getType());
+  Value init = createEmptyLike(b, loc, lhs, type.getElementType());
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{lhs, rhs}, ValueRange{init},
+      ArrayRef<AffineMap>{id, id, id}, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value result =
+            kind == BinaryKind::Add
+                ? arith::AddFOp::create(nested, nestedLoc, args[0], args[1])
+                      .getResult()
+                : arith::MulFOp::create(nested, nestedLoc, args[0], args[1])
+                      .getResult();
+        linalg::YieldOp::create(nested, nestedLoc, result);
+      });
+  return generic.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Common preconditions.
+//===----------------------------------------------------------------------===//
+
+/// The single user of the op's output result, when the op is on tensors,
+/// its output has exactly that one use, and its output is not quantised.
+static Operation *getSoleOutputConsumer(NormOpInterface op) {
+  if (!op.hasPureTensorSemantics() || op.hasQuantizedOutput())
+    return nullptr;
+  Value output = op->getResult(0);
+  if (!output.hasOneUse())
+    return nullptr;
+  return *output.getUsers().begin();
+}
+
+//===----------------------------------------------------------------------===//
+// Residual add.
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// `norm(a + b)` -> `norm ins(a) residual(b)`; other users of `a + b` read
+/// the op's residual sum (a `residual_out` destination is added). The sum
+/// is computed in the compute type and rounded to the input type, which for
+/// f16/bf16 inputs is what an add in the input type does.
+struct FuseResidualAdd : public OpInterfaceRewritePattern<NormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    if (op.getResidual())
+      return rewriter.notifyMatchFailure(op, "already has a residual");
+    Value sum = op.getInput();
+    int64_t rank = op.getInputType().getRank();
+    std::optional<ElementwiseBinary> add = matchElementwiseBinary(
+        sum.getDefiningOp(), BinaryKind::Add, op.getNormalizedAxis(), rank);
+    if (!add)
+      return rewriter.notifyMatchFailure(op, "input is not an elementwise add");
+    if (add->lhs.broadcast != Broadcast::Full ||
+        add->rhs.broadcast != Broadcast::Full)
+      return rewriter.notifyMatchFailure(op, "the add broadcasts an operand");
+    if (add->lhs.value.getType() != sum.getType() ||
+        add->rhs.value.getType() != sum.getType())
+      return rewriter.notifyMatchFailure(op, "the add's operand types differ "
+                                             "from its result type");
+
+    SmallVector<OpOperand *> otherUses;
+    for (OpOperand &use : sum.getUses())
+      if (use.getOwner() != op.getOperation())
+        otherUses.push_back(&use);
+    SmallVector<Operation *> users = getUsersOfOtherResults(op, Value());
+    for (OpOperand *use : otherUses)
+      users.push_back(use->getOwner());
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    o.input = add->lhs.value;
+    o.residual = add->rhs.value;
+    SmallVector<Value> operands = o.getInputs();
+    llvm::append_range(operands, o.getInits());
+    // At the op, or, when a user of the sum comes first, right after the add.
+    Operation *insertionPoint =
+        findInsertionPoint({op, add->op->getNextNode()}, operands, users);
+    if (!insertionPoint)
+      return rewriter.notifyMatchFailure(
+          op, "no point dominates the sum's users and follows the operands");
+
+    rewriter.setInsertionPoint(insertionPoint);
+    if (!otherUses.empty())
+      o.residualOutput = createEmptyLike(rewriter, op->getLoc(), o.input,
+                                         op.getInputType().getElementType());
+    materializeAt(rewriter, o);
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    Value newSum = NormResults::get(fused, o).residualSum;
+    for (OpOperand *use : otherUses)
+      rewriter.modifyOpInPlace(use->getOwner(), [&] { use->set(newSum); });
+    replaceNormOp(rewriter, op, oldOperands, fused, o);
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Scale and shift.
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// `norm(x) * w` -> gamma, `layer_norm(x) + w` -> beta, for a weight `w`
+/// broadcast along the rows; composed with a gamma or beta already there.
+struct FuseAffineConsumer : public OpInterfaceRewritePattern<NormOpInterface> {
+  FuseAffineConsumer(MLIRContext *context, BinaryKind kind)
+      : OpInterfaceRewritePattern(context), kind(kind) {}
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    Operation *consumer = getSoleOutputConsumer(op);
+    if (!consumer)
+      return rewriter.notifyMatchFailure(
+          op, "output is not used once (on tensors, not quantised)");
+    int64_t axis = op.getNormalizedAxis();
+    int64_t rank = op.getInputType().getRank();
+    std::optional<ElementwiseBinary> binary =
+        matchElementwiseBinary(consumer, kind, axis, rank);
+    if (!binary)
+      return rewriter.notifyMatchFailure(op, "not an elementwise consumer");
+    Value y = op->getResult(0);
+    BinaryOperand weight;
+    if (binary->lhs.value == y && binary->lhs.broadcast == Broadcast::Full)
+      weight = binary->rhs;
+    else if (binary->rhs.value == y && binary->rhs.broadcast == Broadcast::Full)
+      weight = binary->lhs;
+    else
+      return rewriter.notifyMatchFailure(op, "output is not read elementwise");
+    if (weight.value == y)
+      return rewriter.notifyMatchFailure(op, "the output times itself");
+    // With every dim normalised, element for element is a row broadcast.
+    bool isRowWeight = weight.broadcast == Broadcast::Row ||
+                       (weight.broadcast == Broadcast::Full && axis == 0);
+    if (!isRowWeight)
+      return rewriter.notifyMatchFailure(
+          op, "the other operand is not broadcast along the rows");
+    Type elementType = getElementTypeOrSelf(y);
+    if (getElementTypeOrSelf(weight.value) != elementType ||
+        binary->result.getType() != y.getType())
+      return rewriter.notifyMatchFailure(op, "element types differ");
+    if (kind == BinaryKind::Add && !op.isLayerNorm())
+      return rewriter.notifyMatchFailure(op, "rms_norm has no shift");
+    for (Value affine : {op.getGamma(), op.getBeta()})
+      if (affine && getElementTypeOrSelf(affine) != elementType)
+        return rewriter.notifyMatchFailure(
+            op, "existing gamma/beta has another element type");
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    SmallVector<Value> operands = o.getInputs();
+    llvm::append_range(operands, o.getInits());
+    operands.push_back(weight.value);
+    SmallVector<Operation *> users = getUsersOfOtherResults(op, y);
+    llvm::append_range(users, binary->result.getUsers());
+    if (!findInsertionPoint({op}, operands, users))
+      return rewriter.notifyMatchFailure(op, "the weight is not available at "
+                                             "the norm op");
+
+    rewriter.setInsertionPoint(op);
+    Location loc = consumer->getLoc();
+    Value w = getNormalizedShapeValue(rewriter, loc, weight, axis);
+    if (kind == BinaryKind::Mul) {
+      // (y * g + b) * w = y * (g * w) + (b * w).
+      o.gamma = o.gamma ? createElementwise(rewriter, loc, BinaryKind::Mul,
+                                            o.gamma, w)
+                        : w;
+      if (o.beta)
+        o.beta = createElementwise(rewriter, loc, BinaryKind::Mul, o.beta, w);
+    } else {
+      o.beta =
+          o.beta ? createElementwise(rewriter, loc, BinaryKind::Add, o.beta, w)
+                 : w;
+    }
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
+    return success();
+  }
+
+private:
+  BinaryKind kind;
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Output cast.
+//===----------------------------------------------------------------------===//
+
+/// The element type `consumer` converts its only input `y` to, if it is a
+/// float narrowing that rounds to nearest even: `arith.truncf`,
+/// `tosa.cast`, or a `linalg` op whose body is one `arith.truncf`.
+static FloatType getTruncationType(Operation *consumer, Value y, int64_t rank) {
+  auto isNearestEven = [](arith::TruncFOp truncf) {
+    std::optional<arith::RoundingMode> mode = truncf.getRoundingmode();
+    return !mode || *mode == arith::RoundingMode::to_nearest_even;
+  };
+  FloatType from = dyn_cast<FloatType>(getElementTypeOrSelf(y));
+  FloatType to;
+  if (auto truncf = dyn_cast<arith::TruncFOp>(consumer)) {
+    if (truncf.getIn() != y || !isNearestEven(truncf))
+      return {};
+    to = dyn_cast<FloatType>(getElementTypeOrSelf(truncf.getType()));
+  } else if (auto cast = dyn_cast<tosa::CastOp>(consumer)) {
+    // TOSA casts between floats round to nearest even.
+    if (cast.getInput() != y)
+      return {};
+    to = dyn_cast<FloatType>(getElementTypeOrSelf(cast.getType()));
+  } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(consumer)) {
+    if (!isElementwiseOnTensors(linalgOp, rank, /*numInputs=*/1) ||
+        linalgOp.getDpsInputOperand(0)->get() != y ||
+        !linalgOp.getMatchingIndexingMap(linalgOp.getDpsInputOperand(0))
+             .isIdentity())
+      return {};
+    Block *body = linalgOp.getBlock();
+    auto truncf = dyn_cast<arith::TruncFOp>(body->front());
+    auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+    if (body->getOperations().size() != 2 || !truncf || !yield ||
+        truncf.getIn() != body->getArgument(0) ||
+        yield.getOperand(0) != truncf.getResult() || !isNearestEven(truncf))
+      return {};
+    to = dyn_cast<FloatType>(truncf.getType());
+  } else {
+    return {};
+  }
+  if (!from || !to || to.getWidth() >= from.getWidth())
+    return {};
+  return to;
+}
+
+namespace {
+/// `truncf(norm(x))` -> a norm op with the narrower output type. Only from
+/// an output in the compute type, so that the fused op, which rounds once
+/// from the compute type, gives exactly the original's result.
+struct FuseOutputCast : public OpInterfaceRewritePattern<NormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    Operation *consumer = getSoleOutputConsumer(op);
+    if (!consumer)
+      return rewriter.notifyMatchFailure(
+          op, "output is not used once (on tensors, not quantised)");
+    Value y = op->getResult(0);
+    FloatType target =
+        getTruncationType(consumer, y, op.getInputType().getRank());
+    if (!target)
+      return rewriter.notifyMatchFailure(op, "not a rounding float narrowing");
+    Type computeType =
+        getComputeElementType(op.getInputType().getElementType());
+    if (getElementTypeOrSelf(y) != computeType)
+      return rewriter.notifyMatchFailure(
+          op, "output is not in the compute type (it would round twice)");
+    if (target.getWidth() < 16)
+      return rewriter.notifyMatchFailure(
+          op, "narrower than 16 bits: not a plain output type");
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    rewriter.setInsertionPoint(op);
+    o.output = createEmptyLike(rewriter, op->getLoc(), o.output, target);
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Quantisation.
+//===----------------------------------------------------------------------===//
+
+/// Whether `value` is a float constant equal to `expected` (defined in the
+/// body or above it).
+static bool isFloatConstant(Value value, double expected) {
+  FloatAttr attr;
+  return matchPattern(value, m_Constant(&attr)) &&
+         attr.getValueAsDouble() == expected;
+}
+
+/// If `value` is `min(max(x, lo), hi)` or `max(min(x, hi), lo)` with the
+/// NaN-propagating `arith.minimumf` / `arith.maximumf`, returns `x`.
+static Value matchClamp(Value value, double lo, double hi) {
+  // The operand of a `BinOpTy` that is not the constant `bound`.
+  auto other = [](Operation *op, double bound) -> Value {
+    if (isFloatConstant(op->getOperand(1), bound))
+      return op->getOperand(0);
+    if (isFloatConstant(op->getOperand(0), bound))
+      return op->getOperand(1);
+    return {};
+  };
+  if (auto min = value.getDefiningOp<arith::MinimumFOp>()) {
+    Value inner = other(min, hi);
+    if (auto max = inner ? inner.getDefiningOp<arith::MaximumFOp>() : nullptr)
+      return other(max, lo);
+    return {};
+  }
+  if (auto max = value.getDefiningOp<arith::MaximumFOp>()) {
+    Value inner = other(max, lo);
+    if (auto min = inner ? inner.getDefiningOp<arith::MinimumFOp>() : nullptr)
+      return other(min, hi);
+  }
+  return {};
+}
+
+namespace {
+/// A per-tensor quantisation in a `linalg` body.
+struct QuantizationMatch {
+  /// The value divided by the scale (the output, perhaps extended).
+  Value dividend;
+  /// Where the scale comes from: a block argument of a scalar input, a
+  /// value defined above the op, or a constant.
+  Value scale;
+};
+} // namespace
+
+/// Matches the body yield `result` of a quantisation to `type`:
+///   i8:       fptosi(clamp(roundeven(d / s), -128, 127)) (or round after
+///             the clamp)
+///   f8E4M3FN: truncf(clamp(d / s, -448, 448))
+static std::optional<QuantizationMatch> matchQuantization(Value result,
+                                                          Type type) {
+  Value scaled;
+  if (type.isSignlessInteger(8)) {
+    auto fptosi = result.getDefiningOp<arith::FPToSIOp>();
+    if (!fptosi)
+      return std::nullopt;
+    Value rounded = fptosi.getIn();
+    if (auto round = rounded.getDefiningOp<math::RoundEvenOp>()) {
+      scaled = matchClamp(round.getOperand(), -128.0, 127.0);
+    } else if (Value clamped = matchClamp(rounded, -128.0, 127.0)) {
+      if (auto round = clamped.getDefiningOp<math::RoundEvenOp>())
+        scaled = round.getOperand();
+    }
+  } else if (isa<Float8E4M3FNType>(type)) {
+    auto truncf = result.getDefiningOp<arith::TruncFOp>();
+    if (!truncf ||
+        (truncf.getRoundingmode() &&
+         *truncf.getRoundingmode() != arith::RoundingMode::to_nearest_even))
+      return std::nullopt;
+    scaled = matchClamp(truncf.getIn(), -448.0, 448.0);
+  }
+  if (!scaled)
+    return std::nullopt;
+  auto div = scaled.getDefiningOp<arith::DivFOp>();
+  if (!div)
+    return std::nullopt;
+  return QuantizationMatch{div.getLhs(), div.getRhs()};
+}
+
+namespace {
+/// A `linalg.generic` quantising the output per tensor -> a quantised
+/// output with that scale. The division must happen in the compute type;
+/// the output may be extended to it first (the fused op then divides the
+/// unrounded value: within one quantisation step of the original).
+struct FuseQuantization : public OpInterfaceRewritePattern<NormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    Operation *consumer = getSoleOutputConsumer(op);
+    if (!consumer)
+      return rewriter.notifyMatchFailure(
+          op, "output is not used once (on tensors, not quantised)");
+    int64_t rank = op.getInputType().getRank();
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(consumer);
+    if (!linalgOp || linalgOp.getNumDpsInputs() < 1 ||
+        !isElementwiseOnTensors(linalgOp, rank, linalgOp.getNumDpsInputs()))
+      return rewriter.notifyMatchFailure(op, "not an elementwise linalg op");
+    Type quantizedType = getElementTypeOrSelf(consumer->getResult(0));
+    if (!isQuantizedElementType(quantizedType))
+      return rewriter.notifyMatchFailure(op, "not an i8 / f8E4M3FN result");
+
+    Block *body = linalgOp.getBlock();
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    std::optional<QuantizationMatch> match =
+        matchQuantization(yield.getOperand(0), quantizedType);
+    if (!match)
+      return rewriter.notifyMatchFailure(op, "not a quantisation chain");
+
+    // The dividend: the output, read element for element, perhaps extended.
+    Value y = op->getResult(0);
+    Value dividend = match->dividend;
+    if (auto extf = dividend.getDefiningOp<arith::ExtFOp>())
+      dividend = extf.getIn();
+    auto arg = dyn_cast<BlockArgument>(dividend);
+    if (!arg || arg.getOwner() != body ||
+        arg.getArgNumber() >= linalgOp.getNumDpsInputs())
+      return rewriter.notifyMatchFailure(op, "does not divide the output");
+    OpOperand *yOperand = linalgOp.getDpsInputOperand(arg.getArgNumber());
+    if (yOperand->get() != y ||
+        !linalgOp.getMatchingIndexingMap(yOperand).isIdentity())
+      return rewriter.notifyMatchFailure(op, "does not divide the output");
+    Type computeType =
+        getComputeElementType(op.getInputType().getElementType());
+    if (match->dividend.getType() != computeType)
+      return rewriter.notifyMatchFailure(op, "divides in another type than "
+                                             "the compute type");
+
+    // The scale: one value for the whole tensor.
+    Value scale = match->scale;
+    OpOperand *scaleTensor = nullptr;
+    auto scaleArg = dyn_cast<BlockArgument>(scale);
+    if (scaleArg && scaleArg.getOwner() == body) {
+      if (scaleArg.getArgNumber() >= linalgOp.getNumDpsInputs())
+        return rewriter.notifyMatchFailure(op, "scale is not an input");
+      scaleTensor = linalgOp.getDpsInputOperand(scaleArg.getArgNumber());
+      AffineMap map = linalgOp.getMatchingIndexingMap(scaleTensor);
+      bool perTensor = llvm::all_of(map.getResults(), [](AffineExpr e) {
+        auto c = dyn_cast<AffineConstantExpr>(e);
+        return c && c.getValue() == 0;
+      });
+      if (!perTensor)
+        return rewriter.notifyMatchFailure(op, "the scale is not per tensor");
+    } else if (!scaleArg && !isClonableConstant(scale) &&
+               consumer->isAncestor(scale.getDefiningOp())) {
+      return rewriter.notifyMatchFailure(op, "scale computed in the body");
+    }
+    // Every other input must be unused by the body.
+    for (OpOperand *input : linalgOp.getDpsInputOperands())
+      if (input != yOperand && input != scaleTensor &&
+          linalgOp.payloadUsesValueFromOperand(input))
+        return rewriter.notifyMatchFailure(op, "reads another input");
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    SmallVector<Value> operands = o.getInputs();
+    llvm::append_range(operands, o.getInits());
+    operands.push_back(scaleTensor ? scaleTensor->get() : scale);
+    SmallVector<Operation *> users = getUsersOfOtherResults(op, y);
+    llvm::append_range(users, consumer->getResult(0).getUsers());
+    if (!findInsertionPoint({op}, operands, users))
+      return rewriter.notifyMatchFailure(op, "the scale is not available at "
+                                             "the norm op");
+
+    rewriter.setInsertionPoint(op);
+    Location loc = consumer->getLoc();
+    if (scaleTensor) {
+      int64_t scaleRank =
+          cast<RankedTensorType>(scaleTensor->get().getType()).getRank();
+      SmallVector<Value> indices(
+          scaleRank, arith::ConstantIndexOp::create(rewriter, loc, 0));
+      o.outScale =
+          tensor::ExtractOp::create(rewriter, loc, scaleTensor->get(), indices);
+    } else {
+      o.outScale = materializeAt(rewriter, scale);
+    }
+    o.output = createEmptyLike(rewriter, loc, o.output, quantizedType);
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Separately computed statistics.
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A value computing the mean or rstd of the op's (summed) input, in
+/// another chain of ops -> the op's mean / rstd result.
+struct FuseStatistics : public OpInterfaceRewritePattern<NormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    std::optional<StatisticMatch> match = findSeparateStatistic(op);
+    if (!match)
+      return rewriter.notifyMatchFailure(op, "no separate mean or rstd");
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    SmallVector<Value> operands = o.getInputs();
+    llvm::append_range(operands, o.getInits());
+    SmallVector<Operation *> users = getUsersOfOtherResults(op, Value());
+    llvm::append_range(users, match->value.getUsers());
+    // At the op; or, for a chain computed before it that does not depend
+    // on it, right after the chain.
+    SmallVector<Operation *> candidates = {op};
+    Operation *def = match->value.getDefiningOp();
+    if (def && def->getBlock() == op->getBlock() && def->isBeforeInBlock(op))
+      candidates.push_back(def->getNextNode());
+    Operation *insertionPoint = findInsertionPoint(candidates, operands, users);
+    if (!insertionPoint)
+      return rewriter.notifyMatchFailure(
+          op, "no point dominates the statistic's users");
+
+    rewriter.setInsertionPoint(insertionPoint);
+    Location loc = op->getLoc();
+    // Row-shaped, sized from the input (the statistic may come later).
+    SmallVector<OpFoldResult> rowSizes =
+        tensor::getMixedSizes(rewriter, loc, o.input);
+    rowSizes.resize(op.getNormalizedAxis());
+    Value init = tensor::EmptyOp::create(rewriter, loc, rowSizes,
+                                         getElementTypeOrSelf(match->value));
+    if (match->kind == StatisticKind::Mean)
+      o.mean = init;
+    else
+      o.rstd = init;
+    materializeAt(rewriter, o);
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    NormResults results = NormResults::get(fused, o);
+    rewriter.replaceAllUsesWith(match->value, match->kind == StatisticKind::Mean
+                                                  ? results.mean
+                                                  : results.rstd);
+    replaceNormOp(rewriter, op, oldOperands, fused, o);
+    eraseDeadDefinitions(rewriter, match->value);
+    return success();
+  }
+};
+
+struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> normOps;
+    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    if (normOps.empty())
+      return;
+    RewritePatternSet patterns(&getContext());
+    populateNormFusionPatterns(patterns);
+    // Only the norm ops (and the fused ops that replace them) are rewritten,
+    // without folding: IR the pass does not fuse stays exactly as it was.
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
+        .enableFolding(false)
+        .enableConstantCSE(false);
+    if (failed(applyOpPatternsGreedily(normOps, std::move(patterns), config)))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
+  MLIRContext *context = patterns.getContext();
+  patterns
+      .add<FuseResidualAdd, FuseOutputCast, FuseQuantization, FuseStatistics>(
+          context);
+  patterns.add<FuseAffineConsumer>(context, BinaryKind::Mul);
+  patterns.add<FuseAffineConsumer>(context, BinaryKind::Add);
+}
