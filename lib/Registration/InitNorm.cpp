@@ -4,10 +4,14 @@
 
 #include "norm/Conversion/Passes.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
+#include "norm/Transforms/Passes.h"
 
 void mlir::norm::registerNormDialects(DialectRegistry &registry) {
   registry.insert<NormDialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
 }
 
-void mlir::norm::registerNormPasses() { registerNormConversionPasses(); }
+void mlir::norm::registerNormPasses() {
+  registerNormConversionPasses();
+  registerNormTransformsPasses();
+}

@@ -58,9 +58,16 @@ _LOOPS_TO_LLVM = [
     "--expand-strided-metadata",
     "--lower-affine",
     "--convert-scf-to-cf",
+    "--norm-expand-fp8-casts",
     "--convert-to-llvm",
     "--reconcile-unrealized-casts",
 ]
+def _textual(flag):
+    """`--pass=opt` as it reads in a textual pipeline: `pass{opt}`."""
+    name, _, options = flag[2:].partition("=")
+    return f"{name}{{{options}}}" if options else name
+
+
 PIPELINES = {
     # Bufferize (norm ops included), then the reference lowering on memrefs,
     # then upstream's plain loop lowering. Handles every kernel ABI.
@@ -71,10 +78,12 @@ PIPELINES = {
     "linalg-tensor": ["--convert-norm-to-linalg"] + _BUFFERIZE + _LOOPS_TO_LLVM,
     # Upstream only, for IR without norm ops (e.g. decomposed originals);
     # TOSA is legalised to linalg first.
+    # (One textual pipeline: norm-opt refuses --pass-pipeline next to
+    # individual pass flags, and the TOSA passes must nest on func.func.)
     "upstream": [
         "--pass-pipeline=builtin.module(func.func(tosa-to-linalg-named,"
-        "tosa-to-linalg,tosa-to-arith,tosa-to-tensor))"] + _BUFFERIZE +
-        _LOOPS_TO_LLVM,
+        "tosa-to-linalg,tosa-to-arith,tosa-to-tensor)," +
+        ",".join(_textual(flag) for flag in _BUFFERIZE + _LOOPS_TO_LLVM) + ")"],
     # The project's CPU pipeline.
     "cpu": ["--norm-cpu-pipeline"],
 }
@@ -88,7 +97,7 @@ def pipeline_args(pipeline):
     return list(pipeline)
 
 
-_ELEM_RE = r"(f64|f32|f16|bf16)"
+_ELEM_RE = r"(f64|f32|f16|bf16|i8|f8E4M3FN)"
 
 
 @dataclass
@@ -194,7 +203,8 @@ def _static_type(arg_type, shape):
 
 
 def _int_type(dtype):
-    return {"f64": "i64", "f32": "i32", "f16": "i16", "bf16": "i16"}[dtype]
+    return {"f64": "i64", "f32": "i32", "f16": "i16", "bf16": "i16",
+            "i8": "i8", "f8E4M3FN": "i8"}[dtype]
 
 
 def _print_loops(lines, memref, shape, dtype, prefix):
@@ -211,12 +221,15 @@ def _print_loops(lines, memref, shape, dtype, prefix):
     mtype = f"memref<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
     lines.append(f"    %{prefix}v = memref.load {memref}[{', '.join(ivs)}] : {mtype}")
     itype = _int_type(dtype)
-    lines.append(f"    %{prefix}b = arith.bitcast %{prefix}v : {dtype} to {itype}")
+    bits = f"%{prefix}v"
+    if itype != dtype:  # Floats print as their bit patterns.
+        bits = f"%{prefix}b"
+        lines.append(f"    {bits} = arith.bitcast %{prefix}v : {dtype} to {itype}")
     if itype != "i64":
-        lines.append(f"    %{prefix}w = arith.extui %{prefix}b : {itype} to i64")
+        lines.append(f"    %{prefix}w = arith.extui {bits} : {itype} to i64")
         value = f"%{prefix}w"
     else:
-        value = f"%{prefix}b"
+        value = bits
     lines.append(f"    func.call @printI64({value}) : (i64) -> ()")
     lines.append("    func.call @printNewline() : () -> ()")
     for _ in range(rank):

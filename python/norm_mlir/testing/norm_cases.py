@@ -6,7 +6,9 @@ A case is written as a compact spec string, e.g.
 
 Keys: op (layer_norm|rms_norm), shape, axis (default: last dim), dtype,
 out (output element type), gamma, beta, residual, residual_out, mean, rstd,
-eps (value), eps_operand (eps passed as a runtime f32 argument), dynamic
+eps (value), eps_operand (eps passed as a runtime f32 argument), scale
+(out_scale of a quantised output, passed as a runtime f32 argument: e.g.
+`out=i8 scale=0.05`, `out=f8E4M3FN scale=0.01`), dynamic
 (every dim dynamic), abi (tensor|memref|kernel: memref arguments read with
 bufferization.to_tensor and written with materialize_in_destination), data
 (normal|uniform|large_mean|constant|tiny|huge|nonfinite), seed.
@@ -34,6 +36,7 @@ class NormCase:
     rstd: bool = False
     eps: float = 1e-5
     eps_operand: bool = False
+    scale: float = 0.0  # out_scale of a quantised output; 0 when absent
     dynamic: bool = False
     abi: str = "tensor"
     data: str = "normal"
@@ -49,8 +52,8 @@ class NormCase:
                 case.shape = tuple(int(d) for d in value.split("x"))
             elif key in ("axis", "seed"):
                 setattr(case, key, int(value))
-            elif key == "eps":
-                case.eps = float(value)
+            elif key in ("eps", "scale"):
+                setattr(case, key, float(value))
             elif key in ("op", "dtype", "out", "abi", "data"):
                 setattr(case, key, value)
             elif key in ("gamma", "beta", "residual", "residual_out", "mean",
@@ -64,6 +67,8 @@ class NormCase:
             case.out = case.dtype
         if case.op == "rms_norm" and (case.beta or case.mean):
             raise ValueError("rms_norm has no beta or mean")
+        if (case.out in reference.QUANTIZED_TYPES) != bool(case.scale):
+            raise ValueError("a quantised out= needs scale= (and only it)")
         return case
 
     # -- types ---------------------------------------------------------------
@@ -119,6 +124,8 @@ class NormCase:
         names = {"x": "ins", "r": "residual", "g": "gamma", "b": "beta"}
         for (name, _, shape, dtype) in self.operands():
             parts.append(f"{names[name]}({values[name]} : {t(shape, dtype)})")
+        if self.scale:
+            parts.append("out_scale(%s : f32)")
         keywords = {"out": "outs", "residual_out": "residual_out", "mean": "mean",
                     "rstd": "rstd"}
         for (name, shape, dtype) in self.destinations():
@@ -135,18 +142,15 @@ class NormCase:
         """A func.func named `func` computing this case."""
         lines = []
         eps_arg = ["%e: f32"] if self.eps_operand else []
+        if self.scale:
+            eps_arg.append("%s: f32")
         ins = [f"%{n}: {self._type('tensor' if self.abi == 'tensor' else 'memref', s, d)}"
                for n, _, s, d in self.operands()]
         if self.abi == "tensor":
             results = [self._type("tensor", s, d) for _, s, d in self.destinations()]
             lines.append(f"func.func @{func}({', '.join(ins + eps_arg)}) -> "
                          f"({', '.join(results)}) {{")
-            dests = {}
-            for name, shape, dtype in self.destinations():
-                dyn = self._dim_values(lines, "%x", "tensor", len(shape), name)
-                dests[name] = f"%d_{name}"
-                lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
-                             f"{self._type('tensor', shape, dtype)}")
+            dests = self._empty_destinations(lines, "%x")
             values = {n: f"%{n}" for n, _, _, _ in self.operands()}
             k = len(results)
             lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
@@ -167,12 +171,7 @@ class NormCase:
                 values[n] = f"%{n}_t"
                 lines.append(f"  %{n}_t = bufferization.to_tensor %{n} restrict : "
                              f"{self._type('memref', s, d)} to {self._type('tensor', s, d)}")
-            dests = {}
-            for name, shape, dtype in self.destinations():
-                dyn = self._dim_values(lines, "%x_t", "tensor", len(shape), name)
-                dests[name] = f"%d_{name}"
-                lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
-                             f"{self._type('tensor', shape, dtype)}")
+            dests = self._empty_destinations(lines, "%x_t")
             k = len(self.destinations())
             lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
             for i, (name, shape, dtype) in enumerate(self.destinations()):
@@ -183,6 +182,17 @@ class NormCase:
         lines.append("  return")
         lines.append("}")
         return "\n".join(lines)
+
+    def _empty_destinations(self, lines, source):
+        """Emits a tensor.empty per destination (sized from the tensor
+        `source` when dynamic); returns their names by destination."""
+        dests = {}
+        for name, shape, dtype in self.destinations():
+            dyn = self._dim_values(lines, source, "tensor", len(shape), name)
+            dests[name] = f"%d_{name}"
+            lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
+                         f"{self._type('tensor', shape, dtype)}")
+        return dests
 
     def _dim_values(self, lines, source, kind, rank, tag):
         if not self.dynamic:
@@ -245,6 +255,8 @@ class NormCase:
         args = [values[n] for n, _, _, _ in self.operands()]
         if self.eps_operand:
             args.append(self.eps)
+        if self.scale:
+            args.append(self.scale)
         outputs = []
         if self.abi != "tensor":
             for name, shape, _ in self.destinations():
@@ -276,6 +288,13 @@ class NormCase:
 
     def _check_output(self, got, want, values):
         gamma = values.get("g")
+        if self.scale:
+            # Quantised: within one quantisation step of the float64
+            # reference quantised by the same (f32) scale; i8 NaN gives 0.
+            scale = float(reference.round_to(self.scale, "f32"))
+            want_q = reference.quantize(want, self.out, scale)
+            tol = reference.quantization_step(want_q, self.out)
+            return _compare("out", got, want_q, tol, self.data)
         if self.data == "constant" and self.op == "layer_norm":
             beta = values.get("b")
             expected = np.zeros(self.shape) if beta is None else np.broadcast_to(

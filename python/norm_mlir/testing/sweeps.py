@@ -47,4 +47,27 @@ SWEEPS = {
             "op=rms_norm shape=3x48 gamma abi=kernel residual residual_out",
         ]
     ),
+    # Quantised outputs (i8 and f8E4M3FN with a per-tensor out_scale): both
+    # ops, saturation (a scale small enough that many values clamp), NaN
+    # rows, f16/bf16 inputs, residual, memref and kernel ABIs.
+    "quantized": [
+        "op=rms_norm shape=4x64 gamma out=i8 scale=0.02",
+        "op=rms_norm shape=4x64 gamma out=i8 scale=0.005",
+        "op=layer_norm shape=4x64 gamma beta out=i8 scale=0.03",
+        "op=layer_norm shape=3x77 data=constant beta out=i8 scale=0.01",
+        "op=rms_norm shape=4x32 gamma data=nonfinite out=i8 scale=0.02",
+        "op=rms_norm shape=2x4099 dtype=bf16 gamma out=i8 scale=0.03",
+        "op=layer_norm shape=3x48 dtype=f16 gamma beta residual residual_out "
+        "out=i8 scale=0.025",
+        "op=rms_norm shape=3x17 gamma dynamic out=i8 scale=0.02",
+        "op=rms_norm shape=4x64 gamma out=f8E4M3FN scale=0.01",
+        "op=rms_norm shape=4x64 gamma out=f8E4M3FN scale=0.001",
+        "op=layer_norm shape=4x96 gamma beta out=f8E4M3FN scale=1.0",
+        "op=layer_norm shape=4x96 data=tiny out=f8E4M3FN scale=1.0",
+        "op=layer_norm shape=4x32 data=nonfinite out=f8E4M3FN scale=0.5",
+        "op=rms_norm shape=2x4099 dtype=bf16 gamma out=f8E4M3FN scale=0.004",
+        "op=layer_norm shape=3x48 gamma beta abi=memref out=i8 scale=0.02",
+        "op=rms_norm shape=3x48 dtype=f16 gamma abi=kernel out=f8E4M3FN "
+        "scale=0.01",
+    ],
 }

@@ -76,3 +76,22 @@ func.func @rank1(%x: tensor<7xf32>) -> (tensor<7xf32>, tensor<f32>, tensor<f32>)
   %y:3 = norm.layer_norm eps(1.0e-5) ins(%x : tensor<7xf32>) outs(%o : tensor<7xf32>) mean(%m : tensor<f32>) rstd(%v : tensor<f32>) -> tensor<7xf32>, tensor<f32>, tensor<f32>
   return %y#0, %y#1, %y#2 : tensor<7xf32>, tensor<f32>, tensor<f32>
 }
+
+// Quantised outputs: i8 and f8E4M3FN with a scalar out_scale, printed
+// between the inputs and the destinations.
+// CHECK-LABEL: func @rms_norm_i8
+// CHECK-SAME: %[[S:[a-z0-9]+]]: f32
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%{{.*}} : tensor<4x4096xbf16>) residual(%{{.*}} : tensor<4x4096xbf16>) gamma(%{{.*}} : tensor<4096xbf16>) out_scale(%[[S]] : f32) outs(%{{.*}} : tensor<4x4096xi8>) residual_out(%{{.*}} : tensor<4x4096xbf16>) -> tensor<4x4096xi8>, tensor<4x4096xbf16>
+func.func @rms_norm_i8(%x: tensor<4x4096xbf16>, %r: tensor<4x4096xbf16>, %g: tensor<4096xbf16>, %s: f32) -> (tensor<4x4096xi8>, tensor<4x4096xbf16>) {
+  %o = tensor.empty() : tensor<4x4096xi8>
+  %h = tensor.empty() : tensor<4x4096xbf16>
+  %y:2 = norm.rms_norm eps(1.0e-6) ins(%x : tensor<4x4096xbf16>) residual(%r : tensor<4x4096xbf16>) gamma(%g : tensor<4096xbf16>) out_scale(%s : f32) outs(%o : tensor<4x4096xi8>) residual_out(%h : tensor<4x4096xbf16>) -> tensor<4x4096xi8>, tensor<4x4096xbf16>
+  return %y#0, %y#1 : tensor<4x4096xi8>, tensor<4x4096xbf16>
+}
+
+// CHECK-LABEL: func @layer_norm_f8_memref
+// CHECK: norm.layer_norm eps(%{{.*}} : f32) ins(%{{.*}} : memref<?x768xf16>) gamma(%{{.*}} : memref<768xf16>) beta(%{{.*}} : memref<768xf16>) out_scale(%{{.*}} : f16) outs(%{{.*}} : memref<?x768xf8E4M3FN>){{$}}
+func.func @layer_norm_f8_memref(%x: memref<?x768xf16>, %g: memref<768xf16>, %b: memref<768xf16>, %e: f32, %s: f16, %o: memref<?x768xf8E4M3FN>) {
+  norm.layer_norm eps(%e : f32) ins(%x : memref<?x768xf16>) gamma(%g : memref<768xf16>) beta(%b : memref<768xf16>) out_scale(%s : f16) outs(%o : memref<?x768xf8E4M3FN>)
+  return
+}

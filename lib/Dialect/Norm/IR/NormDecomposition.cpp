@@ -13,6 +13,15 @@
 //   rstd = 1/sqrt(var + eps)  or  1/sqrt(ms + eps), NaN if ms is +inf
 //   out  = (h - mean) * rstd * gamma + beta     or  h * rstd * gamma
 //
+// A quantised output divides `out` (still in the compute type) by the
+// scalar out_scale s, then
+//
+//   i8:        q = fptosi(clamp(roundeven(out / s), -128, 127)), 0 for NaN
+//   f8E4M3FN:  q = truncf(clamp(out / s, -448, 448))   (round to nearest even)
+//
+// (clamp = minimumf/maximumf, which propagate NaN). Saturating first means
+// that no value is out of range of the conversion.
+//
 // Subtracting the row's first element before summing keeps the mean exact
 // for a constant row (so its output is exactly beta) and accurate when the
 // mean is large relative to the spread. Scaling by c before squaring keeps
@@ -71,6 +80,12 @@ private:
   Value getEpsilon();
   /// N, the number of normalised elements per row, in the compute type.
   Value getRowSize();
+  /// Converts the compute-type output value `y` to the output element type:
+  /// a rounding conversion, or, given `outScale` (in the compute type),
+  /// quantisation.
+  Value convertOutput(Value y, Type outputElementType, Value outScale);
+  /// A scalar constant of the compute type.
+  Value computeConstant(double value);
 
   OpBuilder &b;
   NormOpInterface op;
@@ -191,6 +206,30 @@ Value LinalgDecomposer::getRowSize() {
   }
   Value n64 = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n);
   return arith::UIToFPOp::create(b, loc, computeType, n64);
+}
+
+Value LinalgDecomposer::computeConstant(double value) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(computeType, value));
+}
+
+Value LinalgDecomposer::convertOutput(Value y, Type outputElementType,
+                                      Value outScale) {
+  if (!outScale)
+    return convert(y, outputElementType);
+  Value q = arith::DivFOp::create(b, loc, y, outScale);
+  if (isa<FloatType>(outputElementType)) {
+    // f8E4M3FN: saturate to the largest finite value, then round once.
+    q = arith::MaximumFOp::create(b, loc, q, computeConstant(-448.0));
+    q = arith::MinimumFOp::create(b, loc, q, computeConstant(448.0));
+    return arith::TruncFOp::create(b, loc, outputElementType, q);
+  }
+  // i8: round half to even, saturate, and send NaN to 0.
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, q, q);
+  q = math::RoundEvenOp::create(b, loc, q);
+  q = arith::MaximumFOp::create(b, loc, q, computeConstant(-128.0));
+  q = arith::MinimumFOp::create(b, loc, q, computeConstant(127.0));
+  q = arith::SelectOp::create(b, loc, isNan, computeConstant(0.0), q);
+  return arith::FPToSIOp::create(b, loc, outputElementType, q);
 }
 
 FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
@@ -329,6 +368,9 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
     outMaps.push_back(normMap);
   }
   Type outputElementType = op.getOutputType().getElementType();
+  Value outScale;
+  if (op.getOutScale())
+    outScale = convert(op.getOutScale(), computeType);
   Value out = emitGeneric(
       outInputs, outMaps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
       [&](ValueRange args) -> SmallVector<Value> {
@@ -342,7 +384,7 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
         if (betaIdx >= 0)
           y = arith::AddFOp::create(b, loc, y,
                                     convert(args[betaIdx], computeType));
-        return {convert(y, outputElementType)};
+        return {convertOutput(y, outputElementType, outScale)};
       })[0];
 
   for (Value temporary : temporaries)

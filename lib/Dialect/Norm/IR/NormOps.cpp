@@ -34,6 +34,10 @@ Type mlir::norm::getComputeElementType(Type elementType) {
   return Float32Type::get(elementType.getContext());
 }
 
+bool mlir::norm::isQuantizedElementType(Type elementType) {
+  return elementType.isSignlessInteger(8) || isa<Float8E4M3FNType>(elementType);
+}
+
 //===----------------------------------------------------------------------===//
 // Custom syntax: `eps(1.0e-05)` or `eps(%e : f32)`.
 //===----------------------------------------------------------------------===//
@@ -137,6 +141,34 @@ static LogicalResult verifyOperandShape(NormOpInterface op, Value value,
   return success();
 }
 
+/// Checks the output's shape and element type: a float of at least 16 bits,
+/// or a quantised type (i8, f8E4M3FN) together with an out_scale.
+static LogicalResult verifyOutput(NormOpInterface op,
+                                  ArrayRef<int64_t> inputShape) {
+  auto type = cast<ShapedType>(op.getOutput().getType());
+  if (failed(verifyCompatibleShape(type.getShape(), inputShape)))
+    return op->emitOpError("expects the output shape ")
+           << formatShape(type.getShape()) << " to match the input shape "
+           << formatShape(inputShape);
+  Type elementType = type.getElementType();
+  bool quantized = isQuantizedElementType(elementType);
+  if (!quantized && !(isa<FloatType>(elementType) &&
+                      elementType.getIntOrFloatBitWidth() >= 16))
+    return op->emitOpError("expects the output element type to be a float "
+                           "of at least 16 bits, or i8 or f8E4M3FN with an "
+                           "out_scale, got ")
+           << elementType;
+  if (quantized && !op.getOutScale())
+    return op->emitOpError("expects an out_scale operand for the quantised "
+                           "output element type ")
+           << elementType;
+  if (!quantized && op.getOutScale())
+    return op->emitOpError("has an out_scale operand but its output element "
+                           "type ")
+           << elementType << " is not quantised (i8 or f8E4M3FN)";
+  return success();
+}
+
 static LogicalResult verifyNormOp(NormOpInterface op) {
   ShapedType inputType = op.getInputType();
   int64_t rank = inputType.getRank();
@@ -171,7 +203,7 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
     if (dim == 0)
       return op->emitOpError("expects non-empty normalised dimensions");
 
-  if (failed(verifyOperandShape(op, op.getOutput(), "output", shape, "input")))
+  if (failed(verifyOutput(op, shape)))
     return failure();
   if (failed(verifyOperandShape(op, op.getResidual(), "residual", shape,
                                 "input")))

@@ -15,7 +15,8 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
   let description = [{
     Common view of a normalisation op: one input normalised over its trailing
     dimensions `[axis, rank)`, optional residual, scale (gamma) and shift
-    (beta), an epsilon given as an attribute or a scalar operand, and
+    (beta), an epsilon given as an attribute or a scalar operand, an
+    optional scale for a quantised output, and
     destination operands for the output and the optional extra results
     (residual sum, mean, reciprocal standard deviation). Absent optional
     values are returned as null `Value`s.
@@ -34,6 +35,8 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
       "::mlir::Value", "getBeta", (ins)>,
     InterfaceMethod<"Optional run-time scalar epsilon.",
       "::mlir::Value", "getEpsValue", (ins)>,
+    InterfaceMethod<"Optional scalar scale of a quantised (i8, f8E4M3FN) output.",
+      "::mlir::Value", "getOutScale", (ins)>,
     InterfaceMethod<"Destination of the normalised output.",
       "::mlir::Value", "getOutput", (ins)>,
     InterfaceMethod<"Optional destination of the residual sum `input + residual`.",
@@ -64,6 +67,10 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
     /// The output's shaped type.
     ::mlir::ShapedType getOutputType() {
       return ::llvm::cast<::mlir::ShapedType>($_op.getOutput().getType());
+    }
+    /// Whether the output is quantised (i8 or f8E4M3FN, with an out_scale).
+    bool hasQuantizedOutput() {
+      return static_cast<bool>($_op.getOutScale());
     }
     /// Whether the op works on tensors (otherwise on memrefs).
     bool hasPureTensorSemantics() {

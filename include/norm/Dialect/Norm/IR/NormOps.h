@@ -27,6 +27,10 @@ namespace norm {
 /// `elementType`: f64 for f64, f32 for everything narrower.
 Type getComputeElementType(Type elementType);
 
+/// Whether `elementType` is a quantised output type: `i8` or `f8E4M3FN`
+/// (both need an `out_scale`).
+bool isQuantizedElementType(Type elementType);
+
 /// Registers the external models (bufferization) of the norm ops.
 void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
 

@@ -45,6 +45,7 @@ class Norm_NormalizationOp<string mnemonic, bit isLayerNorm>
          Optional<Norm_Shaped>:$gamma),
     !if(isLayerNorm, (ins Optional<Norm_Shaped>:$beta), (ins)),
     (ins Optional<AnyFloat>:$eps_value,
+         Optional<AnyFloat>:$out_scale,
          Norm_Shaped:$output,
          Optional<Norm_Shaped>:$residual_output),
     !if(isLayerNorm, (ins Optional<Norm_Shaped>:$mean), (ins)),
@@ -63,6 +64,7 @@ class Norm_NormalizationOp<string mnemonic, bit isLayerNorm>
   }], !if(isLayerNorm, [{
     (`beta` `(` $beta^ `:` type($beta) `)`)?
   }], ""), [{
+    (`out_scale` `(` $out_scale^ `:` type($out_scale) `)`)?
     `outs` `(` $output `:` type($output) `)`
     (`residual_out` `(` $residual_output^ `:` type($residual_output) `)`)?
   }], !if(isLayerNorm, [{
@@ -108,6 +110,16 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
     rounded once; the output element type may differ from the input's (a fused
     output cast).
 
+    A quantised output (`i8` or `f8E4M3FN`) takes a per-tensor `out_scale`, a
+    float scalar: with `y` the normalised value in the compute type,
+
+    ```
+    i8:       out = y / out_scale, rounded half to even, clamped to
+                    [-128, 127] (NaN gives 0)
+    f8E4M3FN: out = y / out_scale, clamped to [-448, 448], rounded to
+                    nearest even (NaN stays NaN)
+    ```
+
     Optional destinations, each opt-in: `residual_out` receives `h` in the
     input's type (requires `residual`); `mean` and `rstd` receive the per-row
     statistics, shaped like the leading (row) dimensions.
@@ -122,6 +134,10 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
            ins(%x : tensor<?x768xf32>)
            gamma(%g : tensor<768xf32>) beta(%b : tensor<768xf32>)
            outs(%init : tensor<?x768xf32>) -> tensor<?x768xf32>
+
+    %q = norm.layer_norm eps(1.0e-05) ins(%x : tensor<?x768xf32>)
+           out_scale(%s : f32) outs(%qinit : tensor<?x768xi8>)
+           -> tensor<?x768xi8>
     ```
   }];
   let extraClassDeclaration = extraNormClassDeclaration # [{
@@ -143,7 +159,8 @@ def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
 
     `gamma` is optional and, when present, shaped like the normalised
     dimensions. The remaining conventions (epsilon, compute type, output
-    type, the optional `residual_out` and `rstd` destinations,
+    type, quantised outputs with `out_scale`, the optional `residual_out` and
+    `rstd` destinations,
     destination-passing style) are those of `norm.layer_norm`.
 
     Example:
