@@ -68,6 +68,9 @@ static const char *const kCandidatePipelines[] = {
     // Reference lowering, on tensors and after bufferization.
     "convert-norm-to-linalg",
     "one-shot-bufferize{bufferize-function-boundaries},convert-norm-to-linalg",
+    // f8E4M3FN truncations as integer arithmetic (quantised outputs).
+    "norm-expand-fp8-casts",
+    "convert-norm-to-linalg,norm-expand-fp8-casts",
     // Capture and fusion, alone and chained.
     "norm-capture",
     "norm-fuse",
