@@ -1,0 +1,331 @@
+"""LayerNorm and RMSNorm on numpy arrays (or CPU torch tensors), run by
+kernels JIT-compiled from norm.layer_norm / norm.rms_norm.
+
+A kernel is specialised on the op, element types, normalised size, eps and
+which optional operands are present, and takes any number of rows: the input
+is viewed as `rows x N` (N the product of the normalised dims), so one kernel
+serves every batch size and leading shape. Kernels are cached by that
+signature for the life of the process.
+
+Element types: float32, float16, float64, and bf16 given as uint16 arrays of
+bf16 bit patterns (or torch.bfloat16 tensors). f16/bf16 are computed in f32
+and rounded once, as the norm ops define.
+"""
+
+import collections
+import math
+import numbers
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from norm_mlir import jit
+from norm_mlir.testing.harness import mlir_float
+
+
+def _torch():
+    """torch if the program has imported it (a torch tensor or dtype can only
+    be passed in then), else None; importing torch here would slow down
+    every `import norm_mlir` for nothing."""
+    return sys.modules.get("torch")
+
+
+# numpy storage -> MLIR element type.
+_ELEMENT_TYPES = {
+    np.dtype(np.float16): "f16",
+    np.dtype(np.float32): "f32",
+    np.dtype(np.float64): "f64",
+    np.dtype(np.uint16): "bf16",
+}
+_NUMPY_DTYPES = {v: k for k, v in _ELEMENT_TYPES.items()}
+_DTYPE_NAMES = {
+    "f16": "f16", "float16": "f16", "half": "f16",
+    "f32": "f32", "float32": "f32", "float": "f32",
+    "f64": "f64", "float64": "f64", "double": "f64",
+    "bf16": "bf16", "bfloat16": "bf16",
+}
+_SUPPORTED = "float32, float16, float64, or bf16 (uint16 bit patterns)"
+
+CacheInfo = collections.namedtuple("CacheInfo", "hits misses size")
+
+
+@dataclass(frozen=True)
+class KernelSignature:
+    """Everything a compiled norm kernel is specialised on."""
+    op: str  # "layer_norm" or "rms_norm"
+    dtype: str  # input (and residual) element type
+    n: int  # normalised elements per row
+    gamma: Optional[str]  # gamma's element type, None when absent
+    beta: Optional[str]
+    residual: bool
+    out_dtype: str
+    eps: float
+    pipeline: str
+
+    def kernel_ir(self, func="norm_kernel"):
+        """The kernel as MLIR: memrefs outside (x, [residual], [gamma],
+        [beta], out, [residual_out]), a norm op on tensors inside."""
+        row = lambda t: f"?x{self.n}x{t}"
+        vec = lambda t: f"{self.n}x{t}"
+        ins = [("x", "ins", row(self.dtype))]
+        if self.residual:
+            ins.append(("r", "residual", row(self.dtype)))
+        if self.gamma:
+            ins.append(("g", "gamma", vec(self.gamma)))
+        if self.beta:
+            ins.append(("b", "beta", vec(self.beta)))
+        outs = [("o", "outs", row(self.out_dtype))]
+        if self.residual:
+            outs.append(("s", "residual_out", row(self.dtype)))
+        args = [f"%{n}: memref<{t}>" for n, _, t in ins + outs]
+        lines = [f"func.func @{func}({', '.join(args)}) {{"]
+        for name, _, t in ins:
+            lines.append(f"  %{name}_t = bufferization.to_tensor %{name} restrict "
+                         f": memref<{t}> to tensor<{t}>")
+        lines.append("  %c0 = arith.constant 0 : index")
+        lines.append(f"  %rows = tensor.dim %x_t, %c0 : tensor<{row(self.dtype)}>")
+        for name, _, t in outs:
+            lines.append(f"  %{name}_init = tensor.empty(%rows) : tensor<{t}>")
+        op = [f"norm.{self.op} eps({mlir_float(self.eps)})"]
+        op += [f"{kw}(%{n}_t : tensor<{t}>)" for n, kw, t in ins]
+        op += [f"{kw}(%{n}_init : tensor<{t}>)" for n, kw, t in outs]
+        op.append("-> " + ", ".join(f"tensor<{t}>" for _, _, t in outs))
+        lines.append(f"  %y:{len(outs)} = " + " ".join(op))
+        for i, (name, _, t) in enumerate(outs):
+            lines.append(f"  bufferization.materialize_in_destination %y#{i} in "
+                         f"restrict writable %{name} : (tensor<{t}>, memref<{t}>) "
+                         "-> ()")
+        lines += ["  return", "}"]
+        return "\n".join(lines)
+
+
+class _KernelCache:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kernels = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key):
+        """The kernel for `key`, the fields of a KernelSignature in order
+        (a plain tuple hashes faster than the dataclass)."""
+        function = self.kernels.get(key)
+        if function is not None:
+            self.hits += 1
+            return function
+        with self.lock:
+            function = self.kernels.get(key)
+            if function is not None:
+                self.hits += 1
+                return function
+            self.misses += 1
+            signature = KernelSignature(*key)
+            module = jit.JitModule(signature.kernel_ir(), signature.pipeline,
+                                   source_name=f"<norm kernel {signature.op}>")
+            function = module["norm_kernel"]
+            self.kernels[key] = function
+            return function
+
+
+_cache = _KernelCache()
+
+
+def cache_info():
+    """Hits, misses and size of the kernel cache."""
+    return CacheInfo(_cache.hits, _cache.misses, len(_cache.kernels))
+
+
+def clear_cache():
+    """Drops every compiled kernel and resets the counters."""
+    with _cache.lock:
+        _cache.kernels.clear()
+        _cache.hits = _cache.misses = 0
+
+
+# -- argument handling ------------------------------------------------------
+
+
+def _is_torch(value):
+    torch = _torch()
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _to_numpy(value, name, fn):
+    """`value` as a numpy array and its element type."""
+    if _is_torch(value):
+        if value.device.type != "cpu":
+            raise ValueError(f"{fn}: {name} is on {value.device}; only CPU "
+                             "tensors are supported")
+        torch = _torch()
+        value = value.detach()
+        if value.dtype == torch.bfloat16:
+            value = value.contiguous().view(torch.int16).numpy().view(np.uint16)
+        else:
+            value = value.numpy()
+    elif not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple)) or isinstance(value, numbers.Real):
+            value = np.asarray(value, dtype=np.float64)
+        else:
+            raise TypeError(f"{fn}: {name} must be a numpy array or a torch "
+                            f"tensor, got {type(value).__name__}")
+    element_type = _ELEMENT_TYPES.get(value.dtype)
+    if element_type is None:
+        raise TypeError(f"{fn}: {name} has dtype {value.dtype}; expected "
+                        f"{_SUPPORTED}")
+    return value, element_type
+
+
+def _out_element_type(out_dtype, default, fn):
+    if out_dtype is None:
+        return default
+    torch = _torch()
+    if torch is not None and isinstance(out_dtype, torch.dtype):
+        name = str(out_dtype).replace("torch.", "")
+    elif isinstance(out_dtype, str):
+        name = out_dtype
+    else:
+        try:
+            dtype = np.dtype(out_dtype)
+        except TypeError:
+            dtype = None
+        name = {np.dtype(np.uint16): "bf16"}.get(dtype, str(dtype))
+    element_type = _DTYPE_NAMES.get(name)
+    if element_type is None:
+        raise TypeError(f"{fn}: out_dtype {out_dtype!r} is not supported; "
+                        f"expected {_SUPPORTED}")
+    return element_type
+
+
+def _check_eps(eps, fn):
+    if type(eps) is not float:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+            raise TypeError(f"{fn}: eps must be a real number, got "
+                            f"{type(eps).__name__}")
+        eps = float(eps)
+    if not 0 < eps < math.inf:  # False for NaN too.
+        raise ValueError(f"{fn}: eps must be a positive finite number, got {eps}")
+    return eps
+
+
+def _normalized_axis(axis, ndim, fn):
+    if type(axis) is not int:
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"{fn}: axis must be an int, got "
+                            f"{type(axis).__name__}")
+        axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{fn}: axis {axis} is out of range for an input of "
+                         f"rank {ndim}")
+    return axis + ndim if axis < 0 else axis
+
+
+def _from_numpy(array, element_type, as_torch):
+    if not as_torch:
+        return array
+    torch = _torch()
+    if element_type == "bf16":
+        return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(array)
+
+
+def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline):
+    fn = f"norm_mlir.{op}"
+    as_torch = _is_torch(x)
+    x, dtype = _to_numpy(x, "x", fn)
+    if x.ndim < 1:
+        raise ValueError(f"{fn}: x must have rank >= 1, got a scalar")
+    axis = _normalized_axis(axis, x.ndim, fn)
+    eps = _check_eps(eps, fn)
+    normalized = x.shape[axis:]
+    if 0 in normalized:
+        raise ValueError(f"{fn}: the normalised dims {normalized} of x (shape "
+                         f"{x.shape}, axis {axis}) must be non-empty")
+    n = math.prod(normalized)
+    rows = math.prod(x.shape[:axis])
+
+    params = {}
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value is None:
+            continue
+        array, element_type = _to_numpy(value, name, fn)
+        if array.shape != normalized:
+            raise ValueError(f"{fn}: {name} has shape {array.shape}; expected "
+                             f"the normalised shape {normalized} of x (shape "
+                             f"{x.shape}, axis {axis})")
+        params[name] = (array, element_type)
+    if "gamma" in params and "beta" in params and \
+            params["gamma"][1] != params["beta"][1]:
+        raise TypeError(f"{fn}: gamma and beta must have the same dtype, got "
+                        f"{params['gamma'][0].dtype} and {params['beta'][0].dtype}")
+    if residual is not None:
+        residual, residual_type = _to_numpy(residual, "residual", fn)
+        if residual.shape != x.shape:
+            raise ValueError(f"{fn}: residual has shape {residual.shape}; "
+                             f"expected the shape of x {x.shape}")
+        if residual_type != dtype:
+            raise TypeError(f"{fn}: residual has dtype {residual.dtype}; "
+                            f"expected the dtype of x ({x.dtype})")
+    out_type = _out_element_type(out_dtype, dtype, fn)
+
+    out = np.empty(x.shape, _NUMPY_DTYPES[out_type])
+    residual_out = np.empty(x.shape, x.dtype) if residual is not None else None
+    if rows:
+        kernel = _cache.get((
+            op, dtype, n, params["gamma"][1] if "gamma" in params else None,
+            params["beta"][1] if "beta" in params else None,
+            residual is not None, out_type, eps,
+            pipeline or jit.default_pipeline()))
+        # Row-major `rows x N` and `N` views, described without reshaping;
+        # the arrays stay referenced here for the length of the call (a copy
+        # made by ascontiguousarray would otherwise be freed under it).
+        rows_type, vector_type = jit.DESCRIPTOR_TYPES[2], jit.DESCRIPTOR_TYPES[1]
+        matrices = [np.ascontiguousarray(x)]
+        if residual is not None:
+            matrices.append(np.ascontiguousarray(residual))
+        vectors = [np.ascontiguousarray(params[name][0])
+                   for name in ("gamma", "beta") if name in params]
+        outputs = [out] if residual_out is None else [out, residual_out]
+        descriptors = [rows_type(p, p, 0, rows, n, n, 1)
+                       for p in (a.ctypes.data for a in matrices)]
+        descriptors += [vector_type(p, p, 0, n, 1)
+                        for p in (a.ctypes.data for a in vectors)]
+        descriptors += [rows_type(p, p, 0, rows, n, n, 1)
+                        for p in (a.ctypes.data for a in outputs)]
+        kernel.call_descriptors(*descriptors)
+
+    result = _from_numpy(out, out_type, as_torch)
+    if residual_out is None:
+        return result
+    return result, _from_numpy(residual_out, dtype, as_torch)
+
+
+def layer_norm(x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
+               out_dtype=None, *, pipeline=None):
+    """LayerNorm over the trailing dims `[axis, rank)` of `x`:
+    `(h - mean) * rsqrt(var + eps) * gamma + beta`, with `h = x + residual`
+    (or `x`), mean and biased variance over the normalised dims.
+
+    `gamma` and `beta` (optional) have the normalised shape. `out_dtype`
+    (default: that of `x`) may differ from the input's. Returns the output,
+    or `(output, x + residual)` when `residual` is given. numpy in, numpy
+    out; torch (CPU) in, torch out. `pipeline` overrides the JIT's lowering
+    pipeline (`norm_mlir.jit.default_pipeline()`).
+
+    Raises TypeError for an unsupported dtype and ValueError for mismatched
+    shapes or a bad eps or axis, before anything is compiled; MLIRError if
+    compiling the kernel fails.
+    """
+    return _run("layer_norm", x, gamma, beta, eps, axis, residual, out_dtype,
+                pipeline)
+
+
+def rms_norm(x, gamma=None, eps=1e-6, axis=-1, residual=None, out_dtype=None,
+             *, pipeline=None):
+    """RMSNorm over the trailing dims `[axis, rank)` of `x`:
+    `h * rsqrt(mean(h^2) + eps) * gamma`, with `h = x + residual` (or `x`).
+    Arguments, results and errors as for `layer_norm`."""
+    return _run("rms_norm", x, gamma, None, eps, axis, residual, out_dtype,
+                pipeline)
