@@ -30,8 +30,10 @@ option(NORM_ENABLE_ASSERTIONS
   ${_norm_assertions_default})
 
 set(_norm_sanitizer_flags "")
+set(_norm_sanitizer_names "")
 foreach(sanitizer IN LISTS NORM_ENABLE_SANITIZERS)
   string(TOLOWER "${sanitizer}" sanitizer)
+  list(APPEND _norm_sanitizer_names ${sanitizer})
   if(sanitizer STREQUAL "address")
     list(APPEND _norm_sanitizer_flags -fsanitize=address)
   elseif(sanitizer STREQUAL "undefined")
@@ -58,6 +60,27 @@ if(NORM_ENABLE_FUZZER)
   list(APPEND _norm_sanitizer_flags -fsanitize=fuzzer-no-link)
 endif()
 
+# With clang, every executable uses the shared ASan runtime (and finds it
+# through its rpath), so that a process that is not ours (python3 loading
+# libNormCAPI.so) can preload that same runtime, and the tools it starts
+# (norm-opt) still run: a static runtime in them would conflict with it.
+set(NORM_ASAN_RUNTIME "")
+if("address" IN_LIST _norm_sanitizer_names AND
+   CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  foreach(name libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so libclang_rt.asan.so)
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${name}
+      OUTPUT_VARIABLE _norm_runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(IS_ABSOLUTE "${_norm_runtime}" AND EXISTS "${_norm_runtime}")
+      set(NORM_ASAN_RUNTIME "${_norm_runtime}")
+      break()
+    endif()
+  endforeach()
+  if(NORM_ASAN_RUNTIME)
+    get_filename_component(_norm_runtime_dir "${NORM_ASAN_RUNTIME}" DIRECTORY)
+    add_link_options(-shared-libsan "LINKER:-rpath,${_norm_runtime_dir}")
+  endif()
+endif()
+
 if(_norm_sanitizer_flags)
   list(APPEND _norm_sanitizer_flags -fno-omit-frame-pointer)
   if(NOT CMAKE_BUILD_TYPE MATCHES "^(Debug|RelWithDebInfo)$")
@@ -71,6 +94,9 @@ if(_norm_sanitizer_flags)
   string(REPLACE "-Wl,-z,defs" "" CMAKE_SHARED_LINKER_FLAGS
          "${CMAKE_SHARED_LINKER_FLAGS}")
   message(STATUS "norm-mlir instrumentation: ${_norm_sanitizer_flags}")
+  if(NORM_ASAN_RUNTIME)
+    message(STATUS "norm-mlir ASan runtime (shared): ${NORM_ASAN_RUNTIME}")
+  endif()
 endif()
 
 if(NORM_ENABLE_ASSERTIONS AND NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
