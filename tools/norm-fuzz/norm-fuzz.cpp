@@ -99,14 +99,23 @@ struct FuzzerState {
   std::vector<std::string> pipelines;
 };
 
+/// Whether to say what happens to each input (NORM_FUZZ_VERBOSE=1), to
+/// triage a finding.
+static bool isVerbose() {
+  static bool verbose = std::getenv("NORM_FUZZ_VERBOSE") != nullptr;
+  return verbose;
+}
+
 /// Counts error diagnostics and swallows every diagnostic (fuzzing would
-/// otherwise spend its time printing them).
+/// otherwise spend its time printing them), unless verbose.
 class DiagnosticCounter {
 public:
   explicit DiagnosticCounter(MLIRContext &context)
       : handler(&context, [this](Diagnostic &diag) {
           if (diag.getSeverity() == DiagnosticSeverity::Error)
             ++numErrors;
+          if (isVerbose())
+            llvm::errs() << diag.getLocation() << ": " << diag << "\n";
           return success();
         }) {}
   unsigned numErrors = 0;
@@ -157,27 +166,54 @@ static FuzzerState &getState() {
   return *state;
 }
 
-/// Parses `pipeline` (a comma-separated pass list, without the anchor) into
-/// `pm`, nesting it under `func.func` when it does not apply to a module.
-/// Returns the anchored pipeline string, or an empty string.
-static std::string anchorPipeline(MLIRContext &context, StringRef pipeline) {
-  for (const char *format :
-       {"builtin.module(%s)", "builtin.module(func.func(%s))"}) {
-    std::string text(format);
-    text.replace(text.find("%s"), 2, pipeline.str());
-    PassManager pm(&context);
-    std::string errors;
-    llvm::raw_string_ostream errorStream(errors);
-    if (failed(parsePassPipeline(text, pm, errorStream)))
-      continue;
-    // An anchoring mismatch shows up when the pipeline runs: try it on an
-    // empty module.
-    OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-    DiagnosticCounter diagnostics(context);
-    if (succeeded(pm.run(*module)))
-      return text;
+/// Splits a textual pipeline at its top-level commas (not those inside
+/// `{options}` or `nested(...)`).
+static SmallVector<StringRef> splitTopLevel(StringRef pipeline) {
+  SmallVector<StringRef> parts;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0, e = pipeline.size(); i < e; ++i) {
+    char c = pipeline[i];
+    if (c == '{' || c == '(')
+      ++depth;
+    else if (c == '}' || c == ')')
+      --depth;
+    else if (c == ',' && depth == 0) {
+      parts.push_back(pipeline.slice(start, i).trim());
+      start = i + 1;
+    }
   }
-  return "";
+  parts.push_back(pipeline.drop_front(start).trim());
+  return parts;
+}
+
+/// `pipeline` (comma-separated passes, without an anchor) as a pipeline for
+/// a `builtin.module` pass manager: each pass that cannot run on a module is
+/// nested under `func.func`. Empty if a pass is not registered (or its
+/// options do not parse).
+static std::string anchorPipeline(MLIRContext &context, StringRef pipeline) {
+  SmallVector<std::string> anchored;
+  for (StringRef pass : splitTopLevel(pipeline)) {
+    std::string found;
+    for (std::string candidate : {pass.str(), ("func.func(" + pass + ")").str()}) {
+      PassManager pm(&context);
+      if (failed(parsePassPipeline(candidate, pm, llvm::nulls())))
+        continue;
+      // A pass anchored on another op fails to schedule on a module when
+      // the pass manager runs: try it on an empty module.
+      OwningOpRef<ModuleOp> module =
+          ModuleOp::create(UnknownLoc::get(&context));
+      DiagnosticCounter diagnostics(context);
+      if (succeeded(pm.run(*module))) {
+        found = candidate;
+        break;
+      }
+    }
+    if (found.empty())
+      return "";
+    anchored.push_back(found);
+  }
+  return llvm::join(anchored, ",");
 }
 
 extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -202,7 +238,10 @@ extern "C" int LLVMFuzzerInitialize(int *argc, char ***argv) {
   for (StringRef candidate : candidates) {
     std::string anchored = anchorPipeline(context, candidate.trim());
     llvm::errs() << "norm-fuzz: " << (anchored.empty() ? "skipping" : "running")
-                 << " '" << candidate.trim() << "'\n";
+                 << " '" << candidate.trim() << "'";
+    if (!anchored.empty() && anchored != candidate.trim())
+      llvm::errs() << " as '" << anchored << "'";
+    llvm::errs() << "\n";
     if (!anchored.empty())
       state.pipelines.push_back(std::move(anchored));
   }
@@ -227,7 +266,7 @@ static bool usesOnlyAllowedDialects(ModuleOp module) {
 
 /// The pipeline an input asks for on its first line, anchored, if it names a
 /// norm pass (`// PIPELINE: norm-cpu-pipeline{...}`).
-static std::string getInputPipeline(StringRef input) {
+static std::string getInputPipeline(MLIRContext &context, StringRef input) {
   StringRef firstLine = input.split('\n').first;
   if (!firstLine.consume_front("// PIPELINE:"))
     return "";
@@ -237,7 +276,7 @@ static std::string getInputPipeline(StringRef input) {
     return "";
   if (!PassInfo::lookup(name) && !PassPipelineInfo::lookup(name))
     return "";
-  return ("builtin.module(" + pass + ")").str();
+  return anchorPipeline(context, pass);
 }
 
 /// Prints `module` (generic form if `generic`) and parses it back; aborts if
@@ -316,11 +355,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   context.allowUnregisteredDialects(false);
   DiagnosticCounter diagnostics(context);
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &context);
-  if (!module || failed(verify(*module)))
+  if (!module || failed(verify(*module))) {
+    if (isVerbose())
+      llvm::errs() << "norm-fuzz: the input does not parse or verify\n";
     return 0;
+  }
   // Reject (keep out of the corpus) inputs that leave our dialects.
-  if (!usesOnlyAllowedDialects(*module))
+  if (!usesOnlyAllowedDialects(*module)) {
+    if (isVerbose())
+      llvm::errs() << "norm-fuzz: the input uses other dialects\n";
     return -1;
+  }
 
   checkRoundTrip(context, *module, /*generic=*/false);
   checkRoundTrip(context, *module, /*generic=*/true);
@@ -329,7 +374,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   checkTiling(context, *module, scf::SCFTilingOptions::LoopType::ForallOp);
 
   std::vector<std::string> pipelines = state.pipelines;
-  std::string fromInput = getInputPipeline(input);
+  std::string fromInput = getInputPipeline(context, input);
   if (!fromInput.empty())
     pipelines.push_back(std::move(fromInput));
 
@@ -340,12 +385,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // instrumentation.
     pm.enableVerifier(false);
     DiagnosticCounter pipelineDiagnostics(context);
+    // `pipeline` is relative to the module pass manager (no anchor).
     if (failed(parsePassPipeline(pipeline, pm, llvm::nulls())))
       continue;
     pm.addInstrumentation(
         std::make_unique<CheckingInstrumentation>(pipelineDiagnostics,
                                                   pipeline));
-    (void)pm.run(*copy);
+    LogicalResult result = pm.run(*copy);
+    if (isVerbose())
+      llvm::errs() << "norm-fuzz: '" << pipeline << "' "
+                   << (succeeded(result) ? "succeeded" : "failed") << "\n";
   }
   return 0;
 }
