@@ -179,7 +179,7 @@ def random_norm_spec(rng):
         words.append("mean")
     if rng.random() < 0.2:
         words.append("rstd")
-    eps = float(rng.choice([1e-5, 1e-5, 1e-6, 1e-12, 1e-3, 0.5]))
+    eps = float(rng.choice([1e-5, 1e-5, 1e-6, 1e-12, 1e-40, 1e-3, 0.5]))
     words.append(f"eps={eps!r}")
     if rng.random() < 0.2:
         words.append("eps_operand")
