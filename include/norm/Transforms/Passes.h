@@ -17,6 +17,12 @@ namespace norm {
 /// arithmetic (see `--norm-expand-fp8-casts`).
 void populateExpandFp8CastsPatterns(RewritePatternSet &patterns);
 
+/// Adds the pattern that replaces decomposed LayerNorm / RMSNorm chains on
+/// tensors by `norm.layer_norm` / `norm.rms_norm`. With `report`, every
+/// capture emits a remark at the location of the chain's final op.
+void populateNormCapturePatterns(RewritePatternSet &patterns,
+                                 bool report = false);
+
 #define GEN_PASS_REGISTRATION
 #include "norm/Transforms/Passes.h.inc"
 

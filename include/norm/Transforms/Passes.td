@@ -19,4 +19,36 @@ def NormExpandFp8Casts : Pass<"norm-expand-fp8-casts"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def NormCapture : Pass<"norm-capture"> {
+  let summary = "Recognise decomposed LayerNorm / RMSNorm and replace them "
+                "by norm ops";
+  let description = [{
+    Finds LayerNorm and RMSNorm written as chains of reductions and
+    elementwise ops on tensors (`linalg.generic` chains, fused or not; linalg
+    named ops; TOSA; arith/math on tensors; and mixtures of these) and
+    replaces the chain's final value by one `norm.layer_norm` or
+    `norm.rms_norm`. A capture proves the math first: the reduced dims are
+    the normalised trailing dims, the divisor is their size, epsilon sits
+    inside the square root, and the mean subtracted is the mean of the
+    tensor being normalised. Intermediate values with other users keep
+    their producers. The new op carries a fused location of the ops it
+    replaces.
+
+    Every spelling is translated into one small expression view first (see
+    docs/Capture.md for the list of spellings supported and not supported).
+
+    With `report`, each capture emits a remark at the location of the
+    chain's final op. Captures are also reported through MLIR's remark
+    engine (category `norm-capture`, e.g. `--remarks-filter=norm-capture`).
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for every captured norm">,
+  ];
+  let dependentDialects = [
+    "::mlir::norm::NormDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // NORM_TRANSFORMS_PASSES_TD

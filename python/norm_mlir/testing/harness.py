@@ -52,6 +52,8 @@ _BUFFERIZE = [
     "--eliminate-empty-tensors",
     "--one-shot-bufferize=bufferize-function-boundaries",
     "--buffer-deallocation-pipeline",
+    # Clones of returned buffers the deallocation pipeline inserts.
+    "--convert-bufferization-to-memref",
 ]
 _LOOPS_TO_LLVM = [
     "--convert-linalg-to-loops",
@@ -66,6 +68,18 @@ def _textual(flag):
     """`--pass=opt` as it reads in a textual pipeline: `pass{opt}`."""
     name, _, options = flag[2:].partition("=")
     return f"{name}{{{options}}}" if options else name
+
+
+# TOSA legalisation, nested on functions, as an element of a textual pipeline.
+TOSA_TO_LINALG = ("func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
+                  "tosa-to-tensor)")
+
+
+def textual_pipeline(passes):
+    """One `--pass-pipeline` flag running `passes` (pass flags, or textual
+    elements such as TOSA_TO_LINALG) on the module."""
+    elements = [_textual(p) if p.startswith("--") else p for p in passes]
+    return "--pass-pipeline=builtin.module(" + ",".join(elements) + ")"
 
 
 PIPELINES = {
@@ -331,12 +345,16 @@ def build_module(kernel_ir, calls):
         "  }",
     ]
     extra = "\n".join(globals_ + helpers + main)
-    body = kernel_ir.strip()
+    # Attribute and type aliases stay at the top level, before the module.
+    alias_re = re.compile(r"^[#!][\w.$-]+\s*=.*$", re.MULTILINE)
+    aliases = "\n".join(alias_re.findall(kernel_ir))
+    body = alias_re.sub("", kernel_ir).strip()
     if body.startswith("module"):
         # Keep the kernel's module (and its attributes); add ours inside.
         module = body[:body.rindex("}")] + "\n" + extra + "\n}\n"
     else:
         module = "module {\n" + body + "\n" + extra + "\n}\n"
+    module = aliases + "\n" + module
     return module, out_specs
 
 

@@ -1,0 +1,51 @@
+//===- CaptureMatch.h - Recognise a norm in the expression view -*- C++ -*-===//
+
+#ifndef NORM_LIB_TRANSFORMS_CAPTUREMATCH_H
+#define NORM_LIB_TRANSFORMS_CAPTUREMATCH_H
+
+#include "CaptureExpr.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Support/LLVM.h"
+
+#include <optional>
+
+namespace mlir {
+namespace norm {
+namespace capture {
+
+/// What a proven capture replaces the root by: the operands of one
+/// `norm.layer_norm` / `norm.rms_norm` computing the root's value.
+struct NormMatch {
+  bool isLayerNorm = false;
+  /// The first normalised dim.
+  unsigned axis = 0;
+  /// The tensor normalised, or the two addends of a residual add (the add
+  /// in their own element type, as the op's `residual` rounds).
+  Value input;
+  Value residual;
+  /// When the normalised tensor is a residual add that also exists as a
+  /// value: that value (the builder uses it if something else needs it).
+  Value materializedInput;
+  /// Scale and shift, shaped like the normalised dims, possibly with extra
+  /// leading unit dims (to be collapsed).
+  Value gamma;
+  Value beta;
+  /// Exactly one of: a constant eps, a run-time scalar, a one-element
+  /// tensor holding it.
+  std::optional<double> epsilon;
+  Value epsScalar;
+  Value epsTensor;
+};
+
+/// Proves that `root`, the expression of a tensor of type `rootType` read at
+/// the identity, is a LayerNorm or RMSNorm of a tensor the IR holds, and
+/// returns its operands. On failure sets `reason`.
+FailureOr<NormMatch> matchNorm(ExprTranslator &translator, Expr *root,
+                               RankedTensorType rootType, StringRef &reason);
+
+} // namespace capture
+} // namespace norm
+} // namespace mlir
+
+#endif // NORM_LIB_TRANSFORMS_CAPTUREMATCH_H
