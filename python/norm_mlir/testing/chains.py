@@ -440,14 +440,17 @@ class Chain:
         if self.op == "layer_norm":
             total = self.reduce_sum(x)
             mean = self._divide_n(total, n)
-            if nm == "mean_of_other":
-                # Centre on half the mean: not the mean of the tensor.
-                mean = self.with_constant("mulf", mean, "row", 0.5)
             c = self.binary("subf", x, "full", mean, "row")
             sq = self._square(x if nm == "no_center_in_var" else c)
             ss = self.reduce_sum(sq)
             var = self._divide_n(ss, n - 1.0 if nm == "unbiased" else divisor)
             centred = c
+            if nm == "mean_of_other":
+                # The output is centred on half the mean while the variance
+                # is that of x: a norm of no tensor. (Centring both on half
+                # the mean would be a true RMSNorm of x - mean/2.)
+                half = self.with_constant("mulf", mean, "row", 0.5)
+                centred = self.binary("subf", x, "full", half, "row")
         else:
             sq = self._square(x)
             ss = self.reduce_sum(sq)
