@@ -549,7 +549,11 @@ def random_chain(rng, near_miss):
     chain.inv_n = bool(rng.random() < 0.5)
     chain.rsqrt = str(rng.choice(["rsqrt", "rsqrt", "div_sqrt"]))
     if near_miss:
-        chain.near_miss = str(rng.choice(_NEAR_MISSES[op]))
+        choices = _NEAR_MISSES[op]
+        if chain.n == 1:
+            # Summing one element is its mean: no_divide would be a norm.
+            choices = tuple(c for c in choices if c != "no_divide")
+        chain.near_miss = str(rng.choice(choices))
     chain.seed = int(rng.integers(0, 2**31))
     words = [f"op={op}", f"spelling={spelling}", "shape=" + "x".join(map(str, shape)),
              f"axis={axis}", f"dtype={chain.dtype}", f"eps={chain.eps!r}"]
