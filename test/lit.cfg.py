@@ -72,3 +72,18 @@ config.substitutions.append(("%norm_tools_dir", config.norm_tools_dir))
 for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
+
+# The CPU emulator of the GPU kernels (python/norm_mlir/gpu/emulator.py)
+# compiles their LLVM IR with clang.
+if "numpy" in config.available_features and (
+        shutil.which("clang-22") or shutil.which("clang") or
+        os.path.exists(os.path.join(config.llvm_tools_dir, "clang"))):
+    config.available_features.add("gpu-emulator")
+
+# A CUDA driver (and so possibly a GPU): the device harness would run for real.
+try:
+    import ctypes
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+except OSError:
+    pass

@@ -4,6 +4,7 @@
 
 #include "norm/Conversion/Passes.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
+#include "norm/Pipelines/Pipelines.h"
 #include "norm/Transforms/Passes.h"
 
 void mlir::norm::registerNormDialects(DialectRegistry &registry) {
@@ -13,5 +14,6 @@ void mlir::norm::registerNormDialects(DialectRegistry &registry) {
 
 void mlir::norm::registerNormPasses() {
   registerNormConversionPasses();
+  registerNormGPUPipeline();
   registerNormTransformsPasses();
 }

@@ -192,16 +192,6 @@ def test_lower_to_linalg():
     assert "linalg.generic" in norm_mlir.lower_to_linalg(LAYER_NORM)
 
 
-@pytest.mark.skipif(not norm_mlir.has_pass("norm-capture"),
-                    reason="--norm-capture is not built yet (issue 5)")
 def test_capture_finds_the_layer_norm():
     out = norm_mlir.capture(DECOMPOSED_LAYER_NORM)
     assert "norm.layer_norm" in out
-
-
-def test_capture_without_the_pass_says_so():
-    if norm_mlir.has_pass("norm-capture"):
-        pytest.skip("--norm-capture is built")
-    with pytest.raises(norm_mlir.MLIRError, match="'norm-capture' does not "
-                       "refer to a registered pass"):
-        norm_mlir.capture(DECOMPOSED_LAYER_NORM)

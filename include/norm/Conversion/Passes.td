@@ -24,4 +24,95 @@ def ConvertNormToLinalg : Pass<"convert-norm-to-linalg"> {
   ];
 }
 
+def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
+  let summary = "Lower norm ops on memrefs to gpu.launch kernels";
+  let description = [{
+    Replaces every `norm.layer_norm` and `norm.rms_norm` on memrefs by a
+    `gpu.launch` in which a group of threads (several warps, one warp, or
+    part of a warp, chosen from the row length N) normalises one row:
+
+    * each thread loads its share of the row with vector loads of up to 128
+      bits (`vector<4xf32>`, `vector<8xf16>`, `vector<8xbf16>`) when N and
+      the buffers' layouts allow it, scalar loads otherwise, and keeps it in
+      registers, so every input element is read from global memory once;
+    * statistics are accumulated in f32 (f64 for f64) as the reference
+      computes them: a sum of the elements minus a pivot (the first element
+      of each warp's part, rebased across warps), then the sum of the
+      squared centred values, scaled by 1/sqrt(N), over the same registers;
+      each sum goes through a `gpu.shuffle xor` butterfly within a warp and
+      through workgroup memory (one barrier) across the warps of a row;
+    * the row is normalised from registers, gamma and beta are applied, and
+      the result is stored with vector stores.
+
+    The semantics are those of `--convert-norm-to-linalg`: a constant row
+    gives exactly beta, squares are scaled by 1/sqrt(N) before summing so
+    that |x| up to ~1e19 does not overflow in f32, and an infinite mean
+    square makes the row NaN. The residual sum, `residual_out`, `mean` and
+    `rstd` are supported; rank > 2 inputs are collapsed to rows x N.
+    Quantised outputs (`out_scale`) are refused with a diagnostic for now.
+
+    Rows too long to be held in registers, and rows of dynamic length, are
+    streamed instead: for the sum, the sum of squares and the output (the
+    later reads usually hit the cache).
+
+    The vector path assumes that each buffer's aligned base pointer is
+    16-byte aligned, as `cudaMalloc` and PyTorch guarantee; use
+    `vector-width=1` for buffers that are not.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
+           "Threads per block, a multiple of 32 up to 1024 (0: chosen from N)">,
+    Option<"rowsPerBlock", "rows-per-block", "int64_t", /*default=*/"0",
+           "Rows handled by one block; block-size / rows-per-block threads "
+           "share a row and must be a power of two up to 32 or a multiple of "
+           "32 (0: chosen from N)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "Largest number of elements per load and store, a power of two up "
+           "to 16 (0: 128 bits' worth)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower math.sqrt/math.rsqrt in GPU modules to the llvm.sqrt "
+                "intrinsic";
+  let description = [{
+    `convert-gpu-to-nvvm` turns `math.sqrt` and `math.rsqrt` into calls to
+    libdevice (`__nv_sqrtf`, `__nv_rsqrtf`), which leave unresolved externs
+    in the PTX unless a CUDA toolkit's libdevice is found when serialising.
+    This pass, run on `gpu.module`s before it, rewrites them (f32 and f64)
+    into calls of the `llvm.sqrt` intrinsic (and a division for rsqrt),
+    which NVPTX emits as the correctly rounded `sqrt.rn`: kernels then need
+    nothing but LLVM.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+  ];
+}
+
+def NormGPUDeviceBuffers : Pass<"norm-gpu-device-buffers", "::mlir::func::FuncOp"> {
+  let summary = "Put the buffers of functions that launch GPU kernels in GPU "
+                "memory";
+  let description = [{
+    Bufferizing a function on tensors allocates its results (and any
+    temporaries) with `memref.alloc`, which is host memory, and copies with
+    `memref.copy`, a host memcpy: neither works for a kernel. In every
+    function that contains a `gpu.launch` or `gpu.launch_func`, this pass
+    turns `memref.alloc` into `gpu.alloc`, `memref.dealloc` into
+    `gpu.dealloc` and `memref.copy` into `gpu.memcpy`, so that the function
+    (whose memref arguments are taken to be device memory) works on device
+    memory throughout. A constant from `memref.get_global` is host memory
+    and is refused with a diagnostic, as are copies gpu.memcpy cannot do.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // NORM_CONVERSION_PASSES_TD

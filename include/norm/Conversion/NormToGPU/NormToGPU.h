@@ -1,0 +1,49 @@
+//===- NormToGPU.h - Lower norm ops to GPU kernels --------------*- C++ -*-===//
+
+#ifndef NORM_CONVERSION_NORMTOGPU_NORMTOGPU_H
+#define NORM_CONVERSION_NORMTOGPU_NORMTOGPU_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+class RewriterBase;
+
+namespace norm {
+class NormOpInterface;
+
+#define GEN_PASS_DECL_CONVERTNORMTOGPU
+#define GEN_PASS_DECL_NORMGPUSQRTTOLLVM
+#define GEN_PASS_DECL_NORMGPUDEVICEBUFFERS
+#include "norm/Conversion/Passes.h.inc"
+
+/// Checks that `options` describe launches the lowering can build (block
+/// size, rows per block and vector width in range); on failure, says why in
+/// `whyNot` when given.
+LogicalResult checkNormToGPUOptions(const ConvertNormToGPUOptions &options,
+                                    std::string *whyNot = nullptr);
+
+/// Checks that `op` can be lowered to a GPU kernel: memref operands in global
+/// memory, of element types f16/bf16/f32/f64, contiguous within the row dims
+/// and within the normalised dims, in host code. On failure, says why in
+/// `whyNot` when given.
+LogicalResult checkNormOpLowerableToGPU(NormOpInterface op,
+                                        std::string *whyNot = nullptr);
+
+/// Replaces `op`, a norm op on memrefs, by a `gpu.launch` computing it. `op`
+/// and `options` must pass the checks above.
+LogicalResult lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
+                                     const ConvertNormToGPUOptions &options);
+
+/// Adds the pattern that rewrites norm ops on memrefs into `gpu.launch`es.
+void populateNormToGPUConversionPatterns(
+    RewritePatternSet &patterns, const ConvertNormToGPUOptions &options = {});
+
+/// Adds the patterns rewriting f32/f64 `math.sqrt` and `math.rsqrt` into
+/// calls of the `llvm.sqrt` intrinsic (see `--norm-gpu-sqrt-to-llvm`).
+void populateSqrtToLLVMIntrinsicPatterns(RewritePatternSet &patterns);
+
+} // namespace norm
+} // namespace mlir
+
+#endif // NORM_CONVERSION_NORMTOGPU_NORMTOGPU_H

@@ -1,0 +1,223 @@
+"""Runs the output of --norm-gpu-pipeline on the CPU.
+
+There is no GPU where the tests run, so the kernels the GPU pipeline
+produces are executed by emulation: the pipeline is run with `format=llvm`
+(each `gpu.binary` then holds the kernel's optimised LLVM IR, the input of
+the NVPTX back end), the IR is retargeted to the host (NVVM intrinsics
+become calls into emulator_runtime.c, shared memory becomes an ordinary
+global) and compiled with clang into a shared library together with that
+runtime, which also stands in for the CUDA wrappers (mgpu*) the host code
+calls. mlir-runner then runs the host code: launches, grid computation,
+views and all. Each GPU thread is a POSIX thread; warps exchange shuffled
+values through barriers, so a shuffle or barrier that not all threads reach
+hangs here as it would misbehave on a GPU.
+
+What this checks is everything above the NVPTX back end: the lowering, the
+pipeline, the kernel ABI, and the numbers (IEEE f32 arithmetic on both).
+The PTX itself is checked by ptxas (see test/Integration/GPU).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+
+from norm_mlir import reference
+from norm_mlir.gpu import binaries
+from norm_mlir.testing import harness
+
+_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "emulator_runtime.c")
+
+# NVVM intrinsics and the runtime functions standing in for them.
+_INTRINSICS = {
+    "llvm.nvvm.read.ptx.sreg.tid.x": "emu_tid_x",
+    "llvm.nvvm.read.ptx.sreg.ctaid.x": "emu_ctaid_x",
+    "llvm.nvvm.read.ptx.sreg.ntid.x": "emu_ntid_x",
+    "llvm.nvvm.read.ptx.sreg.nctaid.x": "emu_nctaid_x",
+    "llvm.nvvm.read.ptx.sreg.tid.y": "emu_zero",
+    "llvm.nvvm.read.ptx.sreg.tid.z": "emu_zero",
+    "llvm.nvvm.read.ptx.sreg.ctaid.y": "emu_zero",
+    "llvm.nvvm.read.ptx.sreg.ctaid.z": "emu_zero",
+    "llvm.nvvm.read.ptx.sreg.ntid.y": "emu_one",
+    "llvm.nvvm.read.ptx.sreg.ntid.z": "emu_one",
+    "llvm.nvvm.shfl.sync.bfly.f32": "emu_shfl_bfly_f32",
+    "llvm.nvvm.shfl.sync.bfly.i32": "emu_shfl_bfly_i32",
+    "llvm.nvvm.shfl.sync.idx.f32": "emu_shfl_idx_f32",
+    "llvm.nvvm.shfl.sync.idx.i32": "emu_shfl_idx_i32",
+    "llvm.nvvm.barrier.cta.sync.aligned.all": "emu_barrier",
+    "llvm.nvvm.barrier0": "emu_barrier0",
+}
+
+_C_TYPES = {"ptr": "void *", "i64": "int64_t", "i32": "int32_t",
+            "float": "float", "double": "double", "i16": "int16_t",
+            "i8": "int8_t", "i1": "_Bool"}
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def _tool(name):
+    return harness._tool(name)
+
+
+def _clang():
+    for name in ("clang-22", "clang"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return os.path.join(os.environ.get("MLIR_TOOLS_DIR", "/usr/lib/llvm-22/bin"),
+                        "clang")
+
+
+def retarget(ll_text):
+    """The kernel module's LLVM IR, rewritten to compile for the host.
+    Returns (ir, [(kernel name, [param types])])."""
+    lines = []
+    for line in ll_text.splitlines():
+        if line.startswith(("target datalayout", "target triple")):
+            continue
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+    text = text.replace("define ptx_kernel ", "define ")
+    text = re.sub(r"\s*addrspace\(\d+\)", "", text)
+    # Target attributes name the GPU (target-cpu="sm_90" ...).
+    text = re.sub(r'\s*"target-(cpu|features)"="[^"]*"', "", text)
+    for intrinsic, replacement in _INTRINSICS.items():
+        text = text.replace("@" + intrinsic + "(", "@" + replacement + "(")
+    leftover = sorted(set(re.findall(r"@(llvm\.nvvm\.[\w.]+)", text)))
+    if leftover:
+        raise EmulatorError("no emulation for " + ", ".join(leftover))
+    kernels = []
+    for m in re.finditer(r"^define\s+(?:[\w]+\s+)*void\s+@([\w.$]+)\((.*)\)",
+                         text, re.M):
+        params = []
+        for param in harness._split_top_level(m.group(2)):
+            params.append(param.split()[0])
+        kernels.append((m.group(1), params))
+    return text, kernels
+
+
+def _trampolines(kernels):
+    """C source of the `emu_kernels` table for `kernels`."""
+    out = ["#include <stdint.h>",
+           "typedef void (*EmuTrampoline)(void **params);",
+           "struct EmuKernel { const char *name; EmuTrampoline call; };"]
+    for name, params in kernels:
+        ctypes = []
+        for p in params:
+            if p not in _C_TYPES:
+                raise EmulatorError(f"kernel {name}: unsupported parameter {p}")
+            ctypes.append(_C_TYPES[p])
+        out.append(f"extern void {name}({', '.join(ctypes) or 'void'});")
+        args = ", ".join(f"*({t} *)params[{i}]" for i, t in enumerate(ctypes))
+        out.append(f"static void call_{name}(void **params) {{ "
+                   f"(void)params; {name}({args}); }}")
+    entries = ", ".join(f'{{"{n}", call_{n}}}' for n, _ in kernels)
+    out.append(f"const struct EmuKernel emu_kernels[] = {{{entries}}};")
+    out.append(f"const int emu_num_kernels = {len(kernels)};")
+    return "\n".join(out) + "\n"
+
+
+def build_library(lowered_ir, workdir):
+    """Compiles the kernels of `lowered_ir` (pipeline output with
+    format=llvm) and the runtime into a shared library; returns its path."""
+    objs = [o for o in binaries.objects(lowered_ir) if o.kind == "offload"]
+    if not objs:
+        raise EmulatorError("no LLVM IR kernels (run the pipeline with "
+                            "format=llvm)")
+    all_kernels = []
+    sources = []
+    for i, obj in enumerate(objs):
+        bc = os.path.join(workdir, f"kernel{i}.bc")
+        with open(bc, "wb") as f:
+            f.write(obj.data)
+        proc = subprocess.run([_tool("llvm-dis"), bc, "-o", "-"],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise EmulatorError("llvm-dis failed:\n" + proc.stderr)
+        ir, kernels = retarget(proc.stdout)
+        ll = os.path.join(workdir, f"kernel{i}.ll")
+        with open(ll, "w") as f:
+            f.write(ir)
+        sources.append(ll)
+        all_kernels += kernels
+    table = os.path.join(workdir, "kernels.c")
+    with open(table, "w") as f:
+        f.write(_trampolines(all_kernels))
+    library = os.path.join(workdir, "libnorm_gpu_emulator.so")
+    cmd = [_clang(), "-shared", "-fPIC", "-O1", "-pthread",
+           "-Wno-override-module", "-o", library, _RUNTIME, table] + sources
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise EmulatorError("compiling the kernels for the host failed:\n" +
+                            " ".join(cmd) + "\n" + proc.stderr[-4000:])
+    return library
+
+
+def run_calls(kernel_ir, calls, pipeline_options="", keep=None, timeout=600):
+    """As norm_mlir.testing.harness.run_calls, through --norm-gpu-pipeline
+    (with `pipeline_options`) and the emulator."""
+    module, out_specs = harness.build_module(kernel_ir, calls)
+    options = ("format=llvm " + pipeline_options).strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "module.mlir")
+        with open(src, "w") as f:
+            f.write(module)
+        if keep:
+            shutil.copy(src, keep)
+        lowered = os.path.join(tmp, "lowered.mlir")
+        cmd = [harness.norm_opt(), src, "-o", lowered,
+               f"--norm-gpu-pipeline={options}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise harness.HarnessError("norm-opt failed:\n" + " ".join(cmd) +
+                                       "\n" + proc.stderr[-4000:])
+        with open(lowered) as f:
+            library = build_library(f.read(), tmp)
+        cmd = [_tool("mlir-runner"), lowered, "-e", "main",
+               "-entry-point-result=void", "-O2",
+               "-shared-libs=" + ",".join(harness.runner_libs() + [library])]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise harness.HarnessError("emulated run timed out (a shuffle or "
+                                       "barrier not reached by every thread?)")
+        if proc.returncode != 0:
+            raise harness.HarnessError("mlir-runner failed:\n" +
+                                       proc.stderr[-4000:])
+    return _parse_outputs(proc.stdout, out_specs)
+
+
+def _parse_outputs(stdout, out_specs):
+    """Decodes what the harness's `main` prints (see harness.build_module):
+    a marker, then one bit pattern per element of each output."""
+    values, current = {}, None
+    tokens = stdout.split()
+    i = 0
+    while i < len(tokens):
+        if tokens[i] == "-123456789":
+            current = (int(tokens[i + 1]), int(tokens[i + 2]))
+            values[current] = []
+            i += 3
+            continue
+        values[current].append(int(tokens[i]))
+        i += 1
+    results = []
+    for ci, spec in enumerate(out_specs):
+        outs = []
+        for oi, (shape, dtype) in enumerate(spec):
+            ints = values.get((ci, oi), [])
+            expected = int(np.prod(shape)) if shape else 1
+            if len(ints) != expected:
+                raise harness.HarnessError(
+                    f"call {ci} output {oi}: expected {expected} values, got "
+                    f"{len(ints)}")
+            outs.append(reference.from_int_bits(ints, dtype).reshape(shape))
+        results.append(outs)
+    return results

@@ -1,0 +1,325 @@
+"""Generates the kernels and the manifest of the device harness (bench/gpu).
+
+    python -m norm_mlir.gpu.generate --out build/bench-gpu [--quick]
+
+The machine that runs bench/gpu/run.sh has a GPU but no LLVM/MLIR, so
+everything is compiled here: each variant (op, element type, shape) is a
+kernel-ABI function (memref arguments read with bufferization.to_tensor,
+written with materialize_in_destination), lowered with --norm-gpu-pipeline
+to PTX for sm_90 and sm_80 and, when ptxas is found, to a cubin for sm_90.
+manifest.json says, per variant, which kernel to launch with which grid and
+block, and how to fill each kernel parameter: a field of the memref
+descriptor of a function argument (pointer, offset, size, stride), a scalar
+argument, or a constant. It is read off the host code the pipeline
+produces, so the device runs exactly what the pipeline launches.
+
+Only static shapes are generated: the host code's launch geometry is then
+made of constants.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from norm_mlir.gpu import binaries
+from norm_mlir.testing import harness
+from norm_mlir.testing.norm_cases import NormCase
+from norm_mlir.testing.sweeps import SWEEPS
+
+# The benchmark of issue #4: both ops, three element types, three shapes.
+BENCH_SHAPES = ["4096x768", "32768x4096", "8192x8192"]
+BENCH_DTYPES = ["f32", "f16", "bf16"]
+
+
+def bench_specs(shapes=BENCH_SHAPES):
+    specs = []
+    for op in ("layer_norm", "rms_norm"):
+        for dtype in BENCH_DTYPES:
+            for shape in shapes:
+                affine = "gamma beta" if op == "layer_norm" else "gamma eps=1e-6"
+                specs.append(f"op={op} shape={shape} dtype={dtype} {affine} "
+                             "abi=kernel")
+    return specs
+
+
+def correctness_specs():
+    """The foundation sweep in the kernel ABI with static shapes (every
+    extra destination, data distribution and element type), plus a few
+    launch-geometry corners."""
+    specs = []
+    for spec in SWEEPS["foundation"] + [
+            "op=layer_norm shape=5x65536 gamma beta data=large_mean",
+            "op=rms_norm shape=3x8192 dtype=bf16 residual residual_out rstd gamma",
+            "op=layer_norm shape=7x4096 dtype=f16 mean rstd gamma beta",
+            "op=layer_norm shape=37x64 gamma beta",
+            "op=layer_norm shape=6x768 dtype=bf16 data=constant gamma beta"]:
+        tokens = [t for t in spec.split()
+                  if not t.startswith("abi=") and t != "dynamic"]
+        specs.append(" ".join(tokens + ["abi=kernel"]))
+    return specs
+
+
+def _func_name(kind, index, case):
+    shape = "x".join(str(d) for d in case.shape)
+    return f"{kind}{index}_{case.op}_{case.dtype}_{shape}"
+
+
+# -- Reading the host code --------------------------------------------------
+
+_LLVM_FUNC_RE = re.compile(r"llvm\.func @([\w$.]+)\((.*?)\)\s*(?:attributes\s*\{[^}]*\}\s*)?\{",
+                           re.S)
+_LAUNCH_RE = re.compile(
+    r"gpu\.launch_func\s+(?:<[^>]*>\s*)?@([\w$.]+)::@([\w$.]+)\s+blocks in \(([^)]*)\)\s+"
+    r"threads in \(([^)]*)\)\s*(?::\s*\w+\s*)?(?:dynamic_shared_memory_size\s+(%\w+)\s*)?"
+    r"args\((.*?)\)\s*$", re.M)
+_CONST_RE = re.compile(r"(%\w+) = llvm\.mlir\.constant\(([-\w.+]+)\s*:\s*\w+\)")
+_CAST_RE = re.compile(r"(%\w+) = llvm\.(fpext|fptrunc) (%\w+) : \w+ to (\w+)")
+
+
+def _function_bodies(ir):
+    """(name, params text, body text) of every llvm.func with a body."""
+    found = []
+    for m in _LLVM_FUNC_RE.finditer(ir):
+        i, depth = m.end(), 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(ir[i], 0)
+            i += 1
+        found.append((m.group(1), m.group(2), ir[m.end():i - 1]))
+    return found
+
+
+def _descriptor_fields(case):
+    """What each parameter of the lowered host function holds: per argument
+    of the kernel function (memref or scalar), its descriptor fields."""
+    fields = []
+    for index, arg in enumerate(_host_args(case)):
+        if arg["role"] == "scalar":
+            fields.append({"arg": index, "field": "value"})
+            continue
+        rank = len(arg["shape"])
+        fields += [{"arg": index, "field": "allocated"},
+                   {"arg": index, "field": "aligned"},
+                   {"arg": index, "field": "offset"}]
+        fields += [{"arg": index, "field": "size", "dim": d} for d in range(rank)]
+        fields += [{"arg": index, "field": "stride", "dim": d} for d in range(rank)]
+    return fields
+
+
+def _host_args(case):
+    """The kernel function's arguments, in order (see NormCase.kernel_ir)."""
+    names = {"x": "input", "r": "residual", "g": "gamma", "b": "beta"}
+    args = [{"name": names[n], "role": "in", "dtype": d, "shape": list(s)}
+            for n, _, s, d in case.operands()]
+    if case.eps_operand:
+        args.append({"name": "eps", "role": "scalar", "dtype": "f32",
+                     "shape": [], "value": case.eps})
+    args += [{"name": n, "role": "out", "dtype": d, "shape": list(s)}
+             for n, s, d in case.destinations()]
+    return args
+
+
+def read_launches(ir, case, func):
+    """The launches of `func` in the lowered host code, with the source of
+    every kernel parameter."""
+    for name, params_text, body in _function_bodies(ir):
+        if name != func:
+            continue
+        params = [p.split(":")[0].strip()
+                  for p in harness._split_top_level(params_text)]
+        fields = _descriptor_fields(case)
+        if len(fields) != len(params):
+            raise ValueError(f"@{func}: {len(params)} host parameters, expected "
+                             f"{len(fields)}")
+        by_name = dict(zip(params, fields))
+        constants = {m.group(1): m.group(2) for m in _CONST_RE.finditer(body)}
+        casts = {m.group(1): (m.group(2), m.group(3), m.group(4))
+                 for m in _CAST_RE.finditer(body)}
+
+        def constant(value):
+            if value not in constants:
+                raise ValueError(f"@{func}: launch size {value} is not a constant")
+            return int(constants[value])
+
+        launches = []
+        for m in _LAUNCH_RE.finditer(body):
+            grid = [constant(v.strip()) for v in m.group(3).split(",")]
+            block = [constant(v.strip()) for v in m.group(4).split(",")]
+            kernel_params = []
+            for arg in harness._split_top_level(m.group(6)):
+                value, type_ = [t.strip() for t in arg.split(":", 1)]
+                if value in by_name:
+                    kernel_params.append(dict(by_name[value], type=type_))
+                elif value in constants:
+                    kernel_params.append({"const": float(constants[value])
+                                          if type_.startswith("f") else
+                                          int(constants[value]), "type": type_})
+                elif value in casts and casts[value][1] in by_name:
+                    kernel_params.append(dict(by_name[casts[value][1]],
+                                              type=casts[value][2]))
+                else:
+                    raise ValueError(f"@{func}: kernel parameter {value} is "
+                                     "computed on the host")
+            launches.append({"module": m.group(1), "kernel": m.group(2),
+                             "grid": grid, "block": block,
+                             "params": kernel_params})
+        if not launches:
+            raise ValueError(f"@{func}: no gpu.launch_func")
+        return launches
+    raise ValueError(f"no host function @{func}")
+
+
+# -- Driving the pipeline ----------------------------------------------------
+
+def _run_pipeline(module_path, options, out_path):
+    cmd = [harness.norm_opt(), module_path, "-o", out_path,
+           f"--norm-gpu-pipeline={options}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
+                           proc.stderr[-4000:])
+    with open(out_path) as f:
+        return f.read()
+
+
+def find_ptxas():
+    path = shutil.which("ptxas")
+    if path:
+        return path
+    for candidate in (os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"):
+        path = os.path.join(candidate, "bin", "ptxas")
+        if candidate and os.path.exists(path):
+            return path
+    return None
+
+
+def _ptxas_stats(ptxas, ptx_path, chip):
+    """Registers, spill bytes and local memory of each kernel, from ptxas -v."""
+    proc = subprocess.run([ptxas, f"-arch={chip}", "-v", ptx_path, "-o",
+                           os.devnull], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"ptxas failed on {ptx_path}:\n{proc.stderr}")
+    text = proc.stderr
+    regs = re.search(r"Used (\d+) registers", text)
+    spills = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", text)
+    stack = re.search(r"(\d+) bytes stack frame", text)
+    lmem = re.search(r"(\d+) bytes lmem", text)
+    return {"registers": int(regs.group(1)) if regs else None,
+            "spill_stores": int(spills.group(1)) if spills else None,
+            "spill_loads": int(spills.group(2)) if spills else None,
+            "stack_frame": int(stack.group(1)) if stack else None,
+            "lmem": int(lmem.group(1)) if lmem else 0}
+
+
+def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
+             pipeline_options="", emulator=False, log=print):
+    os.makedirs(out_dir, exist_ok=True)
+    kernels_dir = os.path.join(out_dir, "kernels")
+    os.makedirs(kernels_dir, exist_ok=True)
+    entries = []
+    for i, (kind, spec) in enumerate(specs):
+        case = NormCase.parse(spec)
+        entries.append({"name": _func_name(kind, i, case), "kind": kind,
+                        "spec": spec, "op": case.op, "dtype": case.dtype,
+                        "out_dtype": case.out, "shape": list(case.shape),
+                        "axis": case.axis, "n": case.n, "eps": case.eps,
+                        "args": _host_args(case), "case": case})
+    module = "\n".join(e["case"].kernel_ir(e["name"]) for e in entries)
+    src = os.path.join(out_dir, "kernels.mlir")
+    with open(src, "w") as f:
+        f.write(module + "\n")
+
+    ptxas = find_ptxas()
+    binaries_by_chip = {}
+    host_ir = None
+    for chip in chips:
+        options = f"chip={chip} format=isa {pipeline_options}".strip()
+        lowered = _run_pipeline(src, options, os.path.join(out_dir, f"lowered.{chip}.mlir"))
+        if host_ir is None:
+            host_ir = lowered
+        binaries_by_chip[(chip, "ptx")] = {o.module: o.data
+                                           for o in binaries.objects(lowered)}
+        os.remove(os.path.join(out_dir, f"lowered.{chip}.mlir"))
+    if ptxas:
+        options = f"chip={cubin_chip} format=bin {pipeline_options}".strip()
+        lowered = _run_pipeline(src, options, os.path.join(out_dir, "lowered.bin.mlir"))
+        binaries_by_chip[(cubin_chip, "cubin")] = {
+            o.module: o.data for o in binaries.objects(lowered)}
+        os.remove(os.path.join(out_dir, "lowered.bin.mlir"))
+    else:
+        log("ptxas not found: no cubins, the device will JIT the PTX")
+    if emulator:
+        # The same kernels as LLVM IR, built for the CPU emulator, so that
+        # `python -m norm_mlir.gpu.device --emulate` can check the manifest.
+        from norm_mlir.gpu import emulator as emu
+        options = f"format=llvm {pipeline_options}".strip()
+        path = os.path.join(out_dir, "lowered.llvm.mlir")
+        lowered = _run_pipeline(src, options, path)
+        emu_dir = os.path.join(out_dir, "emulator")
+        os.makedirs(emu_dir, exist_ok=True)
+        library = emu.build_library(lowered, emu_dir)
+        for name in os.listdir(emu_dir):
+            if os.path.join(emu_dir, name) != library:
+                os.remove(os.path.join(emu_dir, name))
+        os.remove(path)
+
+    manifest = {"chips": list(chips), "cubin_chip": cubin_chip if ptxas else None,
+                "pipeline_options": pipeline_options, "variants": []}
+    for entry in entries:
+        case = entry.pop("case")
+        entry["launches"] = read_launches(host_ir, case, entry["name"])
+        for launch in entry["launches"]:
+            files = {}
+            for (chip, fmt), objects in binaries_by_chip.items():
+                data = objects[launch["module"]]
+                path = os.path.join("kernels", f"{launch['module']}.{chip}.{fmt}")
+                with open(os.path.join(out_dir, path), "wb") as f:
+                    f.write(data)
+                files[f"{chip}.{fmt}"] = path
+            launch["binaries"] = files
+            if ptxas:
+                launch["ptxas"] = {
+                    chip: _ptxas_stats(ptxas, os.path.join(out_dir, files[f"{chip}.ptx"]), chip)
+                    for chip in chips}
+        manifest["variants"].append(entry)
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    return manifest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--quick", action="store_true",
+                        help="small shapes only (for tests)")
+    parser.add_argument("--no-cases", action="store_true",
+                        help="benchmark variants only")
+    parser.add_argument("--options", default="",
+                        help="extra --norm-gpu-pipeline options")
+    parser.add_argument("--emulator", action="store_true",
+                        help="also build the kernels for the CPU emulator "
+                        "(emulator/libnorm_gpu_emulator.so)")
+    args = parser.parse_args(argv)
+    shapes = ["64x768"] if args.quick else BENCH_SHAPES
+    specs = [("bench", s) for s in bench_specs(shapes)]
+    if not args.no_cases:
+        cases = correctness_specs()
+        if args.quick:
+            cases = cases[:8]
+        specs += [("case", s) for s in cases]
+    manifest = generate(args.out, specs, pipeline_options=args.options,
+                        emulator=args.emulator)
+    size = 0
+    for root, _, files in os.walk(args.out):
+        size += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    print(f"{len(manifest['variants'])} variants, "
+          f"{size / 2**20:.1f} MiB in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
