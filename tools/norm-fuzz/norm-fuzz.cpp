@@ -9,7 +9,8 @@
 //   - a pass that succeeds but leaves IR that does not verify (checked after
 //     every pass, as `-verify-each` does);
 //   - a pass that fails without emitting an error (norm-opt would exit
-//     non-zero without saying why);
+//     non-zero without saying why), or that emits an error but succeeds
+//     (norm-opt would print it and exit 0);
 //   - IR that verifies but does not print and parse back;
 //   - tiling a norm op along its rows (TilingInterface, scf.for and
 //     scf.forall) that leaves IR that does not verify.
@@ -82,6 +83,12 @@ static const char *const kCandidatePipelines[] = {
     "one-shot-bufferize{bufferize-function-boundaries},convert-norm-to-gpu",
     "norm-cpu-pipeline",
     "norm-gpu-pipeline{format=isa}",
+    "norm-gpu-pipeline{format=isa block-size=64 rows-per-block=2 "
+    "vector-width=2}",
+    "norm-gpu-pipeline{format=llvm}",
+    // The GPU pipeline's own passes, on their own.
+    "norm-gpu-device-buffers",
+    "norm-gpu-sqrt-to-llvm",
     "norm-capture,norm-fuse,norm-cpu-pipeline",
     "norm-capture,norm-fuse,norm-gpu-pipeline{format=isa}",
 };
@@ -89,8 +96,8 @@ static const char *const kCandidatePipelines[] = {
 /// Dialects an input may use. Inputs with other ops are rejected early: the
 /// fuzzer is after bugs in norm-mlir, not in unrelated upstream dialects.
 static const char *const kAllowedDialects[] = {
-    "builtin", "func",  "arith", "math", "tensor", "memref",
-    "linalg",  "bufferization", "norm", "tosa", "scf", "affine", "vector"};
+    "builtin", "func",          "arith", "math", "tensor", "memref", "linalg",
+    "bufferization", "norm",    "tosa",  "scf",  "affine", "vector", "gpu"};
 
 namespace {
 /// Global state built once: the registry and the pipelines that exist.
@@ -135,7 +142,9 @@ public:
     errorsBefore.push_back(diagnostics.numErrors);
   }
   void runAfterPass(Pass *pass, Operation *op) override {
-    errorsBefore.pop_back();
+    unsigned before = errorsBefore.pop_back_val();
+    if (diagnostics.numErrors > before)
+      fail(pass, "emitted an error but succeeded (norm-opt would exit 0)");
     if (succeeded(verify(op)))
       return;
     fail(pass, "succeeded but left IR that does not verify");
@@ -189,13 +198,15 @@ static SmallVector<StringRef> splitTopLevel(StringRef pipeline) {
 
 /// `pipeline` (comma-separated passes, without an anchor) as a pipeline for
 /// a `builtin.module` pass manager: each pass that cannot run on a module is
-/// nested under `func.func`. Empty if a pass is not registered (or its
-/// options do not parse).
+/// nested under `func.func` or `gpu.module`. Empty if a pass is not
+/// registered (or its options do not parse).
 static std::string anchorPipeline(MLIRContext &context, StringRef pipeline) {
   SmallVector<std::string> anchored;
   for (StringRef pass : splitTopLevel(pipeline)) {
     std::string found;
-    for (std::string candidate : {pass.str(), ("func.func(" + pass + ")").str()}) {
+    for (std::string candidate :
+         {pass.str(), ("func.func(" + pass + ")").str(),
+          ("gpu.module(" + pass + ")").str()}) {
       PassManager pm(&context);
       if (failed(parsePassPipeline(candidate, pm, llvm::nulls())))
         continue;

@@ -71,6 +71,18 @@ class Pipeline:
     needs: tuple  # pass names that must be registered
     compile_only: bool = False
     tensor_only: bool = False  # refuses memref-form norm ops
+    # Runs through --norm-gpu-pipeline with these options on the CPU
+    # emulator of the GPU kernels (norm_mlir.gpu.emulator), not `passes`.
+    gpu_emulated: str = None
+    norm_only: bool = False  # not for decomposed chains
+    quantised: bool = True  # handles quantised outputs (out_scale)
+
+    def accepts(self, case):
+        """Whether this pipeline takes the norm case `case` (others are
+        refused with a diagnostic, tested elsewhere)."""
+        if self.tensor_only and case.abi == "memref":
+            return False
+        return self.quantised or not case.scale
 
     def args(self, prefix=""):
         passes = f"{prefix},{self.passes}" if prefix else self.passes
@@ -100,9 +112,17 @@ def _candidate_pipelines():
         Pipeline("fuse-linalg",
                  f"{_TOSA},norm-fuse,{_BUFFERIZE},convert-norm-to-linalg,{_TO_LLVM}",
                  ("norm-fuse", "convert-norm-to-linalg")),
-        # The GPU pipeline, to PTX (compiled, not run).
+        # The GPU pipeline, to PTX (compiled, not run), and its kernels run
+        # on the CPU emulator, with the default and with small geometries.
         Pipeline("gpu-isa", f"{_TOSA},norm-gpu-pipeline{{format=isa}}",
-                 ("norm-gpu-pipeline",), compile_only=True),
+                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True,
+                 quantised=False),
+        Pipeline("gpu-emulated", "", ("norm-gpu-pipeline",), norm_only=True,
+                 quantised=False, gpu_emulated=""),
+        Pipeline("gpu-emulated-small", "", ("norm-gpu-pipeline", "block-size",
+                                            "rows-per-block"),
+                 norm_only=True, quantised=False,
+                 gpu_emulated="block-size=64 rows-per-block=4 vector-width=2"),
     ]
 
 
@@ -122,12 +142,24 @@ def registered_names():
     return _REGISTERED
 
 
+def _have_gpu_emulator():
+    try:
+        from norm_mlir.gpu import emulator
+        emulator._clang()
+        return True
+    except Exception:
+        return False
+
+
 def available_pipelines(wanted=None):
     """(available, skipped) Pipelines, by name, restricted to `wanted`."""
     names = registered_names()
     available, skipped = {}, []
     for p in _candidate_pipelines():
         if wanted and p.name not in wanted:
+            continue
+        if p.gpu_emulated is not None and not _have_gpu_emulator():
+            skipped.append(p.name)
             continue
         if all(n in names for n in p.needs):
             available[p.name] = p
@@ -253,7 +285,7 @@ def _norm_call(case, func):
 def _run_norm_batch(cases, pipeline, report):
     """cases: list of (index, NormCase). Returns failures (index, message)."""
     stats = report.stats(pipeline.name)
-    cases = [(i, c) for i, c in cases if not (pipeline.tensor_only and c.abi == "memref")]
+    cases = [(i, c) for i, c in cases if pipeline.accepts(c)]
     if not cases:
         return []
     kernels = "\n".join(c.kernel_ir(f"k{i}") for i, c in cases)
@@ -273,9 +305,13 @@ def _run_norm_batch(cases, pipeline, report):
         calls.append(call)
         data.append(values)
     try:
-        results = harness.run_calls(kernels, calls, pipeline.args(),
-                                    runner_opt=RUNNER_OPT)
-    except harness.HarnessError as err:
+        if pipeline.gpu_emulated is not None:
+            from norm_mlir.gpu import emulator
+            results = emulator.run_calls(kernels, calls, pipeline.gpu_emulated)
+        else:
+            results = harness.run_calls(kernels, calls, pipeline.args(),
+                                        runner_opt=RUNNER_OPT)
+    except (harness.HarnessError, RuntimeError) as err:
         if len(cases) > 1:
             return [f for one in cases for f in _run_norm_batch([one], pipeline, report)]
         stats.cases += 1
@@ -371,7 +407,7 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
         norm_cases = [(i, obj) for i, kind, obj in generated if kind == "norm"]
         for s in range(0, len(norm_cases), batch):
             tasks.append((pipeline, "norm", norm_cases[s:s + batch]))
-        if "norm-capture" in registered_names():
+        if "norm-capture" in registered_names() and not pipeline.norm_only:
             for s in range(0, len(chains), batch):
                 tasks.append((pipeline, "chain", chains[s:s + batch]))
 
