@@ -47,6 +47,19 @@ ptxas = shutil.which("ptxas") or (
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# A C compiler for the ahead-of-time tests, which compile what the CPU
+# pipeline emits and link it with a C caller; LLVM's OpenMP runtime for
+# kernels lowered with openmp=true.
+clang = shutil.which("clang-22") or shutil.which("clang")
+if clang:
+    config.available_features.add("clang")
+    config.substitutions.append(("%clang", clang))
+config.substitutions.append(
+    ("%libomp", os.path.join(config.mlir_lib_dir, "libomp.so")))
+config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+import platform
+if platform.machine().lower() in ("x86_64", "amd64"):
+    config.available_features.add("x86-host")
 try:
     import subprocess
     subprocess.run([python, "-c", "import numpy"], check=True, capture_output=True)

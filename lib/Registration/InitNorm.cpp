@@ -15,5 +15,6 @@ void mlir::norm::registerNormDialects(DialectRegistry &registry) {
 void mlir::norm::registerNormPasses() {
   registerNormConversionPasses();
   registerNormGPUPipeline();
+  registerNormCPUPipeline();
   registerNormTransformsPasses();
 }

@@ -4,6 +4,7 @@
 #define NORM_CONVERSION_PASSES_H
 
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
+#include "norm/Conversion/NormToAffine/NormToAffine.h"
 #include "norm/Conversion/NormToLinalg/NormToLinalg.h"
 
 namespace mlir {

@@ -10,6 +10,7 @@ module, so a sweep pays the JIT start-up once.
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -107,7 +108,8 @@ def pipeline_args(pipeline):
     if isinstance(pipeline, str):
         if pipeline in PIPELINES:
             return list(PIPELINES[pipeline])
-        return pipeline.split()
+        # Quotes keep a flag with spaces whole: "'--norm-cpu-pipeline=a=1 b=2'".
+        return shlex.split(pipeline)
     return list(pipeline)
 
 
@@ -380,9 +382,13 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
         if proc.returncode != 0:
             raise HarnessError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
                                proc.stderr[-4000:])
+        libs = runner_libs()
+        with open(lowered) as f:
+            if "omp." in f.read():  # OpenMP code needs LLVM's runtime.
+                libs.append(os.path.join(os.path.dirname(libs[0]), "libomp.so"))
         cmd = [_tool("mlir-runner"), lowered, "-e", "main",
                "-entry-point-result=void", runner_opt,
-               "-shared-libs=" + ",".join(runner_libs())]
+               "-shared-libs=" + ",".join(libs)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise HarnessError("mlir-runner failed:\n" + proc.stderr[-4000:])

@@ -1,6 +1,9 @@
 """Named lists of norm-op cases shared by the lit integration tests."""
 
 _SHAPES_N = ["1x1", "3x1", "2x7", "4x8", "3x9", "2x768", "2x4099"]
+# Row lengths around the CPU lowering's vector widths (4, 8, 16 lanes, and
+# 4 vectors per unrolled step).
+_CPU_N = [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 768, 4099]
 
 SWEEPS = {
     # The foundation's execution sweep: both ops, with and without gamma and
@@ -45,6 +48,64 @@ SWEEPS = {
             "op=rms_norm shape=3x48 dtype=f16 gamma abi=memref dynamic",
             "op=layer_norm shape=3x48 gamma beta abi=kernel",
             "op=rms_norm shape=3x48 gamma abi=kernel residual residual_out",
+        ]
+    ),
+    # The CPU lowering's cases: row lengths around the vector widths (whole
+    # vectors, masked tails, N below one vector) up to 4099, static and
+    # dynamic, rank 3 with axis 1 and 2 (collapsed normalised dims), with
+    # and without gamma/beta, f32/f16/bf16/f64, fused output casts, the
+    # large-mean and constant-row cases, residual forms, both kernel ABIs.
+    "cpu": (
+        [f"op=layer_norm shape=3x{n} gamma beta" for n in _CPU_N] +
+        [f"op=rms_norm shape=3x{n} gamma eps=1e-6" for n in _CPU_N] +
+        [f"op=layer_norm shape=3x{n} gamma beta dynamic" for n in
+         (1, 7, 9, 33, 768, 4099)] +
+        [f"op=rms_norm shape=3x{n} dynamic" for n in (1, 8, 17, 4099)] +
+        [
+            "op=layer_norm shape=5x768",
+            "op=layer_norm shape=5x768 gamma",
+            "op=layer_norm shape=5x768 beta",
+            "op=rms_norm shape=5x768",
+            "op=layer_norm shape=4099 gamma beta mean rstd",
+            "op=rms_norm shape=2x3x257 axis=1 gamma",
+            "op=layer_norm shape=2x3x257 axis=1 gamma beta",
+            "op=layer_norm shape=2x3x257 axis=2 gamma beta",
+            "op=layer_norm shape=4x5x33 axis=1 beta dynamic",
+            "op=rms_norm shape=4x5x33 axis=2 dynamic",
+            "op=layer_norm shape=2x3x5x7 axis=1 gamma beta mean rstd",
+            "op=layer_norm shape=4x4099 dtype=f16 gamma beta",
+            "op=rms_norm shape=4x4099 dtype=bf16 gamma",
+            "op=layer_norm shape=3x768 dtype=bf16 gamma beta dynamic",
+            "op=rms_norm shape=3x9 dtype=f16 gamma",
+            "op=layer_norm shape=3x4099 dtype=f64 gamma beta",
+            "op=rms_norm shape=3x9 dtype=f64 gamma dynamic",
+            "op=layer_norm shape=4x100 dtype=bf16 out=f32 gamma beta",
+            "op=rms_norm shape=4x100 out=f16 gamma",
+            "op=rms_norm shape=4x33 dtype=f16 out=bf16 gamma",
+            "op=layer_norm shape=4x4099 gamma beta data=large_mean",
+            "op=layer_norm shape=4x768 data=large_mean dynamic",
+            "op=layer_norm shape=4x768 dtype=bf16 gamma beta data=large_mean",
+            "op=layer_norm shape=4x4099 gamma beta data=constant",
+            "op=layer_norm shape=4x4099 dtype=bf16 beta data=constant",
+            "op=layer_norm shape=3x9 data=constant dynamic",
+            "op=rms_norm shape=4x4099 gamma data=constant",
+            "op=layer_norm shape=4x4099 data=huge",
+            "op=rms_norm shape=4x4099 data=tiny",
+            "op=layer_norm shape=4x4099 gamma beta data=nonfinite",
+            "op=rms_norm shape=4x4099 data=nonfinite",
+            "op=layer_norm shape=3x4099 residual residual_out mean rstd "
+            "gamma beta",
+            "op=layer_norm shape=3x777 dtype=bf16 residual gamma beta",
+            "op=rms_norm shape=3x777 dtype=f16 residual residual_out rstd "
+            "gamma dynamic",
+            "op=rms_norm shape=3x9 residual",
+            "op=layer_norm shape=4x4099 eps_operand gamma beta",
+            "op=rms_norm shape=4x4099 dtype=bf16 eps_operand gamma",
+            "op=layer_norm shape=4x4099 gamma beta abi=kernel",
+            "op=rms_norm shape=4x4099 dtype=bf16 gamma abi=memref dynamic",
+            "op=layer_norm shape=2x3x257 axis=1 gamma beta abi=memref",
+            "op=layer_norm shape=5x4099 gamma beta residual residual_out "
+            "abi=kernel",
         ]
     ),
     # Quantised outputs (i8 and f8E4M3FN with a per-tensor out_scale): both
