@@ -37,7 +37,8 @@ config.substitutions.append(
     ("%mlir_c_runner_utils", os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils.so")))
 
 tool_dirs = [config.norm_tools_dir, config.llvm_tools_dir]
-tools = ["norm-opt", "mlir-runner", "mlir-translate", "FileCheck", "not", "split-file"]
+tools = ["norm-opt", "mlir-runner", "mlir-translate", "FileCheck", "not", "split-file",
+         "llvm-nm"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Optional features.
@@ -65,6 +66,25 @@ try:
     config.available_features.add("numpy")
 except Exception:
     pass
+
+# Sanitized builds (NORM_ENABLE_SANITIZERS): norm-opt above is the sanitized
+# one of this build directory, and aborts on the first report (see
+# tools/common/SanitizerDefaults.cpp). Tests can require or skip on them.
+for sanitizer in filter(None, getattr(config, "norm_sanitizers", "").split(";")):
+    config.available_features.add({"address": "asan", "undefined": "ubsan",
+                                   "leak": "lsan"}.get(sanitizer, sanitizer))
+symbolizer = os.path.join(config.llvm_tools_dir, "llvm-symbolizer")
+if os.path.exists(symbolizer):
+    config.environment["ASAN_SYMBOLIZER_PATH"] = symbolizer
+# The libFuzzer target, in builds with NORM_ENABLE_FUZZER.
+if lit.util.pythonize_bool(getattr(config, "norm_fuzzer", "OFF")):
+    config.available_features.add("norm-fuzz")
+    llvm_config.add_tool_substitutions(["norm-fuzz"], [config.norm_tools_dir])
+config.substitutions.append(("%norm_src_root", config.norm_src_root))
+config.substitutions.append(("%norm_tools_dir", config.norm_tools_dir))
+for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
 
 # The CPU emulator of the GPU kernels (python/norm_mlir/gpu/emulator.py)
 # compiles their LLVM IR with clang.

@@ -32,6 +32,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
+#include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -121,11 +122,45 @@ void mlir::norm::buildNormGPUPipeline(OpPassManager &pm,
   buildHostPipeline(pm, options);
 }
 
+/// Checks the options that upstream's passes would only report while going
+/// on (gpu-module-to-binary emits an error for an unknown format or a
+/// missing toolkit directory, yet succeeds: norm-opt would exit 0).
+static LogicalResult
+verifyNormGPUPipelineOptions(const NormGPUPipelineOptions &options,
+                             function_ref<LogicalResult(const Twine &)> error) {
+  StringRef format = options.format;
+  if (!llvm::is_contained({"isa", "assembly", "bin", "binary", "fatbin",
+                           "fatbinary", "llvm", "offloading"},
+                          format))
+    return error("norm-gpu-pipeline: format must be isa, bin, fatbin or llvm, "
+                 "got '" +
+                 format + "'");
+  StringRef toolkit = options.toolkit;
+  if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit))
+    return error("norm-gpu-pipeline: toolkit '" + toolkit +
+                 "' is not a directory");
+  if (options.optLevel > 3)
+    return error("norm-gpu-pipeline: opt-level must be 0 to 3, got " +
+                 Twine(options.optLevel));
+  return success();
+}
+
 void mlir::norm::registerNormGPUPipeline() {
-  PassPipelineRegistration<NormGPUPipelineOptions>(
+  registerPassPipeline(
       "norm-gpu-pipeline",
       "Lower norm ops (on tensors or memrefs) to host code in the LLVM "
       "dialect launching NVIDIA GPU kernels held in gpu.binary ops (PTX, "
       "cubin or fatbin)",
-      buildNormGPUPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> error) {
+        NormGPUPipelineOptions options;
+        if (failed(options.parseFromString(text)) ||
+            failed(verifyNormGPUPipelineOptions(options, error)))
+          return failure();
+        buildNormGPUPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(NormGPUPipelineOptions());
+      });
 }

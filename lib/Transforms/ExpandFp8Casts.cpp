@@ -80,6 +80,10 @@ struct ExpandTruncFToF8E4M3FN : public OpRewritePattern<arith::TruncFOp> {
     Type resultElementType = getElementTypeOrSelf(op.getType());
     if (!isa<Float8E4M3FNType>(resultElementType))
       return rewriter.notifyMatchFailure(op, "not a truncation to f8E4M3FN");
+    // Scalars and vectors only: the expansion bitcasts, and arith.bitcast
+    // cannot reshape a tensor (tensors are lowered to linalg loops first).
+    if (!isa<FloatType, VectorType>(op.getIn().getType()))
+      return rewriter.notifyMatchFailure(op, "not a scalar or vector");
     auto sourceType = cast<FloatType>(getElementTypeOrSelf(op.getIn()));
     if (!sourceType.isF16() && !sourceType.isBF16() && !sourceType.isF32() &&
         !sourceType.isF64())

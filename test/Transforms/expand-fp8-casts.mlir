@@ -66,3 +66,16 @@ func.func @untouched(%x: f32) -> (f16, f8E5M2, f8E4M3FN) {
   %c = arith.truncf %x toward_zero : f32 to f8E4M3FN
   return %a, %b, %c : f16, f8E5M2, f8E4M3FN
 }
+
+// -----
+
+// Regression (norm-fuzz): a truncation on tensors is left alone (it is
+// expanded once lowered to loops); it used to become an arith.bitcast from
+// the tensor to i32, which does not verify.
+// CHECK-LABEL: func @tensor_left_alone
+// CHECK-NEXT: arith.truncf %{{.*}} : tensor<4xf32> to tensor<4xf8E4M3FN>
+// CHECK-NOT: arith.bitcast
+func.func @tensor_left_alone(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %y = arith.truncf %x : tensor<4xf32> to tensor<4xf8E4M3FN>
+  return %y : tensor<4xf8E4M3FN>
+}

@@ -364,10 +364,11 @@ class HarnessError(RuntimeError):
     pass
 
 
-def run_calls(kernel_ir, calls, pipeline="linalg", keep=None):
+def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
     """Lowers `kernel_ir` plus a generated main through `pipeline`, runs it,
     and returns, per call, the list of its outputs as float64 arrays
-    (memref output arguments first, then tensor results)."""
+    (memref output arguments first, then tensor results). `runner_opt` is
+    mlir-runner's code generation level (-O0 JITs several times faster)."""
     module, out_specs = build_module(kernel_ir, calls)
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "module.mlir")
@@ -386,7 +387,7 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None):
             if "omp." in f.read():  # OpenMP code needs LLVM's runtime.
                 libs.append(os.path.join(os.path.dirname(libs[0]), "libomp.so"))
         cmd = [_tool("mlir-runner"), lowered, "-e", "main",
-               "-entry-point-result=void", "-O2",
+               "-entry-point-result=void", runner_opt,
                "-shared-libs=" + ",".join(libs)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

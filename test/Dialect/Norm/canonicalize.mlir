@@ -89,3 +89,17 @@ func.func @runtime_eps(%x: tensor<4x8xf32>, %e: f32) -> tensor<4x8xf32> {
   %y = norm.layer_norm eps(%e : f32) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A constant that rounds to 0 in the compute type stays an operand (the
+// attribute would be invalid).
+// CHECK-LABEL: func @underflowing_constant_eps
+// CHECK: %[[E:.*]] = arith.constant 1.000000e-50 : f64
+// CHECK: norm.rms_norm eps(%[[E]] : f64)
+func.func @underflowing_constant_eps(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %e = arith.constant 1.0e-50 : f64
+  %o = tensor.empty() : tensor<4x8xf32>
+  %y = norm.rms_norm eps(%e : f64) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

@@ -269,3 +269,21 @@ func.func @unranked(%x: tensor<*xf32>, %o: tensor<*xf32>) {
   "norm.layer_norm"(%x, %o) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 1, 0, 0, 0>}> : (tensor<*xf32>, tensor<*xf32>) -> ()
   return
 }
+
+// -----
+
+// Regression: an epsilon that rounds to 0 in the f32 compute type made a
+// constant row 0 * inf = NaN instead of beta.
+func.func @eps_underflows_compute_type(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expects epsilon to be representable in the 'f32' compute type, got 1.0e-50, which rounds to 0 there}}
+  %y = norm.layer_norm eps(1.0e-50) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// The same epsilon is fine for f64, computed in f64.
+func.func @eps_tiny_f64(%x: tensor<4x8xf64>, %o: tensor<4x8xf64>) -> tensor<4x8xf64> {
+  %y = norm.layer_norm eps(1.0e-50) ins(%x : tensor<4x8xf64>) outs(%o : tensor<4x8xf64>) -> tensor<4x8xf64>
+  return %y : tensor<4x8xf64>
+}

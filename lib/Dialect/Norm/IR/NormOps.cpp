@@ -169,6 +169,18 @@ static LogicalResult verifyOutput(NormOpInterface op,
   return success();
 }
 
+/// Whether the positive `epsilon` stays non-zero in the compute type of
+/// `inputElementType`: the statistics are computed there, and a zero epsilon
+/// turns a constant row into 0 * inf = NaN.
+static bool isEpsilonRepresentable(double epsilon, Type inputElementType) {
+  auto computeType = cast<FloatType>(getComputeElementType(inputElementType));
+  APFloat converted(epsilon);
+  bool losesInfo;
+  converted.convert(computeType.getFloatSemantics(),
+                    APFloat::rmNearestTiesToEven, &losesInfo);
+  return !converted.isZero();
+}
+
 static LogicalResult verifyNormOp(NormOpInterface op) {
   ShapedType inputType = op.getInputType();
   int64_t rank = inputType.getRank();
@@ -254,6 +266,11 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
     return op->emitOpError("expects epsilon to be a positive finite number, "
                            "got ")
            << formatEpsilon(epsilon->convertToDouble());
+  if (epsilon && !isEpsilonRepresentable(epsilon->convertToDouble(), elementType))
+    return op->emitOpError("expects epsilon to be representable in the ")
+           << getComputeElementType(elementType) << " compute type, got "
+           << formatEpsilon(epsilon->convertToDouble())
+           << ", which rounds to 0 there";
   return success();
 }
 
@@ -345,6 +362,9 @@ struct FoldConstantEps : public OpRewritePattern<OpTy> {
     // than turning it into an attribute the verifier rejects.
     if (!(value > 0.0) || !std::isfinite(value))
       return rewriter.notifyMatchFailure(op, "eps is not positive and finite");
+    if (!isEpsilonRepresentable(value, op.getInputType().getElementType()))
+      return rewriter.notifyMatchFailure(op, "eps rounds to 0 in the compute "
+                                             "type");
     rewriter.modifyOpInPlace(op, [&] {
       op.getEpsValueMutable().clear();
       op.setEpsilonAttr(rewriter.getF64FloatAttr(value));

@@ -1,0 +1,489 @@
+"""Random differential tester: random norm programs through every pipeline,
+executed on the CPU and compared with the float64 reference.
+
+    python -m norm_mlir.testing.difftest --seed 1 --count 300
+    python -m norm_mlir.testing.difftest --seed 1 --count 10000 -j 2
+    python -m norm_mlir.testing.difftest --seed 1 --only 17 -v   # one case
+
+Case `i` of seed `s` is generated from `numpy.random.default_rng([s, i])`
+alone, so `--seed s --only i` reproduces it exactly, whatever else ran.
+Cases are of three kinds:
+
+- `norm`: a norm op with random shape (rank 1-4, odd sizes, static or
+  dynamic), axis, element types (f32/f16/bf16/f64 in, float or quantised
+  out), gamma/beta/residual/residual_out/mean/rstd, eps (attribute or
+  operand), kernel ABI and input data (norm_cases.py spec keys; the spec is
+  printed, and `python -m norm_mlir.testing.check --case SPEC` runs it too).
+  Every norm pipeline must agree with the reference within tolerances.md.
+- `chain`: a decomposed LayerNorm / RMSNorm in one of the spellings that
+  `--norm-capture` recognises (linalg.generic, linalg named ops, arith/math
+  on tensors, TOSA), with random shape, axis, gamma/beta, residual add, eps,
+  and input/output casts. It must be captured (one norm op per chain), and
+  the captured program must agree with the reference on every pipeline.
+- `nearmiss`: the same chains with one change that alters the math (an
+  unbiased variance, eps outside the square root, a wrong divisor, ...). It
+  must not be captured, and on every pipeline its results with `--norm-capture`
+  must be bit-identical to its results without.
+
+Pipelines are discovered from `norm-opt --help` (NORM_OPT): a pipeline whose
+passes are not registered is skipped and listed as such. GPU pipelines are
+compiled (to PTX) but not run: this machine has no GPU.
+
+Exits non-zero on any mismatch, compile failure or missed capture.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from norm_mlir.testing import harness
+from norm_mlir.testing.chains import random_chain, random_shape
+from norm_mlir.testing.norm_cases import NormCase
+
+# ---------------------------------------------------------------------------
+# Pipelines
+# ---------------------------------------------------------------------------
+
+_TOSA = "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor)"
+_BUFFERIZE = ("convert-elementwise-to-linalg,eliminate-empty-tensors,"
+              "one-shot-bufferize{bufferize-function-boundaries},"
+              "buffer-deallocation-pipeline,convert-bufferization-to-memref")
+_TO_LLVM = ("convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+            "convert-scf-to-cf,norm-expand-fp8-casts,convert-to-llvm,"
+            "reconcile-unrealized-casts")
+
+
+@dataclass
+class Pipeline:
+    """A lowering to the LLVM dialect, as a textual pass pipeline on
+    `builtin.module` (without the anchor); `compile_only` pipelines produce
+    device code and are checked for compiling, not for numbers."""
+    name: str
+    passes: str
+    needs: tuple  # pass names that must be registered
+    compile_only: bool = False
+    tensor_only: bool = False  # refuses memref-form norm ops
+    # Runs through --norm-gpu-pipeline with these options on the CPU
+    # emulator of the GPU kernels (norm_mlir.gpu.emulator), not `passes`.
+    gpu_emulated: str = None
+    norm_only: bool = False  # not for decomposed chains
+    quantised: bool = True  # handles quantised outputs (out_scale)
+
+    def accepts(self, case):
+        """Whether this pipeline takes the norm case `case` (others are
+        refused with a diagnostic, tested elsewhere)."""
+        if self.tensor_only and case.abi == "memref":
+            return False
+        return self.quantised or not case.scale
+
+    def args(self, prefix=""):
+        passes = f"{prefix},{self.passes}" if prefix else self.passes
+        return [f"--pass-pipeline=builtin.module({passes})"]
+
+
+def _candidate_pipelines():
+    return [
+        # Bufferize, reference lowering on memrefs, loops.
+        Pipeline("linalg", f"{_TOSA},{_BUFFERIZE},convert-norm-to-linalg,{_TO_LLVM}",
+                 ("convert-norm-to-linalg",)),
+        # Reference lowering on tensors, then bufferize.
+        Pipeline("linalg-tensor",
+                 f"{_TOSA},convert-norm-to-linalg,{_BUFFERIZE},{_TO_LLVM}",
+                 ("convert-norm-to-linalg",), tensor_only=True),
+        # The CPU pipeline, default and with other vector shapes.
+        Pipeline("cpu", f"{_TOSA},norm-cpu-pipeline", ("norm-cpu-pipeline",)),
+        Pipeline("cpu-narrow",
+                 f"{_TOSA},norm-cpu-pipeline{{vector-width=4 unroll=1}}",
+                 ("norm-cpu-pipeline", "vector-width", "unroll")),
+        Pipeline("cpu-wide",
+                 f"{_TOSA},norm-cpu-pipeline{{vector-width=16 unroll=4}}",
+                 ("norm-cpu-pipeline", "vector-width", "unroll")),
+        # Fusion first (a no-op on a lone norm op; fuses chains' neighbours).
+        Pipeline("fuse-cpu", f"{_TOSA},norm-fuse,norm-cpu-pipeline",
+                 ("norm-fuse", "norm-cpu-pipeline")),
+        Pipeline("fuse-linalg",
+                 f"{_TOSA},norm-fuse,{_BUFFERIZE},convert-norm-to-linalg,{_TO_LLVM}",
+                 ("norm-fuse", "convert-norm-to-linalg")),
+        # The GPU pipeline, to PTX (compiled, not run), and its kernels run
+        # on the CPU emulator, with the default and with small geometries.
+        Pipeline("gpu-isa", f"{_TOSA},norm-gpu-pipeline{{format=isa}}",
+                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True,
+                 quantised=False),
+        Pipeline("gpu-emulated", "", ("norm-gpu-pipeline",), norm_only=True,
+                 quantised=False, gpu_emulated=""),
+        Pipeline("gpu-emulated-small", "", ("norm-gpu-pipeline", "block-size",
+                                            "rows-per-block"),
+                 norm_only=True, quantised=False,
+                 gpu_emulated="block-size=64 rows-per-block=4 vector-width=2"),
+    ]
+
+
+_REGISTERED = None
+# mlir-runner's level: -O0 JITs ~3x faster than -O2 and computes the same
+# numbers (no fast-math); --runner-opt=-O2 also exercises LLVM's optimiser.
+RUNNER_OPT = "-O0"
+
+
+def registered_names():
+    """Pass, pipeline and option names that `norm-opt --help` mentions."""
+    global _REGISTERED
+    if _REGISTERED is None:
+        proc = subprocess.run([harness.norm_opt(), "--help"], capture_output=True,
+                              text=True)
+        _REGISTERED = set(re.findall(r"--?([a-z][a-z0-9-]*)", proc.stdout))
+    return _REGISTERED
+
+
+def _have_gpu_emulator():
+    try:
+        from norm_mlir.gpu import emulator
+        emulator._clang()
+        return True
+    except Exception:
+        return False
+
+
+def available_pipelines(wanted=None):
+    """(available, skipped) Pipelines, by name, restricted to `wanted`."""
+    names = registered_names()
+    available, skipped = {}, []
+    for p in _candidate_pipelines():
+        if wanted and p.name not in wanted:
+            continue
+        if p.gpu_emulated is not None and not _have_gpu_emulator():
+            skipped.append(p.name)
+            continue
+        if all(n in names for n in p.needs):
+            available[p.name] = p
+        else:
+            skipped.append(p.name)
+    return available, skipped
+
+
+# ---------------------------------------------------------------------------
+# Random norm-op cases (norm_cases.py specs)
+# ---------------------------------------------------------------------------
+
+def random_norm_spec(rng):
+    """A random norm_cases.py spec string."""
+    op = "layer_norm" if rng.random() < 0.5 else "rms_norm"
+    rank = int(rng.choice([1, 2, 2, 2, 3, 3, 4]))
+    shape = random_shape(rng, rank)
+    axis = int(rng.integers(0, rank))
+    dtype = str(rng.choice(["f32", "f32", "f32", "f16", "bf16", "f64"]))
+    words = [f"op={op}", "shape=" + "x".join(map(str, shape)),
+             f"axis={axis}", f"dtype={dtype}"]
+    data = str(rng.choice(["normal"] * 6 + ["uniform"] * 3 +
+                          ["large_mean", "constant", "nonfinite", "tiny", "huge"]))
+    if data == "large_mean" and op == "rms_norm":
+        data = "normal"
+    if data in ("tiny", "huge") and dtype not in ("f32", "f64"):
+        data = "normal"
+    out = dtype
+    scale = 0.0
+    r = rng.random()
+    if r < 0.12:
+        out = str(rng.choice(["i8", "f8E4M3FN"]))
+        scale = float(rng.choice([0.005, 0.01, 0.02, 0.05, 0.1]))
+    elif r < 0.3 and dtype != "f64" and data not in ("tiny", "huge"):
+        out = str(rng.choice(["f32", "f16", "bf16"]))
+    if out != dtype:
+        words.append(f"out={out}")
+    if scale:
+        words.append(f"scale={scale}")
+    if rng.random() < 0.6:
+        words.append("gamma")
+    if op == "layer_norm" and rng.random() < 0.5:
+        words.append("beta")
+    if rng.random() < 0.25:
+        words.append("residual")
+        if rng.random() < 0.6:
+            words.append("residual_out")
+    if op == "layer_norm" and rng.random() < 0.2:
+        words.append("mean")
+    if rng.random() < 0.2:
+        words.append("rstd")
+    eps = float(rng.choice([1e-5, 1e-5, 1e-6, 1e-12, 1e-40, 1e-3, 0.5]))
+    words.append(f"eps={eps!r}")
+    if rng.random() < 0.2:
+        words.append("eps_operand")
+    if rng.random() < 0.25:
+        words.append("dynamic")
+    words.append("abi=" + str(rng.choice(["tensor", "tensor", "memref", "kernel"])))
+    words.append(f"data={data}")
+    words.append(f"seed={int(rng.integers(0, 2**31))}")
+    return " ".join(words)
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+def generate(seed, index, kinds):
+    """Case `index` of `seed`: (kind, object)."""
+    rng = np.random.default_rng([seed, index])
+    kind = kinds[int(rng.integers(0, len(kinds)))]
+    if kind == "norm":
+        return kind, NormCase.parse(random_norm_spec(rng))
+    return kind, random_chain(rng, near_miss=(kind == "nearmiss"))
+
+
+@dataclass
+class Stats:
+    cases: int = 0
+    mismatches: int = 0
+    errors: int = 0
+
+
+@dataclass
+class Report:
+    per_pipeline: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+    missed_captures: int = 0
+    wrong_captures: int = 0
+
+    def stats(self, name):
+        return self.per_pipeline.setdefault(name, Stats())
+
+
+def _compile_only(kernels, pipeline):
+    with tempfile.NamedTemporaryFile("w", suffix=".mlir", delete=False) as f:
+        f.write(kernels)
+        path = f.name
+    try:
+        proc = subprocess.run([harness.norm_opt(), path, "-o", os.devnull] +
+                              pipeline.args(), capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+    return proc
+
+
+def _capture_count(ir):
+    """How many norm ops `--norm-capture` makes of `ir` (None if it fails)."""
+    proc = subprocess.run([harness.norm_opt(), "-", "--norm-capture"], input=ir,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None, proc.stderr
+    return len(re.findall(r"norm\.(layer_norm|rms_norm)", proc.stdout)), ""
+
+
+def _norm_call(case, func):
+    values = case.inputs()
+    args, outputs = case.call_args(values)
+    shapes = ([s for _, s, _ in case.destinations()] if case.abi == "tensor" else [])
+    return harness.Call(func, args, outputs, shapes), values
+
+
+def _run_norm_batch(cases, pipeline, report):
+    """cases: list of (index, NormCase). Returns failures (index, message)."""
+    stats = report.stats(pipeline.name)
+    cases = [(i, c) for i, c in cases if pipeline.accepts(c)]
+    if not cases:
+        return []
+    kernels = "\n".join(c.kernel_ir(f"k{i}") for i, c in cases)
+    if pipeline.compile_only:
+        stats.cases += len(cases)
+        proc = _compile_only(kernels, pipeline)
+        if proc.returncode == 0:
+            return []
+        if len(cases) > 1:
+            stats.cases -= len(cases)
+            return [f for one in cases for f in _run_norm_batch([one], pipeline, report)]
+        stats.errors += 1
+        return [(cases[0][0], f"norm-opt failed:\n{proc.stderr[-3000:]}")]
+    calls, data = [], []
+    for i, c in cases:
+        call, values = _norm_call(c, f"k{i}")
+        calls.append(call)
+        data.append(values)
+    try:
+        if pipeline.gpu_emulated is not None:
+            from norm_mlir.gpu import emulator
+            results = emulator.run_calls(kernels, calls, pipeline.gpu_emulated)
+        else:
+            results = harness.run_calls(kernels, calls, pipeline.args(),
+                                        runner_opt=RUNNER_OPT)
+    except (harness.HarnessError, RuntimeError) as err:
+        if len(cases) > 1:
+            return [f for one in cases for f in _run_norm_batch([one], pipeline, report)]
+        stats.cases += 1
+        stats.errors += 1
+        return [(cases[0][0], str(err)[-3000:])]
+    failures = []
+    for (i, c), outs, values in zip(cases, results, data):
+        stats.cases += 1
+        problems = c.check(outs, values)
+        if problems:
+            stats.mismatches += 1
+            failures.append((i, "; ".join(problems)))
+    return failures
+
+
+def _run_chain_batch(chains, pipeline, report):
+    """chains: list of (index, Chain); positive chains are compared with the
+    reference after capture, near-misses bit-for-bit with their original."""
+    stats = report.stats(pipeline.name)
+    kernels = "\n".join(c.kernel_ir(f"k{i}") for i, c in chains)
+    if pipeline.compile_only:
+        proc = _compile_only(kernels, Pipeline(pipeline.name, "norm-capture," +
+                                               pipeline.passes, ()))
+        stats.cases += len(chains)
+        if proc.returncode == 0 or len(chains) == 1:
+            if proc.returncode:
+                stats.errors += 1
+                return [(chains[0][0], f"norm-opt failed:\n{proc.stderr[-3000:]}")]
+            return []
+        stats.cases -= len(chains)
+        return [f for one in chains for f in _run_chain_batch([one], pipeline, report)]
+    calls, data = [], []
+    for i, c in chains:
+        values = c.inputs()
+        calls.append(harness.Call(f"k{i}", c.args(values), [], [c.shape]))
+        data.append(values)
+    try:
+        captured = harness.run_calls(kernels, calls, pipeline.args("norm-capture"),
+                                     runner_opt=RUNNER_OPT)
+        original = None
+        if any(c.near_miss for _, c in chains):
+            original = harness.run_calls(kernels, calls, pipeline.args(),
+                                    runner_opt=RUNNER_OPT)
+    except harness.HarnessError as err:
+        if len(chains) > 1:
+            return [f for one in chains for f in _run_chain_batch([one], pipeline, report)]
+        stats.cases += 1
+        stats.errors += 1
+        return [(chains[0][0], str(err)[-3000:])]
+    failures = []
+    for k, ((i, c), values) in enumerate(zip(chains, data)):
+        stats.cases += 1
+        got = captured[k][0]
+        if c.near_miss:
+            want = original[k][0]
+            same = (got == want) | (np.isnan(got) & np.isnan(want))
+            if not same.all():
+                stats.mismatches += 1
+                failures.append((i, f"near-miss changed by capture: "
+                                    f"{int((~same).sum())} elements differ"))
+            continue
+        problems = c.check(got, values)
+        if problems:
+            stats.mismatches += 1
+            failures.append((i, "; ".join(problems)))
+    return failures
+
+
+def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
+        verbose=False, out=sys.stdout):
+    indices = [only] if only is not None else list(range(start, start + count))
+    generated = [(i,) + generate(seed, i, kinds) for i in indices]
+    report = Report()
+    failures = []
+
+    # Capture check: chains are captured (one norm op each), near-misses not.
+    chains = [(i, obj) for i, kind, obj in generated if kind != "norm"]
+    if chains and "norm-capture" in registered_names():
+        for i, c in chains:
+            n, err = _capture_count(c.kernel_ir(f"k{i}"))
+            if n is None:
+                failures.append((i, "*", f"norm-capture failed:\n{err[-3000:]}"))
+                continue
+            if c.near_miss and n:
+                report.wrong_captures += 1
+                failures.append((i, "norm-capture", f"near-miss captured ({n} ops)"))
+            elif not c.near_miss and n != 1:
+                report.missed_captures += 1
+                failures.append((i, "norm-capture", f"not captured ({n} norm ops)"))
+
+    tasks = []
+    for name, pipeline in pipelines.items():
+        norm_cases = [(i, obj) for i, kind, obj in generated if kind == "norm"]
+        for s in range(0, len(norm_cases), batch):
+            tasks.append((pipeline, "norm", norm_cases[s:s + batch]))
+        if "norm-capture" in registered_names() and not pipeline.norm_only:
+            for s in range(0, len(chains), batch):
+                tasks.append((pipeline, "chain", chains[s:s + batch]))
+
+    def do(task):
+        pipeline, kind, items = task
+        runner = _run_norm_batch if kind == "norm" else _run_chain_batch
+        return pipeline.name, runner(items, pipeline, report)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for name, fails in pool.map(do, tasks):
+            failures += [(i, name, msg) for i, msg in fails]
+
+    specs = {i: (obj.spec or "") for i, _, obj in generated}
+    for i, name, msg in sorted(failures, key=lambda f: (f[0], f[1])):
+        print(f"FAIL [{name}] case {i}: {specs[i]}\n    {msg}\n"
+              f"    reproduce: python -m norm_mlir.testing.difftest --seed {seed} "
+              f"--only {i} --kinds {','.join(kinds)}", file=out)
+    if verbose:
+        for i, kind, obj in generated:
+            print(f"case {i} [{kind}]: {obj.spec}", file=out)
+    total = sum(s.cases for s in report.per_pipeline.values())
+    for name, s in sorted(report.per_pipeline.items()):
+        print(f"pipeline {name}: {s.cases} cases, {s.mismatches} mismatches, "
+              f"{s.errors} errors", file=out)
+    n_chains = sum(1 for _, k, _ in generated if k == "chain")
+    n_near = sum(1 for _, k, _ in generated if k == "nearmiss")
+    print(f"capture: {n_chains} chains, {report.missed_captures} not captured; "
+          f"{n_near} near-misses, {report.wrong_captures} captured", file=out)
+    print(f"difftest: seed {seed}, {len(generated)} programs, {total} runs, "
+          f"{len(failures)} failures", file=out)
+    return len(failures)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--count", type=int, default=200,
+                        help="number of random programs (default 200)")
+    parser.add_argument("--start", type=int, default=0, help="first case index")
+    parser.add_argument("--only", type=int, help="run only case ONLY")
+    parser.add_argument("--kinds", default="norm,chain,nearmiss",
+                        help="comma-separated: norm, chain, nearmiss")
+    parser.add_argument("--pipelines",
+                        help="comma-separated pipeline names (default: every "
+                        "available one: %s)" % ", ".join(
+                            p.name for p in _candidate_pipelines()))
+    parser.add_argument("--batch", type=int, default=24,
+                        help="programs per compiled module")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="modules compiled and run at once")
+    parser.add_argument("--runner-opt", default="-O0",
+                        help="mlir-runner optimisation level (default -O0)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    global RUNNER_OPT
+    RUNNER_OPT = args.runner_opt
+    kinds = [k for k in args.kinds.split(",") if k]
+    for k in kinds:
+        if k not in ("norm", "chain", "nearmiss"):
+            parser.error(f"unknown kind {k}")
+    wanted = set(args.pipelines.split(",")) if args.pipelines else None
+    pipelines, skipped = available_pipelines(wanted)
+    if not pipelines:
+        parser.error("no pipeline available")
+    print(f"difftest: pipelines {', '.join(pipelines)}"
+          + (f"; not registered: {', '.join(skipped)}" if skipped else ""))
+    if any(k != "norm" for k in kinds) and "norm-capture" not in registered_names():
+        print("difftest: norm-capture is not registered: norm cases only")
+        kinds = ["norm"]
+    begin = time.time()
+    failures = run(args.seed, args.count, kinds, pipelines, args.start,
+                   args.batch, args.jobs, args.only, args.verbose)
+    print(f"difftest: {time.time() - begin:.1f}s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
