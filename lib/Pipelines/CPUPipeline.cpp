@@ -64,6 +64,7 @@ static void buildLoopPipeline(OpPassManager &pm,
   lowering.nontemporalThreshold = options.nontemporalThreshold;
   lowering.prefetch = options.prefetch;
   lowering.prefetchLocality = options.prefetchLocality;
+  lowering.onePassVariance = options.onePassVariance;
   pm.addPass(createConvertNormToAffine(lowering));
   pm.addPass(createConvertLinalgToAffineLoopsPass());
   pm.addPass(createLowerAffinePass());

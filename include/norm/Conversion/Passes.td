@@ -131,12 +131,20 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     3. The normalise-and-store sweep
        `out = (h - mean) * rstd * gamma + beta`.
 
+    With `one-pass-variance` (the default), LayerNorm's sweep 1 also sums
+    `((h - h[0]) * c)^2`, and the variance is taken from the two pivoted
+    sums, `sum(((h - p) c)^2) - (mean - p)^2`, when that subtraction loses
+    at most 4 bits (the pivot within ~3.9 standard deviations of the mean;
+    always for a constant row): then sweep 2 is skipped. Otherwise, and for
+    NaN, sweep 2 runs as above.
+
     The statistics sweeps keep `unroll` independent vector accumulators and
     reduce them horizontally once per row; every sweep finishes a row whose
     length is not a multiple of `W` with one masked vector. f16 and bf16 are
     extended to f32 on load and rounded once on store. The arithmetic is that
     of `--convert-norm-to-linalg` (pivoted mean, centred and scaled variance,
-    NaN rows for non-finite input), so the two agree to rounding.
+    NaN rows for non-finite input), so the two agree to rounding (to a few
+    more ulps of the variance when it comes from one pass).
 
     Normalised dims that are contiguous in every operand are walked as one;
     otherwise the sweeps nest a loop per normalised dim. A trailing dim with
@@ -170,6 +178,10 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
            "(default 32 MiB, a last-level cache; -1: never)">,
     Option<"prefetch", "prefetch", "bool", /*default=*/"true",
            "prefetch the next row's input during the normalise sweep">,
+    Option<"onePassVariance", "one-pass-variance", "bool",
+           /*default=*/"true",
+           "LayerNorm: take the variance from sweep 1's pivoted sums when "
+           "that is accurate, and make the centred sweep only otherwise">,
     Option<"prefetchLocality", "prefetch-locality", "unsigned",
            /*default=*/"3",
            "locality hint of those prefetches (3: keep in all cache levels, "

@@ -42,6 +42,11 @@ struct NormCPUPipelineOptions
       llvm::cl::desc("convert-norm-to-affine: prefetch the next row while "
                      "normalising"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> onePassVariance{
+      *this, "one-pass-variance",
+      llvm::cl::desc("convert-norm-to-affine: LayerNorm variance from the "
+                     "first sweep when accurate"),
+      llvm::cl::init(true)};
   PassOptions::Option<unsigned> prefetchLocality{
       *this, "prefetch-locality",
       llvm::cl::desc("convert-norm-to-affine: locality hint of the "

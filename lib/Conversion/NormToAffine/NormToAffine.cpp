@@ -160,8 +160,9 @@ private:
                 Value mask, RowSource source, int64_t numLanes = 0);
   /// `value` with the lanes outside `mask` set to zero.
   Value zeroMasked(OpBuilder &builder, Value value, Value mask);
-  /// The sum of all lanes of all `copies` (vectors of the compute type).
-  Value reduceSum(OpBuilder &builder, ArrayRef<SmallVector<Value>> copies);
+  /// The sum of all lanes of the `index`th state vector of all `copies`.
+  Value reduceSum(OpBuilder &builder, ArrayRef<SmallVector<Value>> copies,
+                  unsigned index = 0);
   SmallVector<Value> fullIndices(ValueRange rowIvs, ValueRange normIvs) {
     SmallVector<Value> indices(rowIvs);
     indices.append(normIvs.begin(), normIvs.end());
@@ -758,11 +759,12 @@ Value RowKernelEmitter::convertOutput(OpBuilder &builder, Value y,
 }
 
 Value RowKernelEmitter::reduceSum(OpBuilder &builder,
-                                  ArrayRef<SmallVector<Value>> copies) {
+                                  ArrayRef<SmallVector<Value>> copies,
+                                  unsigned index) {
   // Pairwise, so the copies' sums stay independent as long as possible.
   SmallVector<Value> partial;
   for (const SmallVector<Value> &copy : copies)
-    partial.push_back(copy.front());
+    partial.push_back(copy[index]);
   while (partial.size() > 1) {
     SmallVector<Value> next;
     for (size_t i = 0; i + 1 < partial.size(); i += 2)
@@ -790,8 +792,9 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
       vector::BroadcastOp::create(builder, loc, computeVector, invSqrtRowSize);
   bool residualWritten = false;
 
-  // LayerNorm: the pivoted mean.
-  Value meanScalar, meanVector;
+  // LayerNorm: the pivoted mean (and, with one-pass-variance, the pivoted
+  // sum of squares).
+  Value meanScalar, meanVector, pivotedMean, pivotedSquares;
   if (op.isLayerNorm()) {
     // The pivot is the row's first element; a dynamic row may be empty.
     SmallVector<Value> firstIndices;
@@ -832,20 +835,34 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     }
     Value pivotVector =
         vector::BroadcastOp::create(builder, loc, computeVector, pivot);
-    auto sums = sweep(builder, {zeroVector}, unroll,
-                      [&](OpBuilder &nb, ValueRange normIvs, Value mask,
-                          ValueRange state) -> SmallVector<Value> {
-                        Value h = loadRow(nb, rowIvs, normIvs, mask,
-                                          RowSource::ComputeAndWrite);
-                        Value d = zeroMasked(
-                            nb, arith::SubFOp::create(nb, loc, h, pivotVector),
-                            mask);
-                        return {arith::AddFOp::create(nb, loc, state[0], d)};
-                      });
+    // With one-pass-variance, sweep 1 also sums ((h - p) * c)^2.
+    SmallVector<Value> init = {zeroVector};
+    if (options.onePassVariance)
+      init.push_back(zeroVector);
+    auto sums = sweep(
+        builder, init, unroll,
+        [&](OpBuilder &nb, ValueRange normIvs, Value mask,
+            ValueRange state) -> SmallVector<Value> {
+          Value h =
+              loadRow(nb, rowIvs, normIvs, mask, RowSource::ComputeAndWrite);
+          Value d = zeroMasked(
+              nb, arith::SubFOp::create(nb, loc, h, pivotVector), mask);
+          SmallVector<Value> next = {
+              arith::AddFOp::create(nb, loc, state[0], d)};
+          if (state.size() > 1) {
+            Value t = arith::MulFOp::create(nb, loc, d, scale);
+            Value square = arith::MulFOp::create(nb, loc, t, t, contract);
+            next.push_back(
+                arith::AddFOp::create(nb, loc, state[1], square, contract));
+          }
+          return next;
+        });
     residualWritten = true;
     Value sum = reduceSum(builder, sums);
-    meanScalar = arith::AddFOp::create(
-        builder, loc, pivot, arith::DivFOp::create(builder, loc, sum, rowSize));
+    pivotedMean = arith::DivFOp::create(builder, loc, sum, rowSize);
+    if (options.onePassVariance)
+      pivotedSquares = reduceSum(builder, sums, 1);
+    meanScalar = arith::AddFOp::create(builder, loc, pivot, pivotedMean);
     meanVector =
         vector::BroadcastOp::create(builder, loc, computeVector, meanScalar);
   }
@@ -853,19 +870,46 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   // The scaled sum of squares: centred for LayerNorm.
   RowSource squaresSource =
       residualWritten ? RowSource::Reuse : RowSource::ComputeAndWrite;
-  auto squares = sweep(
-      builder, {zeroVector}, unroll,
-      [&](OpBuilder &nb, ValueRange normIvs, Value mask,
-          ValueRange state) -> SmallVector<Value> {
-        Value h = loadRow(nb, rowIvs, normIvs, mask, squaresSource);
-        if (meanVector)
-          h = arith::SubFOp::create(nb, loc, h, meanVector);
-        Value t = zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale),
-                             mask);
-        Value square = arith::MulFOp::create(nb, loc, t, t, contract);
-        return {arith::AddFOp::create(nb, loc, state[0], square, contract)};
-      });
-  Value sumSquares = reduceSum(builder, squares);
+  auto centredSquares = [&](OpBuilder &sb) {
+    auto squares = sweep(
+        sb, {zeroVector}, unroll,
+        [&](OpBuilder &nb, ValueRange normIvs, Value mask,
+            ValueRange state) -> SmallVector<Value> {
+          Value h = loadRow(nb, rowIvs, normIvs, mask, squaresSource);
+          if (meanVector)
+            h = arith::SubFOp::create(nb, loc, h, meanVector);
+          Value t = zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale),
+                               mask);
+          Value square = arith::MulFOp::create(nb, loc, t, t, contract);
+          return {arith::AddFOp::create(nb, loc, state[0], square, contract)};
+        });
+    return reduceSum(sb, squares);
+  };
+  Value sumSquares;
+  if (!pivotedSquares) {
+    sumSquares = centredSquares(builder);
+  } else {
+    // var = sum(((h - p) c)^2) - ((mean - p))^2, kept when the subtraction
+    // loses at most 4 bits: (mean - p)^2 <= 15 var, i.e. the pivot lies
+    // within ~3.9 standard deviations of the mean (always so for a
+    // constant row, nearly always for sampled data). Otherwise, or for
+    // NaN, the centred sweep.
+    Value offsetSquared =
+        arith::MulFOp::create(builder, loc, pivotedMean, pivotedMean);
+    Value onePass =
+        arith::SubFOp::create(builder, loc, pivotedSquares, offsetSquared);
+    Value bound = arith::MulFOp::create(builder, loc, pivotedSquares,
+                                        constantFloat(15.0 / 16.0));
+    Value accurate = arith::CmpFOp::create(
+        builder, loc, arith::CmpFPredicate::OLE, offsetSquared, bound);
+    auto ifOp = scf::IfOp::create(
+        builder, loc, accurate,
+        [&](OpBuilder &nb, Location) { scf::YieldOp::create(nb, loc, onePass); },
+        [&](OpBuilder &nb, Location) {
+          scf::YieldOp::create(nb, loc, centredSquares(nb));
+        });
+    sumSquares = ifOp.getResult(0);
+  }
 
   // rstd, NaN for a row whose mean square overflowed (non-finite input).
   const llvm::fltSemantics &semantics =
@@ -1070,9 +1114,14 @@ struct ConvertNormToAffinePass
   void runOnOperation() override {
     SmallVector<NormOpInterface> normOps;
     getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
-    ConvertNormToAffineOptions passOptions{vectorWidth, unroll, parallel,
-                                           nontemporalThreshold, prefetch,
-                                           prefetchLocality};
+    ConvertNormToAffineOptions passOptions;
+    passOptions.vectorWidth = vectorWidth;
+    passOptions.unroll = unroll;
+    passOptions.parallel = parallel;
+    passOptions.nontemporalThreshold = nontemporalThreshold;
+    passOptions.prefetch = prefetch;
+    passOptions.prefetchLocality = prefetchLocality;
+    passOptions.onePassVariance = onePassVariance;
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (NormOpInterface op : normOps) {

@@ -11,7 +11,8 @@ eps (value), eps_operand (eps passed as a runtime f32 argument), scale
 `out=i8 scale=0.05`, `out=f8E4M3FN scale=0.01`), dynamic
 (every dim dynamic), abi (tensor|memref|kernel: memref arguments read with
 bufferization.to_tensor and written with materialize_in_destination), data
-(normal|uniform|large_mean|constant|tiny|huge|nonfinite), seed.
+(normal|uniform|large_mean|constant|tiny|huge|nonfinite|outlier: normal
+with every row's first element at 100), seed.
 """
 
 from dataclasses import dataclass
@@ -234,6 +235,13 @@ class NormCase:
             return 1e-20 * rng.standard_normal(shape)
         if self.data == "huge":
             return 1e18 * rng.standard_normal(shape)
+        if self.data == "outlier":
+            # The row's first element, which pivoted sums start from, far
+            # from the rest.
+            v = rng.standard_normal(shape)
+            flat = v.reshape(-1, self.n)
+            flat[:, 0] = 100.0
+            return flat.reshape(shape)
         if self.data == "nonfinite":
             v = rng.standard_normal(shape)
             flat = v.reshape(-1, self.n)

@@ -54,7 +54,8 @@ SWEEPS = {
     # vectors, masked tails, N below one vector) up to 4099, static and
     # dynamic, rank 3 with axis 1 and 2 (collapsed normalised dims), with
     # and without gamma/beta, f32/f16/bf16/f64, fused output casts, the
-    # large-mean and constant-row cases, residual forms, both kernel ABIs.
+    # large-mean and constant-row cases, rows whose first element (the
+    # pivot) is an outlier, residual forms, both kernel ABIs.
     "cpu": (
         [f"op=layer_norm shape=3x{n} gamma beta" for n in _CPU_N] +
         [f"op=rms_norm shape=3x{n} gamma eps=1e-6" for n in _CPU_N] +
@@ -85,6 +86,10 @@ SWEEPS = {
             "op=layer_norm shape=4x4099 gamma beta data=large_mean",
             "op=layer_norm shape=4x768 data=large_mean dynamic",
             "op=layer_norm shape=4x768 dtype=bf16 gamma beta data=large_mean",
+            "op=layer_norm shape=3x4099 gamma beta data=outlier",
+            "op=layer_norm shape=4x9 data=outlier",
+            "op=layer_norm shape=3x768 dtype=bf16 data=outlier",
+            "op=layer_norm shape=3x33 gamma data=outlier dynamic",
             "op=layer_norm shape=4x4099 gamma beta data=constant",
             "op=layer_norm shape=4x4099 dtype=bf16 beta data=constant",
             "op=layer_norm shape=3x9 data=constant dynamic",
