@@ -139,6 +139,17 @@ verifyNormGPUPipelineOptions(const NormGPUPipelineOptions &options,
   if (!toolkit.empty() && !llvm::sys::fs::is_directory(toolkit))
     return error("norm-gpu-pipeline: toolkit '" + toolkit +
                  "' is not a directory");
+  // An unknown chip would only be reported by the NVVM target's verifier
+  // after LLVM's instruction selection had already aborted on it.
+  StringRef chip = options.chip;
+  unsigned smVersion = 0;
+  StringRef digits = chip;
+  if (!digits.consume_front("sm_") ||
+      digits.consumeInteger(/*Radix=*/10, smVersion) ||
+      !(digits.empty() || digits == "a" || digits == "f") || smVersion < 20)
+    return error("norm-gpu-pipeline: chip must be an NVIDIA architecture "
+                 "such as sm_80 or sm_90, got '" +
+                 chip + "'");
   if (options.optLevel > 3)
     return error("norm-gpu-pipeline: opt-level must be 0 to 3, got " +
                  Twine(options.optLevel));

@@ -8,13 +8,16 @@
 // RUN: not norm-opt %s --norm-gpu-pipeline="opt-level=4" 2>&1 | FileCheck %s --check-prefix=OPT
 // RUN: not norm-opt %s --norm-gpu-pipeline="block-size=48" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not norm-opt %s --norm-gpu-pipeline="chip=bogus" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not norm-opt %s --norm-gpu-pipeline="chip=sm_" 2>&1 | FileCheck %s --check-prefix=CHIP2
+// RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_90a" | FileCheck %s --check-prefix=ISA
 // RUN: norm-opt %s --norm-gpu-pipeline="format=isa" | FileCheck %s --check-prefix=ISA
 
 // FORMAT: error: norm-gpu-pipeline: format must be isa, bin, fatbin or llvm, got 'bogus'
 // TOOLKIT: error: norm-gpu-pipeline: toolkit '{{.*}}.missing' is not a directory
 // OPT: error: norm-gpu-pipeline: opt-level must be 0 to 3, got 4
 // BLOCK: error: convert-norm-to-gpu: block-size must be a multiple of 32 from 32 to 1024, got 48
-// CHIP: :[[# @LINE + 4]]:3: error: Minimum NVVM target SM version is sm_20
+// CHIP: error: norm-gpu-pipeline: chip must be an NVIDIA architecture such as sm_80 or sm_90, got 'bogus'
+// CHIP2: error: norm-gpu-pipeline: chip must be an NVIDIA architecture such as sm_80 or sm_90, got 'sm_'
 // ISA: gpu.binary @k_kernel
 
 func.func @k(%x: memref<4x64xf32>, %o: memref<4x64xf32>) {
