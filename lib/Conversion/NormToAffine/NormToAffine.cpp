@@ -1088,6 +1088,40 @@ void RowKernelEmitter::emit() {
 // Pattern and pass
 //===----------------------------------------------------------------------===//
 
+/// Why the CPU lowering cannot take `op`'s element types, or an empty
+/// string. The row kernels compute in f32 (f64 for f64) and load and store
+/// what the LLVM dialect can: f16, bf16, f32 and f64, and the quantised
+/// output types (i8, f8E4M3FN, expanded by norm-expand-fp8-casts). Other
+/// float types (f8 inputs, tf32, f80, ...) would leave conversions that do
+/// not lower to LLVM.
+static std::string getUnsupportedTypeReason(NormOpInterface op) {
+  auto isSupported = [](Type type) {
+    return type.isF16() || type.isBF16() || type.isF32() || type.isF64();
+  };
+  std::pair<StringRef, Value> operands[] = {
+      {"input", op.getInput()},           {"residual", op.getResidual()},
+      {"gamma", op.getGamma()},           {"beta", op.getBeta()},
+      {"eps", op.getEpsValue()},          {"out_scale", op.getOutScale()},
+      {"residual_out", op.getResidualOutput()},
+      {"mean", op.getMean()},             {"rstd", op.getRstd()},
+      {"output", op.getOutput()}};
+  for (auto [name, value] : operands) {
+    if (!value)
+      continue;
+    Type type = getElementTypeOrSelf(value);
+    if (isSupported(type) ||
+        (name == "output" && op.hasQuantizedOutput() &&
+         isQuantizedElementType(type)))
+      continue;
+    std::string reason;
+    llvm::raw_string_ostream os(reason);
+    os << "expects f16, bf16, f32 or f64 elements in the " << name
+       << " to lower it to CPU code, got '" << type << "'";
+    return reason;
+  }
+  return "";
+}
+
 namespace {
 /// Replaces a norm op on memrefs by its row loops.
 struct LowerNormOpToAffine : public OpInterfaceRewritePattern<NormOpInterface> {
@@ -1099,6 +1133,9 @@ struct LowerNormOpToAffine : public OpInterfaceRewritePattern<NormOpInterface> {
                                 PatternRewriter &rewriter) const override {
     if (op.hasPureTensorSemantics())
       return rewriter.notifyMatchFailure(op, "expects an op on memrefs");
+    std::string unsupported = getUnsupportedTypeReason(op);
+    if (!unsupported.empty())
+      return rewriter.notifyMatchFailure(op, unsupported);
     RowKernelEmitter(rewriter, op, options).emit();
     rewriter.eraseOp(op);
     return success();
@@ -1128,6 +1165,12 @@ struct ConvertNormToAffinePass
       if (op.hasPureTensorSemantics()) {
         op->emitOpError("must be bufferized before --convert-norm-to-affine "
                         "(it lowers norm ops on memrefs)");
+        failedAny = true;
+        continue;
+      }
+      std::string unsupported = getUnsupportedTypeReason(op);
+      if (!unsupported.empty()) {
+        op->emitOpError(unsupported);
         failedAny = true;
         continue;
       }
