@@ -46,6 +46,7 @@ import numpy as np
 
 from norm_mlir.testing import harness
 from norm_mlir.testing.chains import random_chain, random_shape
+from norm_mlir.testing.fusions import random_fuse_case
 from norm_mlir.testing.norm_cases import NormCase
 
 # ---------------------------------------------------------------------------
@@ -106,6 +107,15 @@ def _candidate_pipelines():
         Pipeline("cpu-wide",
                  f"{_TOSA},norm-cpu-pipeline{{vector-width=16 unroll=4}}",
                  ("norm-cpu-pipeline", "vector-width", "unroll")),
+        Pipeline("cpu-odd",
+                 f"{_TOSA},norm-cpu-pipeline{{vector-width=3 unroll=3 "
+                 f"prefetch=false nontemporal-threshold=0}}",
+                 ("norm-cpu-pipeline", "vector-width", "nontemporal-threshold")),
+        Pipeline("cpu-openmp", f"{_TOSA},norm-cpu-pipeline{{openmp=true}}",
+                 ("norm-cpu-pipeline", "openmp")),
+        Pipeline("cpu-two-pass",
+                 f"{_TOSA},norm-cpu-pipeline{{one-pass-variance=false}}",
+                 ("norm-cpu-pipeline", "one-pass-variance")),
         # Fusion first (a no-op on a lone norm op; fuses chains' neighbours).
         Pipeline("fuse-cpu", f"{_TOSA},norm-fuse,norm-cpu-pipeline",
                  ("norm-fuse", "norm-cpu-pipeline")),
@@ -182,7 +192,8 @@ def random_norm_spec(rng):
     words = [f"op={op}", "shape=" + "x".join(map(str, shape)),
              f"axis={axis}", f"dtype={dtype}"]
     data = str(rng.choice(["normal"] * 6 + ["uniform"] * 3 +
-                          ["large_mean", "constant", "nonfinite", "tiny", "huge"]))
+                          ["large_mean", "constant", "nonfinite", "tiny", "huge",
+                           "outlier"]))
     if data == "large_mean" and op == "rms_norm":
         data = "normal"
     if data in ("tiny", "huge") and dtype not in ("f32", "f64"):
@@ -233,6 +244,8 @@ def generate(seed, index, kinds):
     kind = kinds[int(rng.integers(0, len(kinds)))]
     if kind == "norm":
         return kind, NormCase.parse(random_norm_spec(rng))
+    if kind == "fuse":
+        return kind, random_fuse_case(rng, random_shape)
     return kind, random_chain(rng, near_miss=(kind == "nearmiss"))
 
 
@@ -249,6 +262,7 @@ class Report:
     failures: list = field(default_factory=list)
     missed_captures: int = 0
     wrong_captures: int = 0
+    missed_fusions: int = 0
 
     def stats(self, name):
         return self.per_pipeline.setdefault(name, Stats())
@@ -266,13 +280,20 @@ def _compile_only(kernels, pipeline):
     return proc
 
 
-def _capture_count(ir):
-    """How many norm ops `--norm-capture` makes of `ir` (None if it fails)."""
-    proc = subprocess.run([harness.norm_opt(), "-", "--norm-capture"], input=ir,
+def _transformed_functions(items, pass_name):
+    """The text of each kernel (by name) of `items` after `pass_name`, from
+    one norm-opt run; (None, error) if it fails."""
+    ir = "\n".join(c.kernel_ir(f"k{i}") for i, c in items)
+    proc = subprocess.run([harness.norm_opt(), "-", f"--{pass_name}"], input=ir,
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        return None, proc.stderr
-    return len(re.findall(r"norm\.(layer_norm|rms_norm)", proc.stdout)), ""
+        return None, proc.stderr[-3000:]
+    bodies = {}
+    for chunk in re.split(r"(?=func\.func @)", proc.stdout):
+        m = re.match(r"func\.func @(\w+)", chunk)
+        if m:
+            bodies[m.group(1)] = chunk
+    return bodies, ""
 
 
 def _norm_call(case, func):
@@ -327,53 +348,49 @@ def _run_norm_batch(cases, pipeline, report):
     return failures
 
 
-def _run_chain_batch(chains, pipeline, report):
-    """chains: list of (index, Chain); positive chains are compared with the
-    reference after capture, near-misses bit-for-bit with their original."""
+def _run_transform_batch(items, pipeline, report):
+    """items: list of (index, Chain or FuseCase), run with their pass
+    (`prefix`: norm-capture, norm-fuse) in front of the pipeline and, where
+    the judgement needs it, without; each item judges its results."""
     stats = report.stats(pipeline.name)
-    kernels = "\n".join(c.kernel_ir(f"k{i}") for i, c in chains)
+    prefix = items[0][1].prefix
+    kernels = "\n".join(c.kernel_ir(f"k{i}") for i, c in items)
     if pipeline.compile_only:
-        proc = _compile_only(kernels, Pipeline(pipeline.name, "norm-capture," +
+        proc = _compile_only(kernels, Pipeline(pipeline.name, prefix + "," +
                                                pipeline.passes, ()))
-        stats.cases += len(chains)
-        if proc.returncode == 0 or len(chains) == 1:
+        stats.cases += len(items)
+        if proc.returncode == 0 or len(items) == 1:
             if proc.returncode:
                 stats.errors += 1
-                return [(chains[0][0], f"norm-opt failed:\n{proc.stderr[-3000:]}")]
+                return [(items[0][0], f"norm-opt failed:\n{proc.stderr[-3000:]}")]
             return []
-        stats.cases -= len(chains)
-        return [f for one in chains for f in _run_chain_batch([one], pipeline, report)]
+        stats.cases -= len(items)
+        return [f for one in items for f in _run_transform_batch([one], pipeline, report)]
     calls, data = [], []
-    for i, c in chains:
+    for i, c in items:
         values = c.inputs()
         calls.append(harness.Call(f"k{i}", c.args(values), [], [c.shape]))
         data.append(values)
     try:
-        captured = harness.run_calls(kernels, calls, pipeline.args("norm-capture"),
-                                     runner_opt=RUNNER_OPT)
+        transformed = harness.run_calls(kernels, calls, pipeline.args(prefix),
+                                        runner_opt=RUNNER_OPT)
+        # Near-misses are compared with their original; fusion cases check
+        # the original too.
         original = None
-        if any(c.near_miss for _, c in chains):
+        if any(c.near_miss or c.prefix == "norm-fuse" for _, c in items):
             original = harness.run_calls(kernels, calls, pipeline.args(),
-                                    runner_opt=RUNNER_OPT)
+                                         runner_opt=RUNNER_OPT)
     except harness.HarnessError as err:
-        if len(chains) > 1:
-            return [f for one in chains for f in _run_chain_batch([one], pipeline, report)]
+        if len(items) > 1:
+            return [f for one in items for f in _run_transform_batch([one], pipeline, report)]
         stats.cases += 1
         stats.errors += 1
-        return [(chains[0][0], str(err)[-3000:])]
+        return [(items[0][0], str(err)[-3000:])]
     failures = []
-    for k, ((i, c), values) in enumerate(zip(chains, data)):
+    for k, ((i, c), values) in enumerate(zip(items, data)):
         stats.cases += 1
-        got = captured[k][0]
-        if c.near_miss:
-            want = original[k][0]
-            same = (got == want) | (np.isnan(got) & np.isnan(want))
-            if not same.all():
-                stats.mismatches += 1
-                failures.append((i, f"near-miss changed by capture: "
-                                    f"{int((~same).sum())} elements differ"))
-            continue
-        problems = c.check(got, values)
+        problems = c.judge(transformed[k][0],
+                           original[k][0] if original else None, values)
         if problems:
             stats.mismatches += 1
             failures.append((i, "; ".join(problems)))
@@ -381,39 +398,77 @@ def _run_chain_batch(chains, pipeline, report):
 
 
 def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
-        verbose=False, out=sys.stdout):
+        verbose=False, out=sys.stdout, sample=0):
     indices = [only] if only is not None else list(range(start, start + count))
     generated = [(i,) + generate(seed, i, kinds) for i in indices]
     report = Report()
     failures = []
 
-    # Capture check: chains are captured (one norm op each), near-misses not.
-    chains = [(i, obj) for i, kind, obj in generated if kind != "norm"]
+    # Transformation checks: every chain captured (one norm op each), no
+    # near-miss captured, every fusion case fused (the op shows the parts).
+    chains = [(i, obj) for i, kind, obj in generated if kind in ("chain", "nearmiss")]
+    fuses = [(i, obj) for i, kind, obj in generated if kind == "fuse"]
     if chains and "norm-capture" in registered_names():
+        bodies, err = _transformed_functions(chains, "norm-capture")
         for i, c in chains:
-            n, err = _capture_count(c.kernel_ir(f"k{i}"))
-            if n is None:
-                failures.append((i, "*", f"norm-capture failed:\n{err[-3000:]}"))
+            if bodies is None:
+                failures.append((i, "norm-capture", f"norm-capture failed:\n{err}"))
                 continue
+            n = len(re.findall(r"norm\.(layer_norm|rms_norm)", bodies.get(f"k{i}", "")))
             if c.near_miss and n:
                 report.wrong_captures += 1
                 failures.append((i, "norm-capture", f"near-miss captured ({n} ops)"))
             elif not c.near_miss and n != 1:
                 report.missed_captures += 1
                 failures.append((i, "norm-capture", f"not captured ({n} norm ops)"))
+    if fuses and "norm-fuse" in registered_names():
+        bodies, err = _transformed_functions(fuses, "norm-fuse")
+        for i, c in fuses:
+            if bodies is None:
+                failures.append((i, "norm-fuse", f"norm-fuse failed:\n{err}"))
+                continue
+            body = bodies.get(f"k{i}", "")
+            missing = [m for m in c.fused_markers() if m not in body]
+            if c.out_dtype != c.dtype and not re.search(
+                    r"outs\([^)]*x" + re.escape(c.out_dtype) + r">\)", body):
+                missing.append(f"outs of {c.out_dtype}")
+            if missing:
+                report.missed_fusions += 1
+                failures.append((i, "norm-fuse", "not fused: " + ", ".join(missing)))
+
+    # Which pipelines each case runs through: all, or (with `sample`) the
+    # reference lowering plus `sample` others drawn for the case alone.
+    names = list(pipelines)
+    if only is not None:
+        sample = 0  # Reproducing one case: every pipeline asked for.
+
+    def runs_on(index):
+        if not sample or sample >= len(names):
+            return set(names)
+        rng = np.random.default_rng([seed, index, 1])
+        others = [n for n in names if n != "linalg"]
+        chosen = rng.choice(len(others), size=min(sample, len(others)),
+                            replace=False)
+        return {"linalg"} | {others[k] for k in chosen}
+    chosen = {i: runs_on(i) for i, _, _ in generated}
 
     tasks = []
     for name, pipeline in pipelines.items():
-        norm_cases = [(i, obj) for i, kind, obj in generated if kind == "norm"]
+        norm_cases = [(i, obj) for i, kind, obj in generated
+                      if kind == "norm" and name in chosen[i]]
         for s in range(0, len(norm_cases), batch):
             tasks.append((pipeline, "norm", norm_cases[s:s + batch]))
-        if "norm-capture" in registered_names() and not pipeline.norm_only:
-            for s in range(0, len(chains), batch):
-                tasks.append((pipeline, "chain", chains[s:s + batch]))
+        for kind, items, needed in (("chain", chains, "norm-capture"),
+                                    ("fuse", fuses, "norm-fuse")):
+            if needed not in registered_names() or pipeline.norm_only:
+                continue
+            mine = [(i, c) for i, c in items if name in chosen[i]]
+            for s in range(0, len(mine), batch):
+                tasks.append((pipeline, kind, mine[s:s + batch]))
 
     def do(task):
         pipeline, kind, items = task
-        runner = _run_norm_batch if kind == "norm" else _run_chain_batch
+        runner = _run_norm_batch if kind == "norm" else _run_transform_batch
         return pipeline.name, runner(items, pipeline, report)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -422,9 +477,12 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
 
     specs = {i: (obj.spec or "") for i, _, obj in generated}
     for i, name, msg in sorted(failures, key=lambda f: (f[0], f[1])):
+        command = (f"python -m norm_mlir.testing.difftest --seed {seed} "
+                   f"--only {i} --kinds {','.join(kinds)}")
+        if name in pipelines:
+            command += f" --pipelines {name}"
         print(f"FAIL [{name}] case {i}: {specs[i]}\n    {msg}\n"
-              f"    reproduce: python -m norm_mlir.testing.difftest --seed {seed} "
-              f"--only {i} --kinds {','.join(kinds)}", file=out)
+              f"    reproduce: {command}", file=out)
     if verbose:
         for i, kind, obj in generated:
             print(f"case {i} [{kind}]: {obj.spec}", file=out)
@@ -436,6 +494,8 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
     n_near = sum(1 for _, k, _ in generated if k == "nearmiss")
     print(f"capture: {n_chains} chains, {report.missed_captures} not captured; "
           f"{n_near} near-misses, {report.wrong_captures} captured", file=out)
+    print(f"fusion: {len(fuses)} cases, {report.missed_fusions} not fused",
+          file=out)
     print(f"difftest: seed {seed}, {len(generated)} programs, {total} runs, "
           f"{len(failures)} failures", file=out)
     return len(failures)
@@ -449,8 +509,8 @@ def main(argv=None):
                         help="number of random programs (default 200)")
     parser.add_argument("--start", type=int, default=0, help="first case index")
     parser.add_argument("--only", type=int, help="run only case ONLY")
-    parser.add_argument("--kinds", default="norm,chain,nearmiss",
-                        help="comma-separated: norm, chain, nearmiss")
+    parser.add_argument("--kinds", default="norm,chain,nearmiss,fuse",
+                        help="comma-separated: norm, chain, nearmiss, fuse")
     parser.add_argument("--pipelines",
                         help="comma-separated pipeline names (default: every "
                         "available one: %s)" % ", ".join(
@@ -459,6 +519,9 @@ def main(argv=None):
                         help="programs per compiled module")
     parser.add_argument("-j", "--jobs", type=int, default=1,
                         help="modules compiled and run at once")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="run each program through the linalg pipeline "
+                        "and SAMPLE others drawn for it (default: all)")
     parser.add_argument("--runner-opt", default="-O0",
                         help="mlir-runner optimisation level (default -O0)")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -467,7 +530,7 @@ def main(argv=None):
     RUNNER_OPT = args.runner_opt
     kinds = [k for k in args.kinds.split(",") if k]
     for k in kinds:
-        if k not in ("norm", "chain", "nearmiss"):
+        if k not in ("norm", "chain", "nearmiss", "fuse"):
             parser.error(f"unknown kind {k}")
     wanted = set(args.pipelines.split(",")) if args.pipelines else None
     pipelines, skipped = available_pipelines(wanted)
@@ -475,12 +538,15 @@ def main(argv=None):
         parser.error("no pipeline available")
     print(f"difftest: pipelines {', '.join(pipelines)}"
           + (f"; not registered: {', '.join(skipped)}" if skipped else ""))
-    if any(k != "norm" for k in kinds) and "norm-capture" not in registered_names():
-        print("difftest: norm-capture is not registered: norm cases only")
-        kinds = ["norm"]
+    for pass_name, needs in (("norm-capture", ("chain", "nearmiss")),
+                             ("norm-fuse", ("fuse",))):
+        if pass_name not in registered_names() and set(needs) & set(kinds):
+            print(f"difftest: {pass_name} is not registered: no {', '.join(needs)}")
+            kinds = [k for k in kinds if k not in needs] or ["norm"]
     begin = time.time()
     failures = run(args.seed, args.count, kinds, pipelines, args.start,
-                   args.batch, args.jobs, args.only, args.verbose)
+                   args.batch, args.jobs, args.only, args.verbose,
+                   sample=args.sample)
     print(f"difftest: {time.time() - begin:.1f}s")
     return 1 if failures else 0
 
