@@ -8,7 +8,8 @@ The file may hold several `// -----` separated chunks (as -split-input-file
 tests do). Each function is called once with random inputs: N(0, 1) tensors
 and 0.05 for float scalars and 0-d tensors (an epsilon or a scale); every
 dynamic dim is 6. Both versions are lowered by the harness "linalg"
-pipeline, after TOSA is legalised to linalg. Outputs agree when
+pipeline, after TOSA is legalised to linalg (or, with --after-pipeline cpu,
+the transformed one by --norm-cpu-pipeline). Outputs agree when
   f32: |a - b| <= 1e-4 * max(1, |a|)   f64: 1e-12 * max(1, |a|)
   f16 / bf16: 2 ulp at max(1, |a|)     i8 / f8E4M3FN: one quantisation step
 (NaN matching NaN). Fusion rounds once where the original rounded after
@@ -55,12 +56,12 @@ def _print(path, flags):
     return "\n".join(_module_bodies(proc.stdout))
 
 
-def _pipeline():
-    """TOSA legalisation, then the "linalg" pipeline, as one textual
+def _pipeline(name="linalg"):
+    """TOSA legalisation, then the harness pipeline `name`, as one textual
     pipeline (norm-opt cannot mix --pass-pipeline with pass flags)."""
     elements = ["func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
                 "tosa-to-tensor)"]
-    for flag in harness.PIPELINES["linalg"]:
+    for flag in harness.PIPELINES[name]:
         name, _, options = flag[2:].partition("=")
         elements.append(f"{name}{{{options}}}" if options else name)
     return ["--pass-pipeline=builtin.module(" + ",".join(elements) + ")"]
@@ -98,7 +99,7 @@ def _agree(a, b, dtype):
         return both_nan | (np.abs(a - b) <= tol)
 
 
-def check(path, flags, seed=0):
+def check(path, flags, seed=0, after_pipeline="linalg"):
     original = _print(path, [])
     transformed = _print(path, flags)
     funcs = re.findall(r"func\.func\s+(?:public\s+)?@([\w$.]+)", original)
@@ -110,7 +111,7 @@ def check(path, flags, seed=0):
                                   [_concrete(r.dims) for r in results]))
         result_types.append(results)
     before = harness.run_calls(original, calls, _pipeline())
-    after = harness.run_calls(transformed, calls, _pipeline())
+    after = harness.run_calls(transformed, calls, _pipeline(after_pipeline))
     failures = 0
     for func, types, outs0, outs1 in zip(funcs, result_types, before, after):
         problems = []
@@ -136,8 +137,11 @@ def main(argv=None):
     parser.add_argument("--flags", default="--norm-fuse",
                         help="norm-opt flags of the transformation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--after-pipeline", default="linalg",
+                        help="harness pipeline lowering the transformed IR")
     args = parser.parse_args(argv)
-    return 1 if check(args.file, args.flags.split(), args.seed) else 0
+    return 1 if check(args.file, args.flags.split(), args.seed,
+                      args.after_pipeline) else 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,26 @@
 // RUN: norm-opt %s --norm-capture --norm-fuse --split-input-file | FileCheck %s
+// RUN: norm-opt %s --norm-capture --norm-fuse --eliminate-empty-tensors --one-shot-bufferize=bufferize-function-boundaries --convert-norm-to-affine | FileCheck %s --check-prefix=CPU
+// RUN: norm-opt %s --norm-capture --norm-fuse --norm-cpu-pipeline | FileCheck %s --check-prefix=LLVM
 
 // The issue's "done when": a pre-norm transformer block written in plain
 // linalg -- the residual add (whose sum is the next block's residual),
 // RMSNorm computed in f32 from bf16, the cast back to bf16 and the bf16
 // weight -- becomes one norm op after --norm-capture --norm-fuse.
-// (test/Integration/CPU/norm-fuse.test executes it against the original.)
+// On the CPU that one op is one parallel loop over the rows, which reads x
+// and r once and writes x + r and the output once; --norm-cpu-pipeline takes
+// it to the LLVM dialect. (test/Integration/CPU/norm-fuse.test executes it,
+// through both the reference and the CPU pipeline, against the original.)
+
+// CPU-LABEL: func @llama_pre_norm_block
+// CPU-NOT: linalg.
+// CPU: affine.parallel
+// CPU-NOT: affine.parallel
+// CPU-NOT: linalg.
+// CPU: return
+
+// LLVM-NOT: norm.
+// LLVM-NOT: linalg.
+// LLVM: llvm.func @llama_pre_norm_block
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
