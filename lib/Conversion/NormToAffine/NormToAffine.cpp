@@ -63,6 +63,15 @@ static bool isX86Host() {
   return llvm::Triple(llvm::sys::getProcessTriple()).isX86();
 }
 
+/// The alignment a non-temporal store of a vector of a cache line or more
+/// needs (x86 stores it a register at a time).
+static constexpr int64_t kCacheLineBytes = 64;
+
+/// The longest row (in bytes of the input type) whose residual_out is
+/// streamed: the later sweeps re-read the input and residual rows, which
+/// should still be in L2.
+static constexpr int64_t kMaxStreamedRowBytes = 64 * 1024;
+
 namespace {
 /// The body of one vector step of a sweep: `indices` address the first lane
 /// in the normalised dims, `mask` is null for a full vector and the mask of
@@ -126,6 +135,11 @@ private:
   void sweepAligned(
       OpBuilder &builder, ValueRange rowIvs,
       function_ref<void(OpBuilder &, Value, Value, bool)> step);
+  /// The byte address of element (rowIvs, 0...) of the memref `buffer`.
+  Value getRowAddress(OpBuilder &builder, Value buffer, ValueRange rowIvs);
+  /// Whether the bytes `a` and `b` span may overlap (i1; true for a
+  /// negative stride).
+  Value mayOverlap(OpBuilder &builder, Value a, Value b);
 
   //--- Element access -------------------------------------------------------
   VectorType vectorOf(Type elementType) const {
@@ -153,8 +167,15 @@ private:
   };
   /// Converts the compute-type output vector `y` to the output element type:
   /// a rounding conversion or, with an out_scale, quantisation to i8 or
-  /// f8E4M3FN (the reference decomposition's, lane by lane).
-  Value convertOutput(OpBuilder &builder, Value y, Type outputElementType);
+  /// f8E4M3FN (the reference decomposition's, lane by lane). For a
+  /// non-temporal store, f32 -> bf16 rounds in integer arithmetic (see
+  /// `roundToBF16Bits`).
+  Value convertOutput(OpBuilder &builder, Value y, Type outputElementType,
+                      bool nontemporal = false);
+  /// f32 -> bf16, round to nearest even (NaN stays a quiet NaN), as integer
+  /// operations: LLVM drops the non-temporal hint of a store fed by x86's
+  /// native bf16 conversion.
+  Value roundToBF16Bits(OpBuilder &builder, Value y);
   /// Loads `h` in the compute type.
   Value loadRow(OpBuilder &builder, ValueRange rowIvs, ValueRange normIvs,
                 Value mask, RowSource source, int64_t numLanes = 0);
@@ -198,6 +219,16 @@ private:
   /// the i1 `useNontemporal` holds (null: never).
   bool alwaysNontemporal = false;
   Value useNontemporal;
+  /// Whether residual_out may be streamed too: written with non-temporal
+  /// stores (a plain store first reads every line it writes) by rows that
+  /// start aligned, when it overlaps neither the input nor the residual
+  /// (`residualStreamable`, checked once at run time). The later sweeps of
+  /// such a row then recompute h from the input and the residual, which are
+  /// still in cache, instead of reading residual_out back from memory.
+  bool streamResidual = false;
+  Value residualStreamable;
+  /// Set while emitting the streaming version of a row.
+  bool emittingStreamedRow = false;
 };
 } // namespace
 
@@ -565,29 +596,87 @@ RowKernelEmitter::sweepInnermost(OpBuilder &builder,
   return state;
 }
 
+Value RowKernelEmitter::getRowAddress(OpBuilder &builder, Value buffer,
+                                      ValueRange rowIvs) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto metadata =
+      memref::ExtractStridedMetadataOp::create(builder, loc, buffer);
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, buffer);
+  Value linear = metadata.getOffset();
+  for (auto [iv, stride] : llvm::zip(rowIvs, metadata.getStrides()))
+    linear = arith::AddIOp::create(
+        builder, loc, linear, arith::MulIOp::create(builder, loc, iv, stride));
+  return arith::AddIOp::create(
+      builder, loc, base,
+      arith::MulIOp::create(
+          builder, loc, linear,
+          arith::ConstantIndexOp::create(builder, loc,
+                                         type.getElementTypeBitWidth() / 8)));
+}
+
+Value RowKernelEmitter::mayOverlap(OpBuilder &builder, Value a, Value b) {
+  // [first, last] byte of each view: base + offset, plus sum((size-1) *
+  // stride) elements; a negative stride counts as overlapping.
+  Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value one = arith::ConstantIndexOp::create(builder, loc, 1);
+  Value negative =
+      arith::ConstantOp::create(builder, loc, builder.getBoolAttr(false));
+  auto span = [&](Value buffer) -> std::pair<Value, Value> {
+    auto type = cast<MemRefType>(buffer.getType());
+    Value bytes = arith::ConstantIndexOp::create(
+        builder, loc, type.getElementTypeBitWidth() / 8);
+    auto metadata =
+        memref::ExtractStridedMetadataOp::create(builder, loc, buffer);
+    Value base =
+        memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, buffer);
+    Value extent = zero;
+    for (auto [size, stride] :
+         llvm::zip(metadata.getSizes(), metadata.getStrides())) {
+      negative = arith::OrIOp::create(
+          builder, loc, negative,
+          arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt, stride,
+                                zero));
+      Value last = arith::SubIOp::create(builder, loc, size, one);
+      extent = arith::AddIOp::create(
+          builder, loc, extent,
+          arith::MulIOp::create(builder, loc, last, stride));
+    }
+    Value first = arith::AddIOp::create(
+        builder, loc, base,
+        arith::MulIOp::create(builder, loc, metadata.getOffset(), bytes));
+    Value lastByte = arith::AddIOp::create(
+        builder, loc, first,
+        arith::SubIOp::create(
+            builder, loc,
+            arith::MulIOp::create(
+                builder, loc, arith::AddIOp::create(builder, loc, extent, one),
+                bytes),
+            one));
+    return {first, lastByte};
+  };
+  auto [aFirst, aLast] = span(a);
+  auto [bFirst, bLast] = span(b);
+  Value overlap = arith::AndIOp::create(
+      builder, loc,
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ule, aFirst,
+                            bLast),
+      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ule, bFirst,
+                            aLast));
+  return arith::OrIOp::create(builder, loc, overlap, negative);
+}
+
 void RowKernelEmitter::sweepAligned(
     OpBuilder &builder, ValueRange rowIvs,
     function_ref<void(OpBuilder &, Value, Value, bool)> step) {
   MLIRContext *ctx = builder.getContext();
   auto outputType = cast<MemRefType>(output.getType());
   int64_t elementBytes = outputType.getElementTypeBitWidth() / 8;
-  int64_t alignment = lanes * elementBytes;
+  int64_t alignment = std::min(kCacheLineBytes, lanes * elementBytes);
   AffineExpr d0 = getAffineDimExpr(0, ctx);
 
   // The byte address of the row's first output element.
-  auto metadata =
-      memref::ExtractStridedMetadataOp::create(builder, loc, output);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(builder, loc,
-                                                              output);
-  Value linear = metadata.getOffset();
-  for (auto [iv, stride] : llvm::zip(rowIvs, metadata.getStrides()))
-    linear = arith::AddIOp::create(
-        builder, loc, linear, arith::MulIOp::create(builder, loc, iv, stride));
-  Value address = arith::AddIOp::create(
-      builder, loc, base,
-      arith::MulIOp::create(
-          builder, loc, linear,
-          arith::ConstantIndexOp::create(builder, loc, elementBytes)));
+  Value address = getRowAddress(builder, output, rowIvs);
 
   // head = elements before the first aligned one (at most the row), body =
   // the whole vectors after it, then a partial vector.
@@ -669,8 +758,11 @@ void RowKernelEmitter::store(OpBuilder &builder, Value value, Value buffer,
     vector::StoreOp::create(builder, loc, value, buffer, indices);
     return;
   }
-  int64_t bytes =
-      lanes * cast<VectorType>(value.getType()).getElementTypeBitWidth() / 8;
+  // Aligned to the vector, or to a cache line for vectors of several lines
+  // (the backend stores those a register at a time).
+  int64_t bytes = std::min<int64_t>(
+      kCacheLineBytes,
+      lanes * cast<VectorType>(value.getType()).getElementTypeBitWidth() / 8);
   vector::StoreOp::create(builder, loc, value, buffer, indices,
                           /*nontemporal=*/true, llvm::MaybeAlign(bytes));
 }
@@ -701,7 +793,7 @@ Value RowKernelEmitter::loadRow(OpBuilder &builder, ValueRange rowIvs,
                                 ValueRange normIvs, Value mask,
                                 RowSource source, int64_t numLanes) {
   SmallVector<Value> indices = fullIndices(rowIvs, normIvs);
-  if (residualOutput && source == RowSource::Reuse)
+  if (residualOutput && source == RowSource::Reuse && !emittingStreamedRow)
     return convert(builder,
                    load(builder, residualOutput, indices, mask, numLanes),
                    computeType);
@@ -713,9 +805,12 @@ Value RowKernelEmitter::loadRow(OpBuilder &builder, ValueRange rowIvs,
                                     convert(builder, x, computeType),
                                     convert(builder, r, computeType));
   // h is what the input type holds: round the sum once to it.
-  Value h = convert(builder, sum, inputElementType);
+  bool nontemporal = emittingStreamedRow && !mask;
+  Value h = nontemporal && inputElementType.isBF16() && computeType.isF32()
+                ? roundToBF16Bits(builder, sum)
+                : convert(builder, sum, inputElementType);
   if (residualOutput && source == RowSource::ComputeAndWrite)
-    store(builder, h, residualOutput, indices, mask);
+    store(builder, h, residualOutput, indices, mask, nontemporal);
   return convert(builder, h, computeType);
 }
 
@@ -728,8 +823,38 @@ Value RowKernelEmitter::zeroMasked(OpBuilder &builder, Value value,
   return arith::SelectOp::create(builder, loc, mask, value, zero);
 }
 
+Value RowKernelEmitter::roundToBF16Bits(OpBuilder &builder, Value y) {
+  auto type = cast<VectorType>(y.getType());
+  auto i32Type = type.clone(builder.getI32Type());
+  auto splat = [&](uint32_t value) -> Value {
+    return arith::ConstantOp::create(
+        builder, loc, i32Type,
+        DenseElementsAttr::get(i32Type, builder.getI32IntegerAttr(value)));
+  };
+  Value bits = arith::BitcastOp::create(builder, loc, i32Type, y);
+  Value high = arith::ShRUIOp::create(builder, loc, bits, splat(16));
+  Value lowestKept = arith::AndIOp::create(builder, loc, high, splat(1));
+  Value rounded = arith::ShRUIOp::create(
+      builder, loc,
+      arith::AddIOp::create(
+          builder, loc,
+          arith::AddIOp::create(builder, loc, bits, splat(0x7fff)), lowestKept),
+      splat(16));
+  Value quietNan = arith::OrIOp::create(builder, loc, high, splat(0x40));
+  Value isNan =
+      arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::UNO, y, y);
+  rounded = arith::SelectOp::create(builder, loc, isNan, quietNan, rounded);
+  Value narrow = arith::TruncIOp::create(
+      builder, loc, type.clone(builder.getI16Type()), rounded);
+  return arith::BitcastOp::create(builder, loc,
+                                  type.clone(builder.getBF16Type()), narrow);
+}
+
 Value RowKernelEmitter::convertOutput(OpBuilder &builder, Value y,
-                                      Type outputElementType) {
+                                      Type outputElementType,
+                                      bool nontemporal) {
+  if (nontemporal && outputElementType.isBF16() && computeType.isF32())
+    return roundToBF16Bits(builder, y);
   if (!outScale)
     return convert(builder, y, outputElementType);
   auto type = cast<VectorType>(y.getType());
@@ -967,12 +1092,15 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   }
   auto normalise = [&](OpBuilder &nb, ValueRange normIvs, Value mask,
                        bool nontemporal) {
+    // The residual's next row too: a fused residual add reads both.
     if (!nextRowIvs.empty())
-      memref::PrefetchOp::create(nb, loc, input,
-                                 fullIndices(nextRowIvs, normIvs),
-                                 /*isWrite=*/false,
-                                 std::min(3u, options.prefetchLocality),
-                                 /*isDataCache=*/true);
+      for (Value buffer : {input, residual})
+        if (buffer)
+          memref::PrefetchOp::create(nb, loc, buffer,
+                                     fullIndices(nextRowIvs, normIvs),
+                                     /*isWrite=*/false,
+                                     std::min(3u, options.prefetchLocality),
+                                     /*isDataCache=*/true);
     Value h = loadRow(nb, rowIvs, normIvs, mask, RowSource::Reuse);
     if (meanVector)
       h = arith::SubFOp::create(nb, loc, h, meanVector);
@@ -985,7 +1113,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
       Value c = convert(nb, load(nb, beta, normIvs, mask), computeType);
       y = arith::AddFOp::create(nb, loc, y, c, contract);
     }
-    store(nb, convertOutput(nb, y, outputElementType), output,
+    store(nb, convertOutput(nb, y, outputElementType, nontemporal), output,
           fullIndices(rowIvs, normIvs), mask, nontemporal);
   };
   auto regularSweep = [&](OpBuilder &nb) {
@@ -1061,8 +1189,63 @@ void RowKernelEmitter::emit() {
     }
   }
 
-  emitRowLoops(
-      [&](OpBuilder &builder, ValueRange rowIvs) { emitRow(builder, rowIvs); });
+  // A non-temporal store of less than 64 bytes of a type narrower than 32
+  // bits loses its hint in LLVM (a truncating store, or one fed by the bf16
+  // conversion, becomes a plain store): such outputs take vectors of a
+  // whole cache line, stored as one.
+  if ((alwaysNontemporal || useNontemporal) && outputBits < 32)
+    lanes = std::max<int64_t>(lanes, 512 / outputBits);
+
+  // residual_out streams with the output when every row is whole vectors of
+  // a static length small enough for the later sweeps to find the input
+  // and residual rows in cache.
+  std::optional<int64_t> rowLength =
+      normSizes.size() == 1 ? getConstantIntValue(normSizes.front())
+                            : std::nullopt;
+  int64_t inputBits = inputElementType.getIntOrFloatBitWidth();
+  if (residualOutput && alwaysNontemporal && rowLength &&
+      *rowLength * inputBits / 8 <= kMaxStreamedRowBytes &&
+      inputBits % 8 == 0 && llvm::isPowerOf2_64(inputBits)) {
+    if (inputBits < 32)
+      lanes = std::max<int64_t>(lanes, 512 / inputBits);
+    streamResidual = *rowLength % lanes == 0;
+  }
+  if (streamResidual)
+    residualStreamable = arith::XOrIOp::create(
+        b, loc,
+        arith::OrIOp::create(b, loc, mayOverlap(b, residualOutput, input),
+                             mayOverlap(b, residualOutput, residual)),
+        arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+
+  emitRowLoops([&](OpBuilder &builder, ValueRange rowIvs) {
+    if (!streamResidual) {
+      emitRow(builder, rowIvs);
+      return;
+    }
+    // Every vector of the row is aligned when its first one is (the row
+    // length is a multiple of the lanes).
+    int64_t alignment = std::min(kCacheLineBytes, lanes * inputBits / 8);
+    Value misalignment = arith::RemUIOp::create(
+        builder, loc, getRowAddress(builder, residualOutput, rowIvs),
+        arith::ConstantIndexOp::create(builder, loc, alignment));
+    Value stream = arith::AndIOp::create(
+        builder, loc, residualStreamable,
+        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq,
+                              misalignment,
+                              arith::ConstantIndexOp::create(builder, loc, 0)));
+    scf::IfOp::create(
+        builder, loc, stream,
+        [&](OpBuilder &nb, Location) {
+          emittingStreamedRow = true;
+          emitRow(nb, rowIvs);
+          emittingStreamedRow = false;
+          scf::YieldOp::create(nb, loc);
+        },
+        [&](OpBuilder &nb, Location) {
+          emitRow(nb, rowIvs);
+          scf::YieldOp::create(nb, loc);
+        });
+  });
 
   // Non-temporal stores are weakly ordered: an sfence orders them before
   // anything the caller does next, as memcpy does after its streaming

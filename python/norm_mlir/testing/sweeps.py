@@ -113,6 +113,33 @@ SWEEPS = {
             "abi=kernel",
         ]
     ),
+    # The fused forms --norm-fuse produces, for the lowerings: residual with
+    # residual_out, gamma (and beta), an output narrower than the input or
+    # quantised, mean / rstd, on f32 / bf16 / f16 inputs, with odd row
+    # lengths (masked heads and tails) and non-finite rows (bf16 NaN).
+    "fused": [
+        "op=rms_norm shape=8x256 residual residual_out gamma out=bf16",
+        "op=rms_norm shape=5x300 residual residual_out gamma out=bf16",
+        "op=rms_norm shape=4x96 residual residual_out gamma out=bf16 "
+        "data=nonfinite",
+        "op=layer_norm shape=6x200 residual residual_out gamma beta out=f16 "
+        "mean rstd",
+        "op=rms_norm shape=8x256 residual residual_out gamma out=i8 "
+        "scale=0.02",
+        "op=rms_norm shape=3x333 residual residual_out gamma out=i8 "
+        "scale=0.01 data=nonfinite",
+        "op=layer_norm shape=8x256 residual residual_out gamma beta "
+        "out=f8E4M3FN scale=0.01",
+        "op=rms_norm shape=7x130 dtype=bf16 residual residual_out gamma "
+        "out=f8E4M3FN scale=0.005",
+        "op=rms_norm shape=4x512 dtype=bf16 residual residual_out gamma rstd",
+        "op=rms_norm shape=4x256 dtype=bf16 residual residual_out gamma "
+        "data=nonfinite",
+        "op=layer_norm shape=4x512 dtype=f16 residual residual_out gamma beta "
+        "out=i8 scale=0.03 abi=kernel",
+        "op=rms_norm shape=3x160 residual residual_out gamma out=bf16 "
+        "abi=memref dynamic",
+    ],
     # Quantised outputs (i8 and f8E4M3FN with a per-tensor out_scale): both
     # ops, saturation (a scale small enough that many values clamp), NaN
     # rows, f16/bf16 inputs, residual, memref and kernel ABIs.

@@ -5,10 +5,13 @@
 // RUN: norm-opt %s -split-input-file --convert-norm-to-affine | FileCheck %s --check-prefix=DEFAULT
 
 // 64 x 1000 bf16 = 128000 bytes >= the threshold: every row is stored
-// non-temporally, the first elements up to a 32-byte boundary (16 bf16)
-// with a masked store, the aligned vectors, then the rest masked. The next
+// non-temporally, the first elements up to a 64-byte boundary (32 bf16)
+// with a masked store, the aligned vectors, then the rest masked. A bf16
+// output takes vectors of a whole cache line (32 lanes, not 16), rounded in
+// integer arithmetic: LLVM keeps the non-temporal hint of neither a
+// narrower truncating store nor one fed by x86's bf16 conversion. The next
 // row's input is prefetched as this one is normalised.
-// NT-DAG:     #[[HEAD:.*]] = affine_map<(d0) -> ({{.*}}d0 mod 32{{.*}} mod 32{{.*}} floordiv 2)>
+// NT-DAG:     #[[HEAD:.*]] = affine_map<(d0) -> ({{.*}}d0 mod 64{{.*}} mod 64{{.*}} floordiv 2)>
 // NT-DAG:     #[[NEXT:.*]] = affine_map<(d0) -> (d0 + 1, 63)>
 // NT-LABEL:   func @static_large
 // NT-SAME:      %[[X:[^:]*]]: memref<64x1000xf32>, %[[O:[^:]*]]: memref<64x1000xbf16>
@@ -23,9 +26,12 @@
 // NT:           scf.if
 // NT:             vector.create_mask %[[H]]
 // NT:             vector.maskedstore %[[O]][%[[R]], %c0]
-// NT:           scf.for %[[I:.*]] = %[[H]] to %{{.*}} step %c16
+// NT:           scf.for %[[I:.*]] = %[[H]] to %{{.*}} step %c32
 // NT:             memref.prefetch %[[X]][%[[NR]], %[[I]]], read, locality<3>, data
-// NT:             vector.store %{{.*}}, %[[O]][%[[R]], %[[I]]] {alignment = 32 : i64, nontemporal = true} : memref<64x1000xbf16>, vector<16xbf16>
+// NT:             %[[BITS:.*]] = arith.bitcast %{{.*}} : vector<32xf32> to vector<32xi32>
+// NT:             %[[NARROW:.*]] = arith.trunci %{{.*}} : vector<32xi32> to vector<32xi16>
+// NT:             %[[BF16:.*]] = arith.bitcast %[[NARROW]] : vector<32xi16> to vector<32xbf16>
+// NT:             vector.store %[[BF16]], %[[O]][%[[R]], %[[I]]] {alignment = 64 : i64, nontemporal = true} : memref<64x1000xbf16>, vector<32xbf16>
 // NT:           scf.if
 // NT:             vector.maskedstore
 // After the rows, once:
