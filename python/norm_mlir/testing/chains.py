@@ -571,8 +571,10 @@ def random_chain(rng, near_miss):
     if near_miss:
         choices = _NEAR_MISSES[op]
         if chain.n == 1:
-            # Summing one element is its mean: no_divide would be a norm.
-            choices = tuple(c for c in choices if c != "no_divide")
+            # Summing one element is its mean: no_divide would be a norm;
+            # the unbiased divisor n - 1 would be zero.
+            choices = tuple(c for c in choices
+                            if c not in ("no_divide", "unbiased"))
         chain.near_miss = str(rng.choice(choices))
     chain.seed = int(rng.integers(0, 2**31))
     words = [f"op={op}", f"spelling={spelling}", "shape=" + "x".join(map(str, shape)),
