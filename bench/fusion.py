@@ -142,8 +142,10 @@ def build(args, rows, n, out_dir):
                 "arith.truncf" in body):
             sys.exit(f"--norm-fuse did not fuse fused_{out}:\n{body}")
     objects = []
-    for prefix, pipeline in (("serial", "--norm-cpu-pipeline"),
-                             ("omp", "--norm-cpu-pipeline=openmp=true")):
+    extra = args.cpu_options.strip()
+    for prefix, pipeline in (
+            ("serial", "--norm-cpu-pipeline" + (f"={extra}" if extra else "")),
+            ("omp", f"--norm-cpu-pipeline=openmp=true {extra}".rstrip())):
         # One object per variant, its functions named apart.
         variant = os.path.join(out_dir, f"fusion_{prefix}.mlir")
         with open(variant, "w") as f:
@@ -208,6 +210,9 @@ def main():
     parser.add_argument("--min-reps", type=int, default=7)
     parser.add_argument("--norm-opt",
                         default=os.path.join(ROOT, "build", "bin", "norm-opt"))
+    parser.add_argument("--cpu-options", default="",
+                        help="extra norm-cpu-pipeline options, e.g. "
+                        "'prefetch-locality=2'")
     parser.add_argument("--out", default=os.path.join(HERE, "out"))
     parser.add_argument("--results",
                         default=os.path.join(HERE, "results", "fusion.md"))

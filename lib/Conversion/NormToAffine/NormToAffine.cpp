@@ -1092,15 +1092,32 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   }
   auto normalise = [&](OpBuilder &nb, ValueRange normIvs, Value mask,
                        bool nontemporal) {
-    // The residual's next row too: a fused residual add reads both.
-    if (!nextRowIvs.empty())
-      for (Value buffer : {input, residual})
-        if (buffer)
+    // The residual's next row too: a fused residual add reads both. One
+    // prefetch per cache line the step covers (a step of wide vectors spans
+    // several lines).
+    if (!nextRowIvs.empty()) {
+      for (Value buffer : {input, residual}) {
+        if (!buffer)
+          continue;
+        int64_t elementBytes = std::max<int64_t>(
+            1, cast<MemRefType>(buffer.getType()).getElementTypeBitWidth() / 8);
+        int64_t stepBytes = lanes * elementBytes;
+        for (int64_t offset = 0; offset < stepBytes;
+             offset += kCacheLineBytes) {
+          SmallVector<Value> indices(normIvs);
+          if (offset != 0)
+            indices.back() = arith::AddIOp::create(
+                nb, loc, indices.back(),
+                arith::ConstantIndexOp::create(nb, loc,
+                                               offset / elementBytes));
           memref::PrefetchOp::create(nb, loc, buffer,
-                                     fullIndices(nextRowIvs, normIvs),
+                                     fullIndices(nextRowIvs, indices),
                                      /*isWrite=*/false,
                                      std::min(3u, options.prefetchLocality),
                                      /*isDataCache=*/true);
+        }
+      }
+    }
     Value h = loadRow(nb, rowIvs, normIvs, mask, RowSource::Reuse);
     if (meanVector)
       h = arith::SubFOp::create(nb, loc, h, meanVector);

@@ -10,7 +10,8 @@
 // output takes vectors of a whole cache line (32 lanes, not 16), rounded in
 // integer arithmetic: LLVM keeps the non-temporal hint of neither a
 // narrower truncating store nor one fed by x86's bf16 conversion. The next
-// row's input is prefetched as this one is normalised.
+// row's input is prefetched as this one is normalised: both cache lines of
+// each 32 x f32 vector step.
 // NT-DAG:     #[[HEAD:.*]] = affine_map<(d0) -> ({{.*}}d0 mod 64{{.*}} mod 64{{.*}} floordiv 2)>
 // NT-DAG:     #[[NEXT:.*]] = affine_map<(d0) -> (d0 + 1, 63)>
 // NT-LABEL:   func @static_large
@@ -28,6 +29,9 @@
 // NT:             vector.maskedstore %[[O]][%[[R]], %c0]
 // NT:           scf.for %[[I:.*]] = %[[H]] to %{{.*}} step %c32
 // NT:             memref.prefetch %[[X]][%[[NR]], %[[I]]], read, locality<3>, data
+// NT:             %[[I16:.*]] = arith.addi %[[I]], %c16
+// NT:             memref.prefetch %[[X]][%[[NR]], %[[I16]]], read, locality<3>, data
+// NT-NOT:         memref.prefetch
 // NT:             %[[BITS:.*]] = arith.bitcast %{{.*}} : vector<32xf32> to vector<32xi32>
 // NT:             %[[NARROW:.*]] = arith.trunci %{{.*}} : vector<32xi32> to vector<32xi16>
 // NT:             %[[BF16:.*]] = arith.bitcast %[[NARROW]] : vector<32xi16> to vector<32xbf16>
