@@ -83,8 +83,8 @@ static const char *const kCandidatePipelines[] = {
     "one-shot-bufferize{bufferize-function-boundaries},convert-norm-to-gpu",
     "norm-cpu-pipeline",
     "norm-gpu-pipeline{format=isa}",
-    "norm-gpu-pipeline{format=isa block-size=64 rows-per-block=2 "
-    "vector-width=2}",
+    ("norm-gpu-pipeline{format=isa block-size=64 rows-per-block=2 "
+     "vector-width=2}"),
     "norm-gpu-pipeline{format=llvm}",
     // The GPU pipeline's own passes, on their own.
     "norm-gpu-device-buffers",
