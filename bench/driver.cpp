@@ -181,13 +181,13 @@ Memref<2> matrix(void *p, const Config &c) {
 }
 Memref<1> row(void *p, const Config &c) { return {p, p, 0, {c.n}, {1}}; }
 
-void runKernel(const KernelEntry &k, const Config &c, void *x, void *g,
-               void *b, void *y) {
+void runKernel(const KernelEntry &k, const Config &c, void *x, void *g, void *b,
+               void *y) {
   Memref<2> xm = matrix(x, c), ym = matrix(y, c);
   Memref<1> gm = row(g, c), bm = row(b, c);
   if (k.hasBeta)
-    reinterpret_cast<void (*)(void *, void *, void *, void *)>(k.fn)(
-        &xm, &gm, &bm, &ym);
+    reinterpret_cast<void (*)(void *, void *, void *, void *)>(k.fn)(&xm, &gm,
+                                                                     &bm, &ym);
   else
     reinterpret_cast<void (*)(void *, void *, void *)>(k.fn)(&xm, &gm, &ym);
 }
@@ -277,7 +277,6 @@ struct OneDNN {
   }
 };
 
-
 /// One implementation, ready to run on one configuration.
 struct Runner {
   std::string name;
@@ -365,9 +364,8 @@ int main(int argc, char **argv) {
       } else {
         const KernelEntry *k = findKernel(impl, c);
         if (!k) {
-          std::fprintf(stderr, "no kernel %s for %s:%s:%ldx%ld\n",
-                       impl.c_str(), c.op.c_str(), c.dtype.c_str(), c.rows,
-                       c.n);
+          std::fprintf(stderr, "no kernel %s for %s:%s:%ldx%ld\n", impl.c_str(),
+                       c.op.c_str(), c.dtype.c_str(), c.rows, c.n);
           return 1;
         }
         r.run = [&, k] { runKernel(*k, c, x.data, g.data, b.data, y.data); };

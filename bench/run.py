@@ -19,8 +19,8 @@ process (PyTorch in another):
 
 GB/s counts the bytes read and written once (input, output, gamma, beta);
 each figure is the median of repeats. Prints a table of GB/s and of the
-ratios of norm-mlir to each, writes bench/out/results.json, results.md and
-gbps.png.
+ratios of norm-mlir to each, writes bench/out/results.json (rounds.json:
+every round), results.md and gbps.png.
 """
 
 import argparse
@@ -171,15 +171,24 @@ def measure(args, configs, driver):
 
 
 def combine_rounds(rounds):
-    """Per implementation and configuration, the record of the round with
-    the median time (for one round, that round)."""
-    by = {}
-    for results in rounds:
+    """One round per configuration, so that the ratios between the native
+    implementations stay those of one interleaved measurement: the round
+    whose memcpy (else norm-mlir) time is the median. PyTorch, measured in
+    its own process, gets its own median round."""
+    native, torch = {}, {}
+    for index, results in enumerate(rounds):
         for r in results:
-            by.setdefault((r["impl"],) + key(r), []).append(r)
+            table = torch if r["impl"] == "torch" else native
+            table.setdefault(key(r), {}).setdefault(index, {})[r["impl"]] = r
     combined = []
-    for records in by.values():
-        records.sort(key=lambda r: r["median_s"])
+    for per_round in native.values():
+        anchor = "memcpy" if all("memcpy" in rs for rs in per_round.values()) \
+            else "norm"
+        order = sorted(per_round, key=lambda i: per_round[i][anchor]["median_s"])
+        combined += per_round[order[len(order) // 2]].values()
+    for per_round in torch.values():
+        records = sorted((rs["torch"] for rs in per_round.values()),
+                         key=lambda r: r["median_s"])
         combined.append(records[len(records) // 2])
     return combined
 
@@ -287,8 +296,8 @@ def main():
                         help="time PyTorch with glibc's default malloc, which "
                         "maps fresh pages for every large output")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="repeat the whole measurement; each figure is "
-                        "then the median over rounds")
+                        help="repeat the whole measurement and keep, per "
+                        "configuration, the round with the median memcpy time")
     parser.add_argument("--min-time", type=float, default=0.4)
     parser.add_argument("--min-reps", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "out"))
@@ -321,6 +330,8 @@ def main():
     print(text)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    with open(os.path.join(args.out, "rounds.json"), "w") as f:
+        json.dump(rounds, f, indent=1)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(text)
     plot(results, impls, os.path.join(args.out, "gbps.png"))

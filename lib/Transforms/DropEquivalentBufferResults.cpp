@@ -75,8 +75,7 @@ struct NormDropEquivalentBufferResultsPass
     ModuleOp module = getOperation();
     DenseMap<Operation *, SmallVector<func::CallOp>> calls;
     module.walk([&](func::CallOp call) {
-      if (auto callee =
-              module.lookupSymbol<func::FuncOp>(call.getCalleeAttr()))
+      if (auto callee = module.lookupSymbol<func::FuncOp>(call.getCalleeAttr()))
         calls[callee].push_back(call);
     });
 
@@ -101,8 +100,8 @@ struct NormDropEquivalentBufferResultsPass
           Value operand = call.getOperand(arg);
           Type type = call.getResult(index).getType();
           if (operand.getType() != type)
-            operand = memref::CastOp::create(rewriter, call.getLoc(), type,
-                                             operand);
+            operand =
+                memref::CastOp::create(rewriter, call.getLoc(), type, operand);
           replacements.push_back(operand);
         }
         rewriter.replaceOp(call, replacements);

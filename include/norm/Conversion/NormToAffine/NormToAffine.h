@@ -1,4 +1,4 @@
-//===- NormToAffine.h - Lower norm ops to vectorised affine loops -*- C++ -*-===//
+//===- NormToAffine.h - Norm ops to vectorised affine loops ----*- C++ -*-===//
 
 #ifndef NORM_CONVERSION_NORMTOAFFINE_NORMTOAFFINE_H
 #define NORM_CONVERSION_NORMTOAFFINE_NORMTOAFFINE_H
