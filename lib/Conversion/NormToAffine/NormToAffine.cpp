@@ -132,9 +132,8 @@ private:
   /// to the first aligned element, the aligned vectors, a masked remainder.
   /// `step` gets the index, the mask (null for an aligned vector) and
   /// whether to store non-temporally.
-  void sweepAligned(
-      OpBuilder &builder, ValueRange rowIvs,
-      function_ref<void(OpBuilder &, Value, Value, bool)> step);
+  void sweepAligned(OpBuilder &builder, ValueRange rowIvs,
+                    function_ref<void(OpBuilder &, Value, Value, bool)> step);
   /// The byte address of element (rowIvs, 0...) of the memref `buffer`.
   Value getRowAddress(OpBuilder &builder, Value buffer, ValueRange rowIvs);
   /// Whether the bytes `a` and `b` span may overlap (i1; true for a
@@ -298,8 +297,8 @@ void RowKernelEmitter::prepareViews() {
   forEachPresent(params, [&](Value v) {
     unitStride &= cast<MemRefType>(v.getType()).isLastDimUnitStride();
   });
-  unsigned width = options.vectorWidth ? options.vectorWidth
-                                       : getHostVectorWidth();
+  unsigned width =
+      options.vectorWidth ? options.vectorWidth : getHostVectorWidth();
   unsigned computeBits = computeType.getIntOrFloatBitWidth();
   lanes = unitStride ? std::max<int64_t>(1, width * 32 / computeBits) : 1;
   unroll = std::max(1u, options.unroll);
@@ -414,12 +413,12 @@ void RowKernelEmitter::emitRowLoops(
     SmallVector<AffineMap> lbMaps, ubMaps;
     unsigned nextSymbol = 0;
     for (OpFoldResult size : rowSizes) {
-      lbMaps.push_back(AffineMap::get(0, numSymbols,
-                                      getAffineConstantExpr(0, ctx)));
-      AffineExpr ub = isa<Value>(size)
-                          ? getAffineSymbolExpr(nextSymbol++, ctx)
-                          : getAffineConstantExpr(*getConstantIntValue(size),
-                                                  ctx);
+      lbMaps.push_back(
+          AffineMap::get(0, numSymbols, getAffineConstantExpr(0, ctx)));
+      AffineExpr ub =
+          isa<Value>(size)
+              ? getAffineSymbolExpr(nextSymbol++, ctx)
+              : getAffineConstantExpr(*getConstantIntValue(size), ctx);
       ubMaps.push_back(AffineMap::get(0, numSymbols, ub));
     }
     SmallVector<int64_t> steps(rowSizes.size(), 1);
@@ -466,9 +465,10 @@ void RowKernelEmitter::emitRowLoops(
   nest(b, 0);
 }
 
-SmallVector<SmallVector<Value>>
-RowKernelEmitter::sweep(OpBuilder &builder, ValueRange init, unsigned copies,
-                        VectorStep step) {
+SmallVector<SmallVector<Value>> RowKernelEmitter::sweep(OpBuilder &builder,
+                                                        ValueRange init,
+                                                        unsigned copies,
+                                                        VectorStep step) {
   SmallVector<SmallVector<Value>> state(copies, SmallVector<Value>(init));
   if (normSizes.size() == 1)
     return sweepInnermost(builder, {}, state, step);
@@ -489,33 +489,33 @@ RowKernelEmitter::sweep(OpBuilder &builder, ValueRange init, unsigned copies,
     for (auto &copy : current)
       flat.append(copy);
     AffineExpr s0 = getAffineSymbolExpr(0, ctx);
-    SmallVector<Value> results = emitFor(
-        nb, normSizes[dim], getAffineConstantExpr(0, ctx), s0, 1, flat,
-        [&](OpBuilder &inner, Value iv, ValueRange args) {
-          SmallVector<SmallVector<Value>> unflat;
-          for (unsigned c = 0; c < copies; ++c)
-            unflat.emplace_back(args.slice(c * stateSize, stateSize));
-          indices.push_back(iv);
-          SmallVector<SmallVector<Value>> next = nest(inner, dim + 1, unflat);
-          indices.pop_back();
-          SmallVector<Value> yielded;
-          for (auto &copy : next)
-            yielded.append(copy);
-          return yielded;
-        });
+    SmallVector<Value> results =
+        emitFor(nb, normSizes[dim], getAffineConstantExpr(0, ctx), s0, 1, flat,
+                [&](OpBuilder &inner, Value iv, ValueRange args) {
+                  SmallVector<SmallVector<Value>> unflat;
+                  for (unsigned c = 0; c < copies; ++c)
+                    unflat.emplace_back(args.slice(c * stateSize, stateSize));
+                  indices.push_back(iv);
+                  SmallVector<SmallVector<Value>> next =
+                      nest(inner, dim + 1, unflat);
+                  indices.pop_back();
+                  SmallVector<Value> yielded;
+                  for (auto &copy : next)
+                    yielded.append(copy);
+                  return yielded;
+                });
     SmallVector<SmallVector<Value>> out;
     for (unsigned c = 0; c < copies; ++c)
-      out.emplace_back(ArrayRef<Value>(results).slice(c * stateSize, stateSize));
+      out.emplace_back(
+          ArrayRef<Value>(results).slice(c * stateSize, stateSize));
     return out;
   };
   return nest(builder, 0, state);
 }
 
-SmallVector<SmallVector<Value>>
-RowKernelEmitter::sweepInnermost(OpBuilder &builder,
-                                 SmallVector<Value> outerIndices,
-                                 SmallVector<SmallVector<Value>> state,
-                                 VectorStep step) {
+SmallVector<SmallVector<Value>> RowKernelEmitter::sweepInnermost(
+    OpBuilder &builder, SmallVector<Value> outerIndices,
+    SmallVector<SmallVector<Value>> state, VectorStep step) {
   MLIRContext *ctx = builder.getContext();
   unsigned copies = state.size();
   size_t stateSize = state.front().size();
@@ -533,20 +533,20 @@ RowKernelEmitter::sweepInnermost(OpBuilder &builder,
   for (auto &copy : state)
     flat.append(copy);
   AffineExpr mainEnd = s0.floorDiv(block) * block;
-  SmallVector<Value> results = emitFor(
-      builder, size, getAffineConstantExpr(0, ctx), mainEnd, block, flat,
-      [&](OpBuilder &nb, Value iv, ValueRange args) {
-        SmallVector<Value> yielded;
-        for (unsigned c = 0; c < copies; ++c) {
-          Value index = iv;
-          if (c)
-            index = affine::AffineApplyOp::create(
-                nb, loc, getAffineDimExpr(0, ctx) + c * lanes, iv);
-          yielded.append(step(nb, withIndex(index), Value(),
-                              args.slice(c * stateSize, stateSize)));
-        }
-        return yielded;
-      });
+  SmallVector<Value> results =
+      emitFor(builder, size, getAffineConstantExpr(0, ctx), mainEnd, block,
+              flat, [&](OpBuilder &nb, Value iv, ValueRange args) {
+                SmallVector<Value> yielded;
+                for (unsigned c = 0; c < copies; ++c) {
+                  Value index = iv;
+                  if (c)
+                    index = affine::AffineApplyOp::create(
+                        nb, loc, getAffineDimExpr(0, ctx) + c * lanes, iv);
+                  yielded.append(step(nb, withIndex(index), Value(),
+                                      args.slice(c * stateSize, stateSize)));
+                }
+                return yielded;
+              });
   for (unsigned c = 0; c < copies; ++c)
     state[c].assign(results.begin() + c * stateSize,
                     results.begin() + (c + 1) * stateSize);
@@ -683,16 +683,15 @@ void RowKernelEmitter::sweepAligned(
   Value n = getValueOrCreateConstantIndexOp(builder, loc, normSizes.back());
   Value misalignment = affine::AffineApplyOp::create(
       builder, loc,
-      AffineMap::get(1, 0,
-                     ((alignment - d0 % alignment) % alignment)
-                         .floorDiv(elementBytes)),
+      AffineMap::get(
+          1, 0,
+          ((alignment - d0 % alignment) % alignment).floorDiv(elementBytes)),
       address);
   Value head = arith::MinUIOp::create(builder, loc, misalignment, n);
   Value bodyEnd = affine::AffineApplyOp::create(
       builder, loc,
-      AffineMap::get(2, 0,
-                     d0 + (getAffineDimExpr(1, ctx) - d0).floorDiv(lanes) *
-                              lanes),
+      AffineMap::get(
+          2, 0, d0 + (getAffineDimExpr(1, ctx) - d0).floorDiv(lanes) * lanes),
       ValueRange{head, n});
   Value tail = arith::SubIOp::create(builder, loc, n, bodyEnd);
   Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
@@ -702,8 +701,8 @@ void RowKernelEmitter::sweepAligned(
     Value positive =
         arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ne, count, zero);
     scf::IfOp::create(nb, loc, positive, [&](OpBuilder &inner, Location) {
-      Value mask = vector::CreateMaskOp::create(inner, loc, maskType,
-                                                ValueRange{count});
+      Value mask =
+          vector::CreateMaskOp::create(inner, loc, maskType, ValueRange{count});
       step(inner, start, mask, /*nontemporal=*/false);
       scf::YieldOp::create(inner, loc);
     });
@@ -723,8 +722,7 @@ void RowKernelEmitter::sweepAligned(
 //===----------------------------------------------------------------------===//
 
 Value RowKernelEmitter::load(OpBuilder &builder, Value buffer,
-                             ValueRange indices, Value mask,
-                             int64_t numLanes) {
+                             ValueRange indices, Value mask, int64_t numLanes) {
   if (!numLanes)
     numLanes = lanes;
   Type elementType = cast<MemRefType>(buffer.getType()).getElementType();
@@ -735,18 +733,17 @@ Value RowKernelEmitter::load(OpBuilder &builder, Value buffer,
   }
   if (!mask)
     return vector::LoadOp::create(builder, loc, type, buffer, indices);
-  Value zero = arith::ConstantOp::create(builder, loc, type,
-                                         builder.getZeroAttr(type));
-  return vector::MaskedLoadOp::create(builder, loc, type, buffer, indices,
-                                      mask, zero);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, type, builder.getZeroAttr(type));
+  return vector::MaskedLoadOp::create(builder, loc, type, buffer, indices, mask,
+                                      zero);
 }
 
 void RowKernelEmitter::store(OpBuilder &builder, Value value, Value buffer,
-                             ValueRange indices, Value mask,
-                             bool nontemporal) {
+                             ValueRange indices, Value mask, bool nontemporal) {
   if (lanes == 1) {
-    Value scalar = vector::ExtractOp::create(builder, loc, value,
-                                             ArrayRef<int64_t>{0});
+    Value scalar =
+        vector::ExtractOp::create(builder, loc, value, ArrayRef<int64_t>{0});
     memref::StoreOp::create(builder, loc, scalar, buffer, indices);
     return;
   }
@@ -801,9 +798,9 @@ Value RowKernelEmitter::loadRow(OpBuilder &builder, ValueRange rowIvs,
   if (!residual)
     return convert(builder, x, computeType);
   Value r = load(builder, residual, indices, mask, numLanes);
-  Value sum = arith::AddFOp::create(builder, loc,
-                                    convert(builder, x, computeType),
-                                    convert(builder, r, computeType));
+  Value sum =
+      arith::AddFOp::create(builder, loc, convert(builder, x, computeType),
+                            convert(builder, r, computeType));
   // h is what the input type holds: round the sum once to it.
   bool nontemporal = emittingStreamedRow && !mask;
   Value h = nontemporal && inputElementType.isBF16() && computeType.isF32()
@@ -818,8 +815,8 @@ Value RowKernelEmitter::zeroMasked(OpBuilder &builder, Value value,
                                    Value mask) {
   if (!mask)
     return value;
-  Value zero = arith::ConstantOp::create(
-      builder, loc, value.getType(), builder.getZeroAttr(value.getType()));
+  Value zero = arith::ConstantOp::create(builder, loc, value.getType(),
+                                         builder.getZeroAttr(value.getType()));
   return arith::SelectOp::create(builder, loc, mask, value, zero);
 }
 
@@ -869,8 +866,8 @@ Value RowKernelEmitter::convertOutput(OpBuilder &builder, Value y,
     // f8E4M3FN: saturate to the largest finite value, then round once.
     q = arith::MaximumFOp::create(builder, loc, q, splat(-448.0));
     q = arith::MinimumFOp::create(builder, loc, q, splat(448.0));
-    return arith::TruncFOp::create(builder, loc,
-                                   type.clone(outputElementType), q);
+    return arith::TruncFOp::create(builder, loc, type.clone(outputElementType),
+                                   q);
   }
   // i8: round half to even, saturate, NaN to 0.
   Value isNan =
@@ -936,8 +933,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     if (getConstantIntValues(normSizes)) {
       pivot = loadPivot(builder);
     } else {
-      Value nonEmpty = arith::ConstantOp::create(builder, loc,
-                                                 builder.getBoolAttr(true));
+      Value nonEmpty =
+          arith::ConstantOp::create(builder, loc, builder.getBoolAttr(true));
       for (OpFoldResult size : normSizes)
         if (auto value = dyn_cast<Value>(size))
           nonEmpty = arith::AndIOp::create(
@@ -952,8 +949,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           [&](OpBuilder &nb, Location) {
             scf::YieldOp::create(
                 nb, loc,
-                arith::ConstantOp::create(nb, loc,
-                                          nb.getZeroAttr(computeType))
+                arith::ConstantOp::create(nb, loc, nb.getZeroAttr(computeType))
                     .getResult());
           });
       pivot = ifOp.getResult(0);
@@ -964,24 +960,24 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     SmallVector<Value> init = {zeroVector};
     if (options.onePassVariance)
       init.push_back(zeroVector);
-    auto sums = sweep(
-        builder, init, unroll,
-        [&](OpBuilder &nb, ValueRange normIvs, Value mask,
-            ValueRange state) -> SmallVector<Value> {
-          Value h =
-              loadRow(nb, rowIvs, normIvs, mask, RowSource::ComputeAndWrite);
-          Value d = zeroMasked(
-              nb, arith::SubFOp::create(nb, loc, h, pivotVector), mask);
-          SmallVector<Value> next = {
-              arith::AddFOp::create(nb, loc, state[0], d)};
-          if (state.size() > 1) {
-            Value t = arith::MulFOp::create(nb, loc, d, scale);
-            Value square = arith::MulFOp::create(nb, loc, t, t, contract);
-            next.push_back(
-                arith::AddFOp::create(nb, loc, state[1], square, contract));
-          }
-          return next;
-        });
+    auto sums =
+        sweep(builder, init, unroll,
+              [&](OpBuilder &nb, ValueRange normIvs, Value mask,
+                  ValueRange state) -> SmallVector<Value> {
+                Value h = loadRow(nb, rowIvs, normIvs, mask,
+                                  RowSource::ComputeAndWrite);
+                Value d = zeroMasked(
+                    nb, arith::SubFOp::create(nb, loc, h, pivotVector), mask);
+                SmallVector<Value> next = {
+                    arith::AddFOp::create(nb, loc, state[0], d)};
+                if (state.size() > 1) {
+                  Value t = arith::MulFOp::create(nb, loc, d, scale);
+                  Value square = arith::MulFOp::create(nb, loc, t, t, contract);
+                  next.push_back(arith::AddFOp::create(nb, loc, state[1],
+                                                       square, contract));
+                }
+                return next;
+              });
     residualWritten = true;
     Value sum = reduceSum(builder, sums);
     pivotedMean = arith::DivFOp::create(builder, loc, sum, rowSize);
@@ -1003,8 +999,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           Value h = loadRow(nb, rowIvs, normIvs, mask, squaresSource);
           if (meanVector)
             h = arith::SubFOp::create(nb, loc, h, meanVector);
-          Value t = zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale),
-                               mask);
+          Value t =
+              zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale), mask);
           Value square = arith::MulFOp::create(nb, loc, t, t, contract);
           return {arith::AddFOp::create(nb, loc, state[0], square, contract)};
         });
@@ -1029,7 +1025,9 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
         builder, loc, arith::CmpFPredicate::OLE, offsetSquared, bound);
     auto ifOp = scf::IfOp::create(
         builder, loc, accurate,
-        [&](OpBuilder &nb, Location) { scf::YieldOp::create(nb, loc, onePass); },
+        [&](OpBuilder &nb, Location) {
+          scf::YieldOp::create(nb, loc, onePass);
+        },
         [&](OpBuilder &nb, Location) {
           scf::YieldOp::create(nb, loc, centredSquares(nb));
         });
@@ -1083,12 +1081,12 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
       bounds.push_back(getAffineSymbolExpr(0, ctx) - 1);
       operands.push_back(dynamicRows);
     } else {
-      bounds.push_back(getAffineConstantExpr(*getConstantIntValue(rows) - 1,
-                                             ctx));
+      bounds.push_back(
+          getAffineConstantExpr(*getConstantIntValue(rows) - 1, ctx));
     }
     nextRowIvs.back() = affine::AffineMinOp::create(
-        builder, loc,
-        AffineMap::get(1, operands.size() - 1, bounds, ctx), operands);
+        builder, loc, AffineMap::get(1, operands.size() - 1, bounds, ctx),
+        operands);
   }
   auto normalise = [&](OpBuilder &nb, ValueRange normIvs, Value mask,
                        bool nontemporal) {
@@ -1108,13 +1106,11 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           if (offset != 0)
             indices.back() = arith::AddIOp::create(
                 nb, loc, indices.back(),
-                arith::ConstantIndexOp::create(nb, loc,
-                                               offset / elementBytes));
-          memref::PrefetchOp::create(nb, loc, buffer,
-                                     fullIndices(nextRowIvs, indices),
-                                     /*isWrite=*/false,
-                                     std::min(3u, options.prefetchLocality),
-                                     /*isDataCache=*/true);
+                arith::ConstantIndexOp::create(nb, loc, offset / elementBytes));
+          memref::PrefetchOp::create(
+              nb, loc, buffer, fullIndices(nextRowIvs, indices),
+              /*isWrite=*/false, std::min(3u, options.prefetchLocality),
+              /*isDataCache=*/true);
         }
       }
     }
@@ -1142,11 +1138,11 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           });
   };
   auto nontemporalSweep = [&](OpBuilder &nb) {
-    sweepAligned(nb, rowIvs,
-                 [&](OpBuilder &inner, Value index, Value mask,
-                     bool nontemporal) {
-                   normalise(inner, index, mask, nontemporal);
-                 });
+    sweepAligned(
+        nb, rowIvs,
+        [&](OpBuilder &inner, Value index, Value mask, bool nontemporal) {
+          normalise(inner, index, mask, nontemporal);
+        });
   };
   if (alwaysNontemporal) {
     nontemporalSweep(builder);
@@ -1171,8 +1167,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
 void RowKernelEmitter::emit() {
   prepareViews();
   rowSize = getRowSizeAsFloat();
-  invSqrtRowSize = arith::DivFOp::create(
-      b, loc, constantFloat(1.0), math::SqrtOp::create(b, loc, rowSize));
+  invSqrtRowSize = arith::DivFOp::create(b, loc, constantFloat(1.0),
+                                         math::SqrtOp::create(b, loc, rowSize));
   epsilon = getEpsilon();
   if (Value scale = op.getOutScale())
     outScale = convert(b, scale, computeType);
@@ -1270,9 +1266,9 @@ void RowKernelEmitter::emit() {
   // x86 targets, which does not order them.) Other threads' rows are
   // ordered by the barrier that ends a parallel loop.
   auto emitStoreFence = [&](OpBuilder &builder) {
-    LLVM::CallIntrinsicOp::create(
-        builder, loc, builder.getStringAttr("llvm.x86.sse.sfence"),
-        ValueRange());
+    LLVM::CallIntrinsicOp::create(builder, loc,
+                                  builder.getStringAttr("llvm.x86.sse.sfence"),
+                                  ValueRange());
   };
   if (alwaysNontemporal) {
     emitStoreFence(b);
@@ -1299,19 +1295,22 @@ static std::string getUnsupportedTypeReason(NormOpInterface op) {
     return type.isF16() || type.isBF16() || type.isF32() || type.isF64();
   };
   std::pair<StringRef, Value> operands[] = {
-      {"input", op.getInput()},           {"residual", op.getResidual()},
-      {"gamma", op.getGamma()},           {"beta", op.getBeta()},
-      {"eps", op.getEpsValue()},          {"out_scale", op.getOutScale()},
+      {"input", op.getInput()},
+      {"residual", op.getResidual()},
+      {"gamma", op.getGamma()},
+      {"beta", op.getBeta()},
+      {"eps", op.getEpsValue()},
+      {"out_scale", op.getOutScale()},
       {"residual_out", op.getResidualOutput()},
-      {"mean", op.getMean()},             {"rstd", op.getRstd()},
+      {"mean", op.getMean()},
+      {"rstd", op.getRstd()},
       {"output", op.getOutput()}};
   for (auto [name, value] : operands) {
     if (!value)
       continue;
     Type type = getElementTypeOrSelf(value);
-    if (isSupported(type) ||
-        (name == "output" && op.hasQuantizedOutput() &&
-         isQuantizedElementType(type)))
+    if (isSupported(type) || (name == "output" && op.hasQuantizedOutput() &&
+                              isQuantizedElementType(type)))
       continue;
     std::string reason;
     llvm::raw_string_ostream os(reason);
