@@ -37,6 +37,9 @@ using namespace mlir::norm;
 /// into a buffer be computed in that buffer, and identity layouts at
 /// function boundaries give kernels contiguous rows.
 static void buildBufferizationPipeline(OpPassManager &pm) {
+  // Memrefs in a GPU (or other non-host) memory space are an error, reported
+  // where they appear, before any conversion trips over them.
+  pm.addPass(createNormCheckHostMemorySpaces());
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -106,4 +106,18 @@ def NormDropEquivalentBufferResults
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def NormCheckHostMemorySpaces
+    : Pass<"norm-check-host-memory-spaces", "::mlir::ModuleOp"> {
+  let summary = "Report memrefs that host code cannot address (a memory "
+                "space other than the default or an integer)";
+  let description = [{
+    The first pass of `norm-cpu-pipeline`. Host code addresses memory in the
+    default memory space or in numbered LLVM address spaces; a memref in any
+    other (e.g. `#gpu.address_space<workgroup>`) has no meaning on the CPU.
+    Left to the LLVM conversions, such a type makes them print an error
+    without a location and still succeed. This pass instead reports each
+    one at the function, argument or op that carries it, and fails.
+  }];
+}
+
 #endif // NORM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,74 @@
+//===- CheckHostMemorySpaces.cpp - Memrefs host code can address ----------===//
+//
+// Reports memrefs in memory spaces the CPU lowering cannot map to an LLVM
+// address space, at the location that carries them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "norm/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+namespace mlir {
+namespace norm {
+#define GEN_PASS_DEF_NORMCHECKHOSTMEMORYSPACES
+#include "norm/Transforms/Passes.h.inc"
+} // namespace norm
+} // namespace mlir
+
+using namespace mlir;
+
+/// The first memory space in `type` (or the types nested in it) that is
+/// neither the default nor an integer, if any.
+static Attribute findForeignMemorySpace(Type type) {
+  Attribute found;
+  type.walk([&](BaseMemRefType memref) {
+    Attribute space = memref.getMemorySpace();
+    if (!found && space && !isa<IntegerAttr>(space))
+      found = space;
+  });
+  return found;
+}
+
+namespace {
+struct CheckHostMemorySpacesPass
+    : norm::impl::NormCheckHostMemorySpacesBase<CheckHostMemorySpacesPass> {
+  void runOnOperation() override {
+    bool failed = false;
+    auto check = [&](Type type, Location loc, StringRef what) {
+      Attribute space = findForeignMemorySpace(type);
+      if (!space)
+        return;
+      emitError(loc) << what << " has type " << type
+                     << ", in memory space " << space
+                     << ", which host code cannot address (the CPU pipeline "
+                        "handles the default memory space and integer address "
+                        "spaces)";
+      failed = true;
+    };
+    getOperation()->walk([&](Operation *op) {
+      if (auto function = dyn_cast<FunctionOpInterface>(op)) {
+        // Declarations have no block arguments to carry the types.
+        if (function.isExternal())
+          check(function.getFunctionType(), op->getLoc(), "the function");
+        else
+          for (Type type : function.getResultTypes())
+            check(type, op->getLoc(), "a result of the function");
+      }
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          for (BlockArgument arg : block.getArguments())
+            check(arg.getType(), arg.getLoc(),
+                  "argument #" + std::to_string(arg.getArgNumber()));
+      for (OpResult result : op->getResults())
+        check(result.getType(), op->getLoc(),
+              "result #" + std::to_string(result.getResultNumber()) + " of '" +
+                  op->getName().getStringRef().str() + "'");
+    });
+    if (failed)
+      signalPassFailure();
+  }
+};
+} // namespace
