@@ -81,15 +81,17 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
 }
 
 def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Lower math.sqrt/math.rsqrt in GPU modules to the llvm.sqrt "
-                "intrinsic";
+  let summary = "Lower math.sqrt/math.rsqrt/math.roundeven in GPU modules to "
+                "LLVM intrinsics";
   let description = [{
     `convert-gpu-to-nvvm` turns `math.sqrt` and `math.rsqrt` into calls to
     libdevice (`__nv_sqrtf`, `__nv_rsqrtf`), which leave unresolved externs
     in the PTX unless a CUDA toolkit's libdevice is found when serialising.
     This pass, run on `gpu.module`s before it, rewrites them (f32 and f64)
     into calls of the `llvm.sqrt` intrinsic (and a division for rsqrt),
-    which NVPTX emits as the correctly rounded `sqrt.rn`: kernels then need
+    which NVPTX emits as the correctly rounded `sqrt.rn`. `math.roundeven`
+    (libdevice's `__nv_rintf`; the rounding of i8 quantised outputs) becomes
+    the `llvm.roundeven` intrinsic, emitted as `cvt.rni`. Kernels then need
     nothing but LLVM.
   }];
   let dependentDialects = [
