@@ -49,7 +49,9 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
     that |x| up to ~1e19 does not overflow in f32, and an infinite mean
     square makes the row NaN. The residual sum, `residual_out`, `mean` and
     `rstd` are supported; rank > 2 inputs are collapsed to rows x N.
-    Quantised outputs (`out_scale`) are refused with a diagnostic for now.
+    Quantised outputs (`i8`, `f8E4M3FN` with an `out_scale`, passed to the
+    kernel as an argument in the compute type) are quantised lane by lane as
+    the reference does, and the V lanes of a vector stored at once.
 
     Rows too long to be held in registers, and rows of dynamic length, are
     streamed instead: for the sum, the sum of squares and the output (the
