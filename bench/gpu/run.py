@@ -240,7 +240,8 @@ def main(argv=None):
     device = CudaDevice()
     name = device.name()
     print(f"device: {name}, compute capability {device.capability()}")
-    print("correctness cases (foundation sweep, kernel ABI, static shapes):")
+    print("correctness cases (foundation sweep and quantised outputs, kernel "
+          "ABI, static shapes):")
     failures = run_cases(device, artefacts)
     print(f"({time.time() - START:.0f} s)")
     if args.cases_only:

@@ -32,6 +32,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
+#include "norm/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
@@ -80,6 +81,9 @@ static void buildCommonPipeline(OpPassManager &pm,
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addPass(createLowerAffinePass());
+  // LLVM has no f8 types (and NVPTX no f8 conversions before sm_89): the
+  // truncations of f8E4M3FN outputs become integer code, on every chip.
+  pm.addPass(createNormExpandFp8Casts());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createCanonicalizerPass());

@@ -49,7 +49,9 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
     that |x| up to ~1e19 does not overflow in f32, and an infinite mean
     square makes the row NaN. The residual sum, `residual_out`, `mean` and
     `rstd` are supported; rank > 2 inputs are collapsed to rows x N.
-    Quantised outputs (`out_scale`) are refused with a diagnostic for now.
+    Quantised outputs (`i8`, `f8E4M3FN` with an `out_scale`, passed to the
+    kernel as an argument in the compute type) are quantised lane by lane as
+    the reference does, and the V lanes of a vector stored at once.
 
     Rows too long to be held in registers, and rows of dynamic length, are
     streamed instead: for the sum, the sum of squares and the output (the
@@ -81,15 +83,17 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
 }
 
 def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Lower math.sqrt/math.rsqrt in GPU modules to the llvm.sqrt "
-                "intrinsic";
+  let summary = "Lower math.sqrt/math.rsqrt/math.roundeven in GPU modules to "
+                "LLVM intrinsics";
   let description = [{
     `convert-gpu-to-nvvm` turns `math.sqrt` and `math.rsqrt` into calls to
     libdevice (`__nv_sqrtf`, `__nv_rsqrtf`), which leave unresolved externs
     in the PTX unless a CUDA toolkit's libdevice is found when serialising.
     This pass, run on `gpu.module`s before it, rewrites them (f32 and f64)
     into calls of the `llvm.sqrt` intrinsic (and a division for rsqrt),
-    which NVPTX emits as the correctly rounded `sqrt.rn`: kernels then need
+    which NVPTX emits as the correctly rounded `sqrt.rn`. `math.roundeven`
+    (libdevice's `__nv_rintf`; the rounding of i8 quantised outputs) becomes
+    the `llvm.roundeven` intrinsic, emitted as `cvt.rni`. Kernels then need
     nothing but LLVM.
   }];
   let dependentDialects = [

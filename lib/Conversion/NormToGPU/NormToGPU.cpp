@@ -21,6 +21,12 @@
 //   rstd   = 1/sqrt(q + eps), NaN if q is +inf
 //   y      = ((h - P0) - offset) * rstd * gamma + beta
 //
+// A quantised output (i8 or f8E4M3FN, with the scalar out_scale s passed to
+// the kernel as an argument in the compute type) is the reference's, lane by
+// lane: y / s, then for i8 round half to even, clamp to [-128, 127] and 0 for
+// NaN; for f8E4M3FN clamp to [-448, 448] and round once. The V results of a
+// vector are stored together (V bytes: 4 for f32 inputs, 8 for 16-bit ones).
+//
 // Each sum is a butterfly of `gpu.shuffle xor` and adds within a warp
 // (commutative, so every lane gets the same bits), then, for rows spread
 // over several warps, one value per warp through workgroup memory and one
@@ -77,6 +83,16 @@ static constexpr int64_t kStreamedDynamicRowThreads = 256;
 
 static bool isSupportedElementType(Type type) {
   return type.isF16() || type.isBF16() || type.isF32() || type.isF64();
+}
+
+/// Whether `operand`'s elements can be loaded or stored by the kernel: the
+/// float types above, and for a quantised output i8 and f8E4M3FN.
+static bool isSupportedElementType(NormOpInterface op, Value operand,
+                                   Type type) {
+  if (isSupportedElementType(type))
+    return true;
+  return operand == op.getOutput() && op.hasQuantizedOutput() &&
+         isQuantizedElementType(type);
 }
 
 static int64_t getByteWidth(Type type) {
@@ -351,6 +367,9 @@ struct KernelOperands {
   /// N, the row length, in the compute type (same convention).
   Value rowSize;
   FloatAttr rowSizeConstant;
+  /// The quantised output's scale in the compute type (a host value), or
+  /// null.
+  Value outScale;
 };
 
 /// What a row is normalised with: y = ((h - pivot) - offset) * rstd, where
@@ -437,6 +456,9 @@ private:
   /// rstd = 1/sqrt(var + eps) (NaN when var overflowed); stores the mean
   /// (pivot + offset) and rstd destinations.
   RowScale finalize(Value pivot, Value offset, Value sumSq);
+  /// The output element for `y` (compute type): `y` itself, to be rounded
+  /// by the store, or its quantisation by out_scale.
+  Value quantize(Value y, Type outputElementType);
   /// Normalises V elements of column vector `vectorIndex` and stores them.
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                          const RowScale &scale);
@@ -697,10 +719,32 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset, Value sumSq) {
   return scale;
 }
 
+Value KernelEmitter::quantize(Value y, Type outputElementType) {
+  if (!operands.outScale)
+    return y;
+  Value q = div(y, operands.outScale);
+  if (isa<FloatType>(outputElementType)) {
+    // f8E4M3FN: saturate to the largest finite value, then round once (NaN
+    // stays NaN).
+    q = arith::MaximumFOp::create(b, loc, q, constant(-448.0));
+    q = arith::MinimumFOp::create(b, loc, q, constant(448.0));
+    return arith::TruncFOp::create(b, loc, outputElementType, q);
+  }
+  // i8: round half to even, saturate, NaN to 0.
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, q, q);
+  q = math::RoundEvenOp::create(b, loc, q);
+  q = arith::MaximumFOp::create(b, loc, q, constant(-128.0));
+  q = arith::MinimumFOp::create(b, loc, q, constant(127.0));
+  q = select(isNan, constant(0.0), q);
+  return arith::FPToSIOp::create(b, loc, outputElementType, q);
+}
+
 void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                                       const RowScale &scale) {
   Value column =
       arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  Type outputElementType =
+      cast<MemRefType>(operands.output.getType()).getElementType();
   SmallVector<Value> gamma, beta;
   if (operands.gamma)
     gamma = loadElements(operands.gamma, {column});
@@ -716,7 +760,7 @@ void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
       out = mul(out, convert(gamma[i], computeType));
     if (operands.beta)
       out = add(out, convert(beta[i], computeType));
-    y.push_back(out);
+    y.push_back(quantize(out, outputElementType));
   }
   storeElements(operands.output, {row, column}, y);
 }
@@ -995,9 +1039,11 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
     return fail();
   }
 
-  if (op.hasQuantizedOutput()) {
-    os << "has a quantised output (out_scale), which the GPU lowering does "
-          "not support yet";
+  if (Value scale = op.getOutScale();
+      scale && !isSupportedElementType(scale.getType())) {
+    os << "expects an f16, bf16, f32 or f64 out_scale to lower it to GPU "
+          "code, got '"
+       << scale.getType() << "'";
     return fail();
   }
 
@@ -1006,9 +1052,11 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
     if (!operand.value)
       continue;
     auto type = cast<MemRefType>(operand.value.getType());
-    if (!isSupportedElementType(type.getElementType())) {
-      os << "expects f16, bf16, f32 or f64 elements in the " << operand.name
-         << " to lower it to GPU code, got '" << type.getElementType() << "'";
+    if (!isSupportedElementType(op, operand.value, type.getElementType())) {
+      os << "expects f16, bf16, f32 or f64 elements in the " << operand.name;
+      if (operand.value == op.getOutput())
+        os << " (or i8 or f8E4M3FN with an out_scale)";
+      os << " to lower it to GPU code, got '" << type.getElementType() << "'";
       return fail();
     }
     if (!isGlobalMemorySpace(type)) {
@@ -1025,6 +1073,22 @@ LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
     }
   }
   return success();
+}
+
+/// `value`, a host float scalar, converted to `type` (f16 <-> bf16 through
+/// f64, which rounds once).
+static Value convertHostScalar(OpBuilder &b, Location loc, Value value,
+                               Type type) {
+  unsigned from = value.getType().getIntOrFloatBitWidth();
+  unsigned to = type.getIntOrFloatBitWidth();
+  if (from < to)
+    return arith::ExtFOp::create(b, loc, type, value);
+  if (from > to)
+    return arith::TruncFOp::create(b, loc, type, value);
+  if (value.getType() == type)
+    return value;
+  return arith::TruncFOp::create(
+      b, loc, type, arith::ExtFOp::create(b, loc, b.getF64Type(), value));
 }
 
 LogicalResult
@@ -1067,17 +1131,7 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
   // Host-side scalars: epsilon and c = 1/sqrt(N) in the compute type.
   auto computeFloat = cast<FloatType>(computeType);
   if (Value eps = op.getEpsValue()) {
-    unsigned from = eps.getType().getIntOrFloatBitWidth();
-    unsigned to = computeType.getIntOrFloatBitWidth();
-    if (from < to)
-      eps = arith::ExtFOp::create(rewriter, loc, computeType, eps);
-    else if (from > to)
-      eps = arith::TruncFOp::create(rewriter, loc, computeType, eps);
-    else if (eps.getType() != computeType)
-      eps = arith::TruncFOp::create(
-          rewriter, loc, computeType,
-          arith::ExtFOp::create(rewriter, loc, rewriter.getF64Type(), eps));
-    operands.eps = eps;
+    operands.eps = convertHostScalar(rewriter, loc, eps, computeType);
   } else {
     APFloat epsilon = *op.getEpsilon();
     bool losesInfo;
@@ -1085,6 +1139,10 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
                     APFloat::rmNearestTiesToEven, &losesInfo);
     operands.epsConstant = FloatAttr::get(computeType, epsilon);
   }
+  // The kernel divides by the quantised output's scale in the compute type,
+  // as the reference does: converted once here, passed as an argument.
+  if (Value scale = op.getOutScale())
+    operands.outScale = convertHostScalar(rewriter, loc, scale, computeType);
   auto inputView = cast<MemRefType>(operands.input.getType());
   int64_t rowSize = inputView.getDimSize(1);
   if (!ShapedType::isDynamic(rowSize)) {

@@ -1,4 +1,9 @@
 //===- SqrtToLLVMIntrinsic.cpp - math.sqrt to llvm.sqrt in GPU code -------===//
+//
+// Also math.roundeven (the i8 quantisation's rounding) to llvm.roundeven:
+// convert-gpu-to-nvvm would make each a libdevice call.
+//
+//===----------------------------------------------------------------------===//
 
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
 
@@ -19,16 +24,17 @@ namespace norm {
 using namespace mlir;
 using namespace mlir::norm;
 
-/// A call of `llvm.sqrt` on `value` (f32 or f64).
-static Value createSqrtIntrinsic(PatternRewriter &rewriter, Location loc,
-                                 Value value) {
-  StringRef name = value.getType().isF64() ? "llvm.sqrt.f64" : "llvm.sqrt.f32";
+static bool isScalarF32OrF64(Type type) { return type.isF32() || type.isF64(); }
+
+/// A call of the intrinsic `llvm.<name>.f32` or `.f64` on `value`.
+static Value createUnaryIntrinsic(PatternRewriter &rewriter, Location loc,
+                                  StringRef name, Value value) {
+  std::string intrinsic =
+      ("llvm." + name + (value.getType().isF64() ? ".f64" : ".f32")).str();
   return LLVM::CallIntrinsicOp::create(rewriter, loc, value.getType(),
-                                       rewriter.getStringAttr(name), value)
+                                       rewriter.getStringAttr(intrinsic), value)
       .getResult(0);
 }
-
-static bool isScalarF32OrF64(Type type) { return type.isF32() || type.isF64(); }
 
 namespace {
 /// math.sqrt x -> llvm.sqrt(x).
@@ -39,8 +45,8 @@ struct SqrtToIntrinsic : public OpRewritePattern<math::SqrtOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isScalarF32OrF64(op.getType()))
       return rewriter.notifyMatchFailure(op, "not a scalar f32 or f64");
-    rewriter.replaceOp(
-        op, createSqrtIntrinsic(rewriter, op.getLoc(), op.getOperand()));
+    rewriter.replaceOp(op, createUnaryIntrinsic(rewriter, op.getLoc(), "sqrt",
+                                                op.getOperand()));
     return success();
   }
 };
@@ -56,8 +62,22 @@ struct RsqrtToIntrinsic : public OpRewritePattern<math::RsqrtOp> {
     Location loc = op.getLoc();
     Value one = arith::ConstantOp::create(
         rewriter, loc, rewriter.getFloatAttr(op.getType(), 1.0));
-    Value root = createSqrtIntrinsic(rewriter, loc, op.getOperand());
+    Value root = createUnaryIntrinsic(rewriter, loc, "sqrt", op.getOperand());
     rewriter.replaceOpWithNewOp<arith::DivFOp>(op, one, root);
+    return success();
+  }
+};
+
+/// math.roundeven x -> llvm.roundeven(x) (cvt.rni on NVPTX).
+struct RoundEvenToIntrinsic : public OpRewritePattern<math::RoundEvenOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::RoundEvenOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isScalarF32OrF64(op.getType()))
+      return rewriter.notifyMatchFailure(op, "not a scalar f32 or f64");
+    rewriter.replaceOp(op, createUnaryIntrinsic(rewriter, op.getLoc(),
+                                                "roundeven", op.getOperand()));
     return success();
   }
 };
@@ -75,5 +95,6 @@ struct NormGPUSqrtToLLVMPass
 
 void mlir::norm::populateSqrtToLLVMIntrinsicPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<SqrtToIntrinsic, RsqrtToIntrinsic>(patterns.getContext());
+  patterns.add<SqrtToIntrinsic, RsqrtToIntrinsic, RoundEvenToIntrinsic>(
+      patterns.getContext());
 }

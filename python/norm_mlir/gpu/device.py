@@ -41,13 +41,16 @@ def from_bytes(data, dtype, shape):
     if dtype == "bf16":
         bits = np.frombuffer(data, dtype="<u2")
         values = reference.bf16_bits_to_float(bits)
+    elif dtype in reference.QUANTIZED_TYPES:
+        values = reference.from_int_bits(np.frombuffer(data, dtype="<u1"), dtype)
     else:
         values = np.frombuffer(data, dtype=_NUMPY_TYPES[dtype]).astype(np.float64)
     return values.reshape(shape)
 
 
 def element_bytes(dtype):
-    return {"f64": 8, "f32": 4, "f16": 2, "bf16": 2}[dtype]
+    return {"f64": 8, "f32": 4, "f16": 2, "bf16": 2, "i8": 1,
+            "f8E4M3FN": 1}[dtype]
 
 
 def param_values(launch, args, pointers):
@@ -277,6 +280,9 @@ def run_case(device, manifest, variant, artefacts, functions):
         ptr = device.alloc(nbytes)
         if arg["role"] == "in":
             device.upload(ptr, to_bytes(inputs[arg["name"]], arg["dtype"]))
+        elif arg["dtype"] in reference.QUANTIZED_TYPES:
+            # 0x7F: NaN in f8E4M3FN, i8's saturated 127 (i8 has no NaN).
+            device.upload(ptr, b"\x7f" * nbytes)
         else:
             # NaN-filled destinations: an element the kernel misses shows.
             device.upload(ptr, to_bytes(np.full(count, np.nan), arg["dtype"]))

@@ -46,21 +46,36 @@ def bench_specs(shapes=BENCH_SHAPES):
     return specs
 
 
-def correctness_specs():
+# Quantised outputs (i8 and f8E4M3FN, saturating scales, NaN rows, a
+# residual with gamma): the first two are in the --quick set.
+QUANTIZED_SPECS = [
+    "op=rms_norm shape=8x256 residual residual_out gamma out=i8 scale=0.02",
+    "op=layer_norm shape=8x256 residual residual_out gamma beta "
+    "out=f8E4M3FN scale=0.01",
+] + SWEEPS["quantized"]
+
+
+def _kernel_abi(spec):
+    tokens = [t for t in spec.split()
+              if not t.startswith("abi=") and t != "dynamic"]
+    return " ".join(tokens + ["abi=kernel"])
+
+
+def correctness_specs(quick=False):
     """The foundation sweep in the kernel ABI with static shapes (every
     extra destination, data distribution and element type), plus a few
-    launch-geometry corners."""
-    specs = []
-    for spec in SWEEPS["foundation"] + [
-            "op=layer_norm shape=5x65536 gamma beta data=large_mean",
-            "op=rms_norm shape=3x8192 dtype=bf16 residual residual_out rstd gamma",
-            "op=layer_norm shape=7x4096 dtype=f16 mean rstd gamma beta",
-            "op=layer_norm shape=37x64 gamma beta",
-            "op=layer_norm shape=6x768 dtype=bf16 data=constant gamma beta"]:
-        tokens = [t for t in spec.split()
-                  if not t.startswith("abi=") and t != "dynamic"]
-        specs.append(" ".join(tokens + ["abi=kernel"]))
-    return specs
+    launch-geometry corners, and the quantised outputs; with `quick`, the
+    first eight of those and two quantised ones."""
+    specs = SWEEPS["foundation"] + [
+        "op=layer_norm shape=5x65536 gamma beta data=large_mean",
+        "op=rms_norm shape=3x8192 dtype=bf16 residual residual_out rstd gamma",
+        "op=layer_norm shape=7x4096 dtype=f16 mean rstd gamma beta",
+        "op=layer_norm shape=37x64 gamma beta",
+        "op=layer_norm shape=6x768 dtype=bf16 data=constant gamma beta"]
+    quantized = QUANTIZED_SPECS
+    if quick:
+        specs, quantized = specs[:8], quantized[:2]
+    return [_kernel_abi(spec) for spec in specs + quantized]
 
 
 def _func_name(kind, index, case):
@@ -117,6 +132,9 @@ def _host_args(case):
     if case.eps_operand:
         args.append({"name": "eps", "role": "scalar", "dtype": "f32",
                      "shape": [], "value": case.eps})
+    if case.scale:
+        args.append({"name": "out_scale", "role": "scalar", "dtype": "f32",
+                     "shape": [], "value": case.scale})
     args += [{"name": n, "role": "out", "dtype": d, "shape": list(s)}
              for n, s, d in case.destinations()]
     return args
@@ -307,9 +325,7 @@ def main(argv=None):
     shapes = ["64x768"] if args.quick else BENCH_SHAPES
     specs = [("bench", s) for s in bench_specs(shapes)]
     if not args.no_cases:
-        cases = correctness_specs()
-        if args.quick:
-            cases = cases[:8]
+        cases = correctness_specs(quick=args.quick)
         specs += [("case", s) for s in cases]
     manifest = generate(args.out, specs, pipeline_options=args.options,
                         emulator=args.emulator)

@@ -76,14 +76,11 @@ class Pipeline:
     # emulator of the GPU kernels (norm_mlir.gpu.emulator), not `passes`.
     gpu_emulated: str = None
     norm_only: bool = False  # not for decomposed chains
-    quantised: bool = True  # handles quantised outputs (out_scale)
 
     def accepts(self, case):
         """Whether this pipeline takes the norm case `case` (others are
         refused with a diagnostic, tested elsewhere)."""
-        if self.tensor_only and case.abi == "memref":
-            return False
-        return self.quantised or not case.scale
+        return not (self.tensor_only and case.abi == "memref")
 
     def args(self, prefix=""):
         passes = f"{prefix},{self.passes}" if prefix else self.passes
@@ -125,13 +122,12 @@ def _candidate_pipelines():
         # The GPU pipeline, to PTX (compiled, not run), and its kernels run
         # on the CPU emulator, with the default and with small geometries.
         Pipeline("gpu-isa", f"{_TOSA},norm-gpu-pipeline{{format=isa}}",
-                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True,
-                 quantised=False),
+                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True),
         Pipeline("gpu-emulated", "", ("norm-gpu-pipeline",), norm_only=True,
-                 quantised=False, gpu_emulated=""),
+                 gpu_emulated=""),
         Pipeline("gpu-emulated-small", "", ("norm-gpu-pipeline", "block-size",
                                             "rows-per-block"),
-                 norm_only=True, quantised=False,
+                 norm_only=True,
                  gpu_emulated="block-size=64 rows-per-block=4 vector-width=2"),
     ]
 

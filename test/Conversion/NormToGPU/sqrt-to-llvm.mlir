@@ -1,8 +1,9 @@
 // RUN: norm-opt %s --norm-gpu-sqrt-to-llvm | FileCheck %s
 
 // Scalar f32/f64 sqrt and rsqrt in GPU modules become the llvm.sqrt
-// intrinsic (sqrt.rn on NVPTX) instead of libdevice calls; vectors, other
-// widths and host code are left alone.
+// intrinsic (sqrt.rn on NVPTX), and roundeven llvm.roundeven (cvt.rni),
+// instead of libdevice calls; vectors, other widths and host code are left
+// alone.
 
 // CHECK-LABEL: gpu.module @kernels
 gpu.module @kernels {
@@ -20,6 +21,18 @@ gpu.module @kernels {
     // CHECK: math.rsqrt %[[H]] : f16
     %3 = math.rsqrt %h : f16
     gpu.return %0, %1, %2, %3 : f32, f64, vector<4xf32>, f16
+  }
+
+  // CHECK-LABEL: gpu.func @rounding
+  // CHECK-SAME: (%[[A:.*]]: f32, %[[B:.*]]: f64, %[[H:.*]]: f16)
+  gpu.func @rounding(%a: f32, %b: f64, %h: f16) -> (f32, f64, f16) {
+    // CHECK: llvm.call_intrinsic "llvm.roundeven.f32"(%[[A]]) : (f32) -> f32
+    %0 = math.roundeven %a : f32
+    // CHECK: llvm.call_intrinsic "llvm.roundeven.f64"(%[[B]]) : (f64) -> f64
+    %1 = math.roundeven %b : f64
+    // CHECK: math.roundeven %[[H]] : f16
+    %2 = math.roundeven %h : f16
+    gpu.return %0, %1, %2 : f32, f64, f16
   }
 }
 

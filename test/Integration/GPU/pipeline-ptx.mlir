@@ -5,6 +5,8 @@
 // RUN: FileCheck %s --check-prefix=HOST < %t.sm90.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module layer_norm_kernel | FileCheck %s --check-prefixes=LN,SM90
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module rms_norm_kernel | FileCheck %s --check-prefix=RMS
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module rms_norm_i8_kernel | FileCheck %s --check-prefix=I8
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module layer_norm_f8_kernel | FileCheck %s --check-prefix=F8
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_80" -o %t.sm80.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm80.mlir --module layer_norm_kernel | FileCheck %s --check-prefixes=LN,SM80
 
@@ -60,6 +62,35 @@
 // RMS-NOT: call
 // RMS-NOT: .local
 
+// RMSNorm f32 to i8, N = 4096: the scale is an f32 kernel parameter; each
+// lane is divided (correctly rounded, as the reference), rounded to even
+// (cvt.rni, not a libdevice call), clamped, converted, and the 4 bytes of
+// a vector stored at once.
+// I8: .entry rms_norm_i8_kernel(
+// I8: .param .f32 rms_norm_i8_kernel_param_{{[0-9]+}}
+// I8-COUNT-4: ld.global.v4.b32
+// I8: sqrt.rn.f32
+// I8: div.rn.f32
+// I8: cvt.rni.f32.f32
+// I8: max.NaN.f32 {{.*}}, 0fC3000000;
+// I8: min.NaN.f32 {{.*}}, 0f42FE0000;
+// I8: cvt.rzi.s16.f32
+// I8: st.global.b32
+// I8-NOT: call
+// I8-NOT: .local
+
+// LayerNorm bf16 to f8E4M3FN: clamped to +-448, then the f8 rounding in
+// integer code (norm-expand-fp8-casts), 8 bytes a store.
+// F8: .entry layer_norm_f8_kernel(
+// F8: .param .f32 layer_norm_f8_kernel_param_{{[0-9]+}}
+// F8: div.rn.f32
+// F8: max.NaN.f32 {{.*}}, 0fC3E00000;
+// F8: min.NaN.f32 {{.*}}, 0f43E00000;
+// F8: st.global.v2.b32
+// F8: st.global.v2.b32
+// F8-NOT: call
+// F8-NOT: .local
+
 func.func @layer_norm(%x: memref<?x768xf32>, %g: memref<768xf32>, %b: memref<768xf32>, %o: memref<?x768xf32>) {
   norm.layer_norm eps(1.0e-05) ins(%x : memref<?x768xf32>) gamma(%g : memref<768xf32>) beta(%b : memref<768xf32>) outs(%o : memref<?x768xf32>)
   return
@@ -67,5 +98,15 @@ func.func @layer_norm(%x: memref<?x768xf32>, %g: memref<768xf32>, %b: memref<768
 
 func.func @rms_norm(%x: memref<?x4096xbf16>, %g: memref<4096xbf16>, %o: memref<?x4096xbf16>) {
   norm.rms_norm eps(1.0e-06) ins(%x : memref<?x4096xbf16>) gamma(%g : memref<4096xbf16>) outs(%o : memref<?x4096xbf16>)
+  return
+}
+
+func.func @rms_norm_i8(%x: memref<?x4096xf32>, %g: memref<4096xf32>, %q: f32, %o: memref<?x4096xi8>) {
+  norm.rms_norm eps(1.0e-06) ins(%x : memref<?x4096xf32>) gamma(%g : memref<4096xf32>) out_scale(%q : f32) outs(%o : memref<?x4096xi8>)
+  return
+}
+
+func.func @layer_norm_f8(%x: memref<?x4096xbf16>, %q: f32, %o: memref<?x4096xf8E4M3FN>) {
+  norm.layer_norm eps(1.0e-05) ins(%x : memref<?x4096xbf16>) out_scale(%q : f32) outs(%o : memref<?x4096xf8E4M3FN>)
   return
 }

@@ -24,9 +24,10 @@ LogicalResult checkNormToGPUOptions(const ConvertNormToGPUOptions &options,
                                     std::string *whyNot = nullptr);
 
 /// Checks that `op` can be lowered to a GPU kernel: memref operands in global
-/// memory, of element types f16/bf16/f32/f64, contiguous within the row dims
-/// and within the normalised dims, in host code. On failure, says why in
-/// `whyNot` when given.
+/// memory, of element types f16/bf16/f32/f64 (and i8 or f8E4M3FN for a
+/// quantised output, with an f16/bf16/f32/f64 out_scale), contiguous within
+/// the row dims and within the normalised dims, in host code. On failure, says
+/// why in `whyNot` when given.
 LogicalResult checkNormOpLowerableToGPU(NormOpInterface op,
                                         std::string *whyNot = nullptr);
 
@@ -40,7 +41,8 @@ void populateNormToGPUConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToGPUOptions &options = {});
 
 /// Adds the patterns rewriting f32/f64 `math.sqrt` and `math.rsqrt` into
-/// calls of the `llvm.sqrt` intrinsic (see `--norm-gpu-sqrt-to-llvm`).
+/// calls of the `llvm.sqrt` intrinsic, and `math.roundeven` into
+/// `llvm.roundeven` (see `--norm-gpu-sqrt-to-llvm`).
 void populateSqrtToLLVMIntrinsicPatterns(RewritePatternSet &patterns);
 
 } // namespace norm
