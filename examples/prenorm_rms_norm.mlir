@@ -1,16 +1,19 @@
-// A pre-norm transformer step as a framework emits it: the residual add and
-// an RMSNorm with a weight, spelled out as linalg.generic reductions and
-// elementwise ops, in the kernel ABI (memrefs outside, tensors inside).
+// A pre-norm transformer step as a framework emits it: the residual add
+// (whose sum is the next block's residual), an RMSNorm with a weight, and
+// the cast to bf16 for the next matmul, spelled out as linalg.generic
+// reductions and elementwise ops, in the kernel ABI (memrefs outside,
+// tensors inside).
 //
 //   h   = x + r
-//   out = h * rsqrt(mean(h^2) + 1e-6) * w
+//   out = bf16(h * rsqrt(mean(h^2) + 1e-6) * w)
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 #col = affine_map<(d0, d1) -> (d1)>
 #r1 = affine_map<(d0) -> (d0)>
 
 func.func @prenorm(%xm: memref<4096x4096xf32>, %rm: memref<4096x4096xf32>,
-                   %wm: memref<4096xf32>, %outm: memref<4096x4096xf32>) {
+                   %wm: memref<4096xf32>, %outm: memref<4096x4096xbf16>,
+                   %hm: memref<4096x4096xf32>) {
   %x = bufferization.to_tensor %xm restrict : memref<4096x4096xf32> to tensor<4096x4096xf32>
   %r = bufferization.to_tensor %rm restrict : memref<4096x4096xf32> to tensor<4096x4096xf32>
   %w = bufferization.to_tensor %wm restrict : memref<4096xf32> to tensor<4096xf32>
@@ -48,7 +51,16 @@ func.func @prenorm(%xm: memref<4096x4096xf32>, %rm: memref<4096x4096xf32>,
     %u = arith.mulf %t, %c : f32
     linalg.yield %u : f32
   } -> tensor<4096x4096xf32>
-  bufferization.materialize_in_destination %y in restrict writable %outm
+  %half = tensor.empty() : tensor<4096x4096xbf16>
+  %yb = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4096x4096xf32>) outs(%half : tensor<4096x4096xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<4096x4096xbf16>
+  bufferization.materialize_in_destination %yb in restrict writable %outm
+      : (tensor<4096x4096xbf16>, memref<4096x4096xbf16>) -> ()
+  bufferization.materialize_in_destination %h in restrict writable %hm
       : (tensor<4096x4096xf32>, memref<4096x4096xf32>) -> ()
   return
 }
