@@ -1180,8 +1180,11 @@ void RowKernelEmitter::emit() {
   int64_t threshold = isX86Host() ? options.nontemporalThreshold : -1;
   auto outputType = cast<MemRefType>(output.getType());
   unsigned outputBits = outputType.getElementTypeBitWidth();
-  if (threshold >= 0 && lanes > 1 && normSizes.size() == 1 &&
-      outputBits % 8 == 0 && llvm::isPowerOf2_32(outputBits)) {
+  // Vectors must be a power of two bytes long to be aligned (an odd
+  // vector-width, e.g. 3, gives plain stores).
+  if (threshold >= 0 && lanes > 1 && llvm::isPowerOf2_64(lanes) &&
+      normSizes.size() == 1 && outputBits % 8 == 0 &&
+      llvm::isPowerOf2_32(outputBits)) {
     int64_t elementBytes = outputBits / 8;
     SmallVector<OpFoldResult> sizes(rowSizes);
     sizes.append(normSizes);

@@ -364,6 +364,14 @@ class HarnessError(RuntimeError):
     pass
 
 
+def _clip(text, head=2500, tail=1500):
+    """`text`, or its beginning (where a diagnostic, assertion or sanitizer
+    report says what went wrong) and its end (the stack's bottom)."""
+    if len(text) <= head + tail:
+        return text
+    return text[:head] + "\n    [...]\n" + text[-tail:]
+
+
 def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
     """Lowers `kernel_ir` plus a generated main through `pipeline`, runs it,
     and returns, per call, the list of its outputs as float64 arrays
@@ -381,7 +389,7 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise HarnessError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
-                               proc.stderr[-4000:])
+                               _clip(proc.stderr))
         libs = runner_libs()
         with open(lowered) as f:
             if "omp." in f.read():  # OpenMP code needs LLVM's runtime.
@@ -391,7 +399,7 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
                "-shared-libs=" + ",".join(libs)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise HarnessError("mlir-runner failed:\n" + proc.stderr[-4000:])
+            raise HarnessError("mlir-runner failed:\n" + _clip(proc.stderr))
     tokens = proc.stdout.split()
     values = {}
     i, current = 0, None
