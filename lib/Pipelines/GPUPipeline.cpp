@@ -43,6 +43,11 @@ using namespace mlir::norm;
 /// touch device memory), with identity layouts at function boundaries so
 /// that kernels see contiguous rows.
 static void buildBufferizationPipeline(OpPassManager &pm) {
+  // Memrefs in memory spaces no conversion maps are reported where they
+  // appear (the LLVM conversions would only print a location-less error).
+  NormCheckHostMemorySpacesOptions spaces;
+  spaces.allowGpuAddressSpaces = true;
+  pm.addPass(createNormCheckHostMemorySpaces(spaces));
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -7,6 +7,7 @@
 
 #include "norm/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -21,13 +22,16 @@ namespace norm {
 using namespace mlir;
 
 /// The first memory space in `type` (or the types nested in it) that is
-/// neither the default nor an integer, if any.
-static Attribute findForeignMemorySpace(Type type) {
+/// neither the default nor an integer (nor, with `allowGpu`, a GPU address
+/// space), if any.
+static Attribute findForeignMemorySpace(Type type, bool allowGpu) {
   Attribute found;
   type.walk([&](BaseMemRefType memref) {
     Attribute space = memref.getMemorySpace();
-    if (!found && space && !isa<IntegerAttr>(space))
-      found = space;
+    if (found || !space || isa<IntegerAttr>(space) ||
+        (allowGpu && isa<gpu::AddressSpaceAttr>(space)))
+      return;
+    found = space;
   });
   return found;
 }
@@ -35,17 +39,22 @@ static Attribute findForeignMemorySpace(Type type) {
 namespace {
 struct CheckHostMemorySpacesPass
     : norm::impl::NormCheckHostMemorySpacesBase<CheckHostMemorySpacesPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     bool failed = false;
     auto check = [&](Type type, Location loc, StringRef what) {
-      Attribute space = findForeignMemorySpace(type);
+      Attribute space = findForeignMemorySpace(type, allowGpuAddressSpaces);
       if (!space)
         return;
       emitError(loc) << what << " has type " << type
                      << ", in memory space " << space
-                     << ", which host code cannot address (the CPU pipeline "
-                        "handles the default memory space and integer address "
-                        "spaces)";
+                     << ", which host code cannot address (the default "
+                        "memory space and integer address spaces are host "
+                        "memory"
+                     << (allowGpuAddressSpaces ? "; so are GPU address spaces"
+                                               : "")
+                     << ")";
       failed = true;
     };
     getOperation()->walk([&](Operation *op) {

@@ -116,8 +116,15 @@ def NormCheckHostMemorySpaces
     other (e.g. `#gpu.address_space<workgroup>`) has no meaning on the CPU.
     Left to the LLVM conversions, such a type makes them print an error
     without a location and still succeed. This pass instead reports each
-    one at the function, argument or op that carries it, and fails.
+    one at the function, argument or op that carries it, and fails. With
+    `allow-gpu-address-spaces` (the GPU pipeline's host code), the GPU
+    dialect's address spaces are accepted too: its conversions map them.
   }];
+  let options = [
+    Option<"allowGpuAddressSpaces", "allow-gpu-address-spaces", "bool",
+           /*default=*/"false",
+           "Accept #gpu.address_space<...> (mapped by the GPU conversions)">,
+  ];
 }
 
 #endif // NORM_TRANSFORMS_PASSES_TD
