@@ -748,7 +748,29 @@ void RowKernelEmitter::store(OpBuilder &builder, Value value, Value buffer,
     return;
   }
   if (mask) {
-    vector::MaskedStoreOp::create(builder, loc, buffer, indices, mask, value);
+    // A tail of a statically known length is stored as a shorter vector,
+    // not through a constant mask: LLVM 22's x86 back end turns a masked
+    // store with one active lane, of values truncated from wider lanes
+    // (e.g. f64 -> i8), into a store of the whole wide lane, writing past
+    // the row's end.
+    auto createMask = mask.getDefiningOp<vector::CreateMaskOp>();
+    std::optional<int64_t> count =
+        createMask && createMask->getNumOperands() == 1
+            ? getConstantIntValue(createMask->getOperand(0))
+            : std::nullopt;
+    if (!count) {
+      vector::MaskedStoreOp::create(builder, loc, buffer, indices, mask,
+                                    value);
+      return;
+    }
+    if (*count <= 0)
+      return;
+    if (*count < lanes)
+      value = vector::ExtractStridedSliceOp::create(builder, loc, value,
+                                                    /*offsets=*/{0},
+                                                    /*sizes=*/{*count},
+                                                    /*strides=*/{1});
+    vector::StoreOp::create(builder, loc, value, buffer, indices);
     return;
   }
   if (!nontemporal) {

@@ -252,9 +252,62 @@ def _print_loops(lines, memref, shape, dtype, prefix):
         lines.append("    }")
 
 
-def build_module(kernel_ir, calls):
+# Bytes of guard on each side of an output buffer, and their value.
+GUARD_BYTES = 64
+GUARD_VALUE = 0x5A
+GUARD_MARKER = "-987654321"
+
+
+def _element_bytes(dtype):
+    bits = {"f64": 64, "i64": 64, "f32": 32, "i32": 32, "f16": 16, "bf16": 16,
+            "i16": 16, "i8": 8, "f8E4M3FN": 8, "f8E5M2": 8}.get(dtype)
+    return bits // 8 if bits else None
+
+
+def _guarded_alloc(lines, name, static, shape, dtype):
+    """Allocates the output buffer `name`_m (type `static`) inside a larger
+    byte buffer whose GUARD_BYTES on either side hold GUARD_VALUE; returns
+    the code that counts the guard bytes changed after the call into
+    `name`_bad (i64), or None when the element type has no byte size."""
+    size = _element_bytes(dtype)
+    if size is None:
+        return None
+    total = int(np.prod(shape)) * size if shape else size
+    full = total + 2 * GUARD_BYTES
+    btype = f"memref<{full}xi8>"
+    lines.append(f"    {name}_g = memref.alloc() {{alignment = 64 : i64}} : {btype}")
+    lines.append(f"    {name}_gv = arith.constant {GUARD_VALUE} : i8")
+    lines.append(f"    linalg.fill ins({name}_gv : i8) outs({name}_g : {btype})")
+    lines.append(f"    {name}_go = arith.constant {GUARD_BYTES} : index")
+    lines.append(f"    {name}_m = memref.view {name}_g[{name}_go][] : {btype} "
+                 f"to {static}")
+    check = [f"    {name}_z = arith.constant 0 : i64",
+             f"    {name}_one = arith.constant 1 : index"]
+    count = f"{name}_z"
+    for side, (begin, end) in enumerate(((0, GUARD_BYTES),
+                                         (GUARD_BYTES + total, full))):
+        check += [
+            f"    {name}_b{side} = arith.constant {begin} : index",
+            f"    {name}_e{side} = arith.constant {end} : index",
+            f"    {name}_n{side} = scf.for {name}_i{side} = {name}_b{side} to "
+            f"{name}_e{side} step {name}_one iter_args({name}_a{side} = {count}) "
+            "-> (i64) {",
+            f"      {name}_l{side} = memref.load {name}_g[{name}_i{side}] : {btype}",
+            f"      {name}_d{side} = arith.cmpi ne, {name}_l{side}, {name}_gv : i8",
+            f"      {name}_x{side} = arith.extui {name}_d{side} : i1 to i64",
+            f"      {name}_s{side} = arith.addi {name}_a{side}, {name}_x{side} : i64",
+            f"      scf.yield {name}_s{side} : i64",
+            "    }",
+        ]
+        count = f"{name}_n{side}"
+    return check, count
+
+
+def build_module(kernel_ir, calls, guard=False):
     """The kernel IR plus globals and a `main` that runs `calls` and prints
-    `NORM-OUT <call> <output>` followed by one bit pattern per line."""
+    `NORM-OUT <call> <output>` followed by one bit pattern per line. With
+    `guard`, memref output buffers sit between guard bytes, and `main`
+    prints, per output, how many of them the call changed (GUARD_MARKER)."""
     globals_, lines = [], []
     out_specs = []
     for ci, call in enumerate(calls):
@@ -264,6 +317,7 @@ def build_module(kernel_ir, calls):
                              f"got {len(call.args)}")
         operands = []
         out_buffers = []
+        guard_checks = []
         for ai, (atype, value) in enumerate(zip(arg_types, call.args)):
             name = f"%a{ci}_{ai}"
             if atype.kind == "scalar":
@@ -275,7 +329,12 @@ def build_module(kernel_ir, calls):
             static = _static_type(
                 ArgType("", "memref", [], atype.dtype), value.shape)
             if ai in call.output_args:
-                lines.append(f"    {name}_m = memref.alloc() : {static}")
+                guarded = (_guarded_alloc(lines, name, static, value.shape,
+                                          atype.dtype) if guard else None)
+                if guarded is None:
+                    lines.append(f"    {name}_m = memref.alloc() : {static}")
+                else:
+                    guard_checks.append(guarded)
                 out_buffers.append((f"{name}_m", value.shape, atype.dtype))
             else:
                 gname = f"g{ci}_{ai}"
@@ -306,6 +365,11 @@ def build_module(kernel_ir, calls):
             lines.append(f"    {results}:{len(result_types)} = {call_line}")
         else:
             lines.append(f"    {call_line}")
+        for gi, (check, count) in enumerate(guard_checks):
+            lines += check
+            lines.append(f"    %gc{ci}_{gi} = arith.constant {gi} : i64")
+            lines.append(f"    func.call @printGuard(%c{ci}, %gc{ci}_{gi}, "
+                         f"{count}) : (i64, i64, i64) -> ()")
         # Tensor results: their shapes are those of the matching inputs, so
         # the caller says them through `result_shapes` on the call.
         outputs = list(out_buffers)
@@ -345,6 +409,19 @@ def build_module(kernel_ir, calls):
         "    func.call @printNewline() : () -> ()",
         "    return",
         "  }",
+        # A guard report: the marker, the call, the buffer, bytes changed.
+        "  func.func @printGuard(%c: i64, %o: i64, %n: i64) {",
+        f"    %m = arith.constant {GUARD_MARKER} : i64",
+        "    func.call @printI64(%m) : (i64) -> ()",
+        "    func.call @printNewline() : () -> ()",
+        "    func.call @printI64(%c) : (i64) -> ()",
+        "    func.call @printNewline() : () -> ()",
+        "    func.call @printI64(%o) : (i64) -> ()",
+        "    func.call @printNewline() : () -> ()",
+        "    func.call @printI64(%n) : (i64) -> ()",
+        "    func.call @printNewline() : () -> ()",
+        "    return",
+        "  }",
     ]
     extra = "\n".join(globals_ + helpers + main)
     # Attribute and type aliases stay at the top level, before the module.
@@ -364,6 +441,19 @@ class HarnessError(RuntimeError):
     pass
 
 
+# Seconds a tool may run: a hang (e.g. glibc blocked after detecting heap
+# corruption) is an error, not a stalled test run.
+TOOL_TIMEOUT = 900
+
+
+def _run_tool(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"timed out after {TOOL_TIMEOUT} s: {' '.join(cmd)}")
+
+
 def _clip(text, head=2500, tail=1500):
     """`text`, or its beginning (where a diagnostic, assertion or sanitizer
     report says what went wrong) and its end (the stack's bottom)."""
@@ -377,7 +467,7 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
     and returns, per call, the list of its outputs as float64 arrays
     (memref output arguments first, then tensor results). `runner_opt` is
     mlir-runner's code generation level (-O0 JITs several times faster)."""
-    module, out_specs = build_module(kernel_ir, calls)
+    module, out_specs = build_module(kernel_ir, calls, guard=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "module.mlir")
         with open(src, "w") as f:
@@ -386,7 +476,7 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
             shutil.copy(src, keep)
         lowered = os.path.join(tmp, "lowered.mlir")
         cmd = [norm_opt(), src, "-o", lowered] + pipeline_args(pipeline)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = _run_tool(cmd)
         if proc.returncode != 0:
             raise HarnessError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
                                _clip(proc.stderr))
@@ -397,13 +487,22 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
         cmd = [_tool("mlir-runner"), lowered, "-e", "main",
                "-entry-point-result=void", runner_opt,
                "-shared-libs=" + ",".join(libs)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = _run_tool(cmd)
         if proc.returncode != 0:
             raise HarnessError("mlir-runner failed:\n" + _clip(proc.stderr))
     tokens = proc.stdout.split()
     values = {}
     i, current = 0, None
     while i < len(tokens):
+        if tokens[i] == GUARD_MARKER:
+            ci, bi, changed = (int(t) for t in tokens[i + 1:i + 4])
+            if changed:
+                raise HarnessError(
+                    f"call {ci} (@{calls[ci].func}) wrote {changed} bytes "
+                    f"outside its output buffer #{bi} (of {GUARD_BYTES} "
+                    "guard bytes on each side)")
+            i += 4
+            continue
         if tokens[i] == "-123456789":
             current = (int(tokens[i + 1]), int(tokens[i + 2]))
             values[current] = []

@@ -11,7 +11,7 @@
 // CHECK:         affine.for %{{.*}} = 0 to 12 step 4 iter_args
 // CHECK:           vector.load %[[XC]][%[[R]], %{{.*}}] : memref<2x15xf32>, vector<4xf32>
 // CHECK:         memref.store %{{.*}}, %[[M]][%[[R]]] : memref<2xf32>
-// CHECK:         vector.maskedstore %[[OC]][%[[R]], %c12{{.*}}]
+// CHECK:         vector.store %{{.*}}, %[[OC]][%[[R]], %c12{{.*}}] : memref<2x15xf32>, vector<3xf32>
 func.func @collapsed(%x: memref<2x3x5xf32>, %g: memref<3x5xf32>, %o: memref<2x3x5xf32>, %m: memref<2xf32>) {
   norm.layer_norm axis(1) eps(1.0e-5) ins(%x : memref<2x3x5xf32>) gamma(%g : memref<3x5xf32>) outs(%o : memref<2x3x5xf32>) mean(%m : memref<2xf32>)
   return
