@@ -115,6 +115,8 @@ def NormGPUDeviceBuffers : Pass<"norm-gpu-device-buffers", "::mlir::func::FuncOp
     (whose memref arguments are taken to be device memory) works on device
     memory throughout. A constant from `memref.get_global` is host memory
     and is refused with a diagnostic, as are copies gpu.memcpy cannot do.
+    In any function, a linalg op left in host code is refused too: the GPU
+    pipeline has no lowering for it.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

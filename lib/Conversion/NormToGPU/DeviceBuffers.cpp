@@ -22,6 +22,23 @@ struct NormGPUDeviceBuffersPass
     : public norm::impl::NormGPUDeviceBuffersBase<NormGPUDeviceBuffersPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    // Linalg ops left in host code (any but norm ops, which have become
+    // kernels) have no lowering in the GPU pipeline: left alone, the LLVM
+    // conversions would rewrite their bodies into IR that does not verify.
+    bool hostLinalg = false;
+    func.walk([&](Operation *op) {
+      if (op->getName().getDialectNamespace() != "linalg" ||
+          op->getParentOfType<gpu::LaunchOp>() ||
+          op->getParentOp()->getName().getDialectNamespace() == "linalg")
+        return;
+      op->emitOpError("would stay in host code: the GPU pipeline lowers norm "
+                      "ops to kernels and has no lowering for other linalg "
+                      "ops (lower them to the gpu dialect first)");
+      hostLinalg = true;
+    });
+    if (hostLinalg)
+      return signalPassFailure();
+
     bool launches = false;
     func.walk([&](Operation *op) {
       if (isa<gpu::LaunchOp, gpu::LaunchFuncOp>(op))
