@@ -43,7 +43,8 @@ struct CheckHostMemorySpacesPass
 
   void runOnOperation() override {
     bool failed = false;
-    auto check = [&](Type type, Location loc, StringRef what) {
+    // `what` is a Twine: the message is only built for a type reported.
+    auto check = [&](Type type, Location loc, const Twine &what) {
       Attribute space = findForeignMemorySpace(type, allowGpuAddressSpaces);
       if (!space)
         return;
@@ -70,11 +71,11 @@ struct CheckHostMemorySpacesPass
         for (Block &block : region)
           for (BlockArgument arg : block.getArguments())
             check(arg.getType(), arg.getLoc(),
-                  "argument #" + std::to_string(arg.getArgNumber()));
+                  "argument #" + Twine(arg.getArgNumber()));
       for (OpResult result : op->getResults())
         check(result.getType(), op->getLoc(),
-              "result #" + std::to_string(result.getResultNumber()) + " of '" +
-                  op->getName().getStringRef().str() + "'");
+              "result #" + Twine(result.getResultNumber()) + " of '" +
+                  op->getName().getStringRef() + "'");
     });
     if (failed)
       signalPassFailure();

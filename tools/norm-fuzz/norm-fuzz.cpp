@@ -394,11 +394,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // without one they would only test upstream MLIR (whose bugs this fuzzer does not hunt, e.g.
   // one-shot-bufferize leaving a call whose result type no longer matches
   // its callee's on a memref-only module).
-  bool hasNormOps = false;
-  module->walk([&](Operation *op) {
-    if (op->getName().getDialectNamespace() == "norm")
-      hasNormOps = true;
-  });
+  bool hasNormOps = module->walk([](Operation *op) {
+                          return op->getName().getDialectNamespace() == "norm"
+                                     ? WalkResult::interrupt()
+                                     : WalkResult::advance();
+                        })
+                        .wasInterrupted();
   auto startsUpstream = [](StringRef pipeline) {
     return !splitTopLevel(pipeline).front().contains("norm");
   };

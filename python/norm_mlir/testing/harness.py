@@ -258,10 +258,6 @@ GUARD_VALUE = 0x5A
 GUARD_MARKER = "-987654321"
 
 
-def _element_bytes(dtype):
-    bits = {"f64": 64, "i64": 64, "f32": 32, "i32": 32, "f16": 16, "bf16": 16,
-            "i16": 16, "i8": 8, "f8E4M3FN": 8, "f8E5M2": 8}.get(dtype)
-    return bits // 8 if bits else None
 
 
 def _guarded_alloc(lines, name, static, shape, dtype):
@@ -269,8 +265,9 @@ def _guarded_alloc(lines, name, static, shape, dtype):
     byte buffer whose GUARD_BYTES on either side hold GUARD_VALUE; returns
     the code that counts the guard bytes changed after the call into
     `name`_bad (i64), or None when the element type has no byte size."""
-    size = _element_bytes(dtype)
-    if size is None:
+    try:
+        size = int(_int_type(dtype)[1:]) // 8
+    except KeyError:
         return None
     total = int(np.prod(shape)) * size if shape else size
     full = total + 2 * GUARD_BYTES

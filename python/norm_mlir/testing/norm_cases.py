@@ -291,10 +291,7 @@ class NormCase:
                 # far smaller for spread-out rows: huge, tiny or outlier data).
                 scale = np.abs(np.nan_to_num(want))
                 if name == "mean":
-                    h = np.asarray(values["x"], np.float64)
-                    if "r" in values:
-                        h = h + np.asarray(values["r"], np.float64)
-                    rows = h.reshape(np.shape(want) + (-1,))
+                    rows = ref["residual_out"].reshape(np.shape(want) + (-1,))
                     with np.errstate(invalid="ignore"):
                         scale = np.maximum(scale, np.nan_to_num(
                             np.max(np.abs(rows), axis=-1), posinf=0.0))
