@@ -937,8 +937,10 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   bool residualWritten = false;
 
   // LayerNorm: the pivoted mean (and, with one-pass-variance, the pivoted
-  // sum of squares).
-  Value meanScalar, meanVector, pivotedMean, pivotedSquares;
+  // sum of squares). Elements are centred as (h - p) - d, never as
+  // h - (p + d): the rounded mean p + d is off by up to half an ulp of a
+  // large mean, which swamps a short row's small spread.
+  Value meanScalar, pivotVector, offsetVector, pivotedMean, pivotedSquares;
   if (op.isLayerNorm()) {
     // The pivot is the row's first element; a dynamic row may be empty.
     SmallVector<Value> firstIndices;
@@ -976,7 +978,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           });
       pivot = ifOp.getResult(0);
     }
-    Value pivotVector =
+    pivotVector =
         vector::BroadcastOp::create(builder, loc, computeVector, pivot);
     // With one-pass-variance, sweep 1 also sums ((h - p) * c)^2.
     SmallVector<Value> init = {zeroVector};
@@ -1006,9 +1008,15 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     if (options.onePassVariance)
       pivotedSquares = reduceSum(builder, sums, 1);
     meanScalar = arith::AddFOp::create(builder, loc, pivot, pivotedMean);
-    meanVector =
-        vector::BroadcastOp::create(builder, loc, computeVector, meanScalar);
+    offsetVector =
+        vector::BroadcastOp::create(builder, loc, computeVector, pivotedMean);
   }
+  auto centre = [&](OpBuilder &nb, Value h) -> Value {
+    if (!pivotVector)
+      return h;
+    return arith::SubFOp::create(
+        nb, loc, arith::SubFOp::create(nb, loc, h, pivotVector), offsetVector);
+  };
 
   // The scaled sum of squares: centred for LayerNorm.
   RowSource squaresSource =
@@ -1018,9 +1026,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
         sb, {zeroVector}, unroll,
         [&](OpBuilder &nb, ValueRange normIvs, Value mask,
             ValueRange state) -> SmallVector<Value> {
-          Value h = loadRow(nb, rowIvs, normIvs, mask, squaresSource);
-          if (meanVector)
-            h = arith::SubFOp::create(nb, loc, h, meanVector);
+          Value h =
+              centre(nb, loadRow(nb, rowIvs, normIvs, mask, squaresSource));
           Value t =
               zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale), mask);
           Value square = arith::MulFOp::create(nb, loc, t, t, contract);
@@ -1134,9 +1141,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
                                    /*isDataCache=*/true);
       }
     }
-    Value h = loadRow(nb, rowIvs, normIvs, mask, RowSource::Reuse);
-    if (meanVector)
-      h = arith::SubFOp::create(nb, loc, h, meanVector);
+    Value h = centre(nb, loadRow(nb, rowIvs, normIvs, mask, RowSource::Reuse));
     Value y = arith::MulFOp::create(nb, loc, h, rstdVector);
     if (gamma) {
       Value g = convert(nb, load(nb, gamma, normIvs, mask), computeType);

@@ -10,10 +10,11 @@
 // The pivot: the row's first element.
 // CHECK:        %[[FIRST:.*]] = vector.load %[[X]][%[[R]], %{{.*}}] : memref<?x4099xf32>, vector<1xf32>
 // CHECK:        %[[P:.*]] = vector.extract %[[FIRST]][0]
+// CHECK:        %[[PV:.*]] = vector.broadcast %[[P]] : f32 to vector<16xf32>
 // Sweep 1: sum(h - p).
 // CHECK:        %[[S:.*]]:4 = affine.for %[[I:.*]] = 0 to 4096 step 64 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK:          vector.load %[[X]][%[[R]], %[[I]]] : memref<?x4099xf32>, vector<16xf32>
-// CHECK:          arith.subf
+// CHECK:          arith.subf %{{.*}}, %[[PV]]
 // CHECK:          arith.addf
 // CHECK-COUNT-3:  vector.load %[[X]]
 // CHECK:          affine.yield
@@ -22,11 +23,14 @@
 // CHECK:        arith.select %[[MASK]]
 // CHECK:        %[[SUM:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
 // CHECK:        %[[AVG:.*]] = arith.divf %[[SUM]], %cst
-// CHECK:        %[[MEAN:.*]] = arith.addf %[[P]], %[[AVG]] : f32
-// Sweep 2: sum(((h - mean) * c)^2), squares and sums contractible to FMAs.
+// CHECK:        %[[DV:.*]] = vector.broadcast %[[AVG]] : f32 to vector<16xf32>
+// Sweep 2: sum((((h - p) - d) * c)^2), squares and sums contractible to
+// FMAs; centred by p, then by d = mean - p, never by the rounded mean.
 // CHECK:        affine.for %{{.*}} = 0 to 4096 step 64 iter_args
-// CHECK:          arith.subf
-// CHECK:          arith.mulf
+// CHECK:          %[[H2:.*]] = vector.load %[[X]]
+// CHECK:          %[[C0:.*]] = arith.subf %[[H2]], %[[PV]]
+// CHECK:          %[[C1:.*]] = arith.subf %[[C0]], %[[DV]]
+// CHECK:          arith.mulf %[[C1]]
 // CHECK:          arith.mulf %{{.*}} fastmath<contract>
 // CHECK:          arith.addf %{{.*}} fastmath<contract>
 // CHECK:        vector.maskedload
@@ -37,7 +41,9 @@
 // CHECK:        %[[RSTD:.*]] = arith.select %[[ISINF]], %{{.*}}, %[[RSQRT]]
 // Sweep 3: normalise and store, gamma and beta loaded as vectors.
 // CHECK:        affine.for %[[J:.*]] = 0 to 4096 step 64 {
-// CHECK:          vector.load %[[X]][%[[R]], %[[J]]]
+// CHECK:          %[[H3:.*]] = vector.load %[[X]][%[[R]], %[[J]]]
+// CHECK:          %[[N0:.*]] = arith.subf %[[H3]], %[[PV]]
+// CHECK:          arith.subf %[[N0]], %[[DV]]
 // CHECK:          vector.load %[[G]][%[[J]]]
 // CHECK:          vector.load %[[B]][%[[J]]]
 // CHECK:          vector.store %{{.*}}, %[[O]][%[[R]], %[[J]]] : memref<?x4099xf32>, vector<16xf32>

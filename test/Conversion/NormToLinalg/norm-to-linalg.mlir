@@ -1,7 +1,9 @@
 // RUN: norm-opt %s -split-input-file -convert-norm-to-linalg | FileCheck %s
 
-// LayerNorm: a pivoted sum (pivot = the row's first element), the mean, a
-// centred and scaled sum of squares, rsqrt, then one elementwise output.
+// LayerNorm: a pivoted sum (pivot p = the row's first element), the offset
+// d = mean - p, a centred and scaled sum of squares, rsqrt, then one
+// elementwise output. Elements are centred as (x - p) - d, never by the
+// rounded mean p + d.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[PIVOT:.*]] = affine_map<(d0, d1) -> (d0, 0)>
 // CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
@@ -18,24 +20,27 @@
 // CHECK:   %[[SH:.*]] = arith.subf %[[XV]], %[[PV]]
 // CHECK:   %[[ADD:.*]] = arith.addf %[[ACC]], %[[SH]]
 // CHECK:   linalg.yield %[[PV]], %[[ADD]]
-// CHECK: %[[MEAN:.*]] = linalg.generic {{.*}} ins(%[[SUMS]]#0, %[[SUMS]]#1 :
-// CHECK:   arith.divf %{{.*}}, %[[N]]
-// CHECK:   arith.addf
-// CHECK: %[[VAR:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[MEAN]] :
-// CHECK:   %[[D:.*]] = arith.subf
-// CHECK:   %[[T:.*]] = arith.mulf %[[D]], %[[C]]
+// CHECK: %[[OFFSET:.*]] = linalg.generic {{.*}} ins(%[[SUMS]]#0, %[[SUMS]]#1 :
+// CHECK:   %[[DV:.*]] = arith.divf %{{.*}}, %[[N]]
+// CHECK-NEXT: linalg.yield %[[DV]]
+// CHECK: %[[VAR:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[SUMS]]#0, %[[OFFSET]] :
+// CHECK:   ^bb0(%[[XS:.*]]: f32, %[[PS:.*]]: f32, %[[DS:.*]]: f32, %{{.*}}: f32):
+// CHECK:   %[[S0:.*]] = arith.subf %[[XS]], %[[PS]]
+// CHECK:   %[[S1:.*]] = arith.subf %[[S0]], %[[DS]]
+// CHECK:   %[[T:.*]] = arith.mulf %[[S1]], %[[C]]
 // CHECK:   %[[SQ:.*]] = arith.mulf %[[T]], %[[T]]
 // CHECK:   arith.addf %{{.*}}, %[[SQ]]
 // CHECK: %[[RSTD:.*]] = linalg.generic {{.*}} ins(%[[VAR]] :
 // CHECK:   %[[VE:.*]] = arith.addf %{{.*}}, %[[EPS]]
 // CHECK:   math.rsqrt %[[VE]]
-// CHECK: %[[OUT:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]], #[[NORM]], #[[NORM]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[RSTD]], %[[MEAN]], %[[G]], %[[B]] :
-// CHECK:   ^bb0(%[[XO:.*]]: f32, %[[RO:.*]]: f32, %[[MO:.*]]: f32, %[[GO:.*]]: f32, %[[BO:.*]]: f32, %{{.*}}: f32):
-// CHECK:   %[[Y0:.*]] = arith.subf %[[XO]], %[[MO]]
-// CHECK:   %[[Y1:.*]] = arith.mulf %[[Y0]], %[[RO]]
-// CHECK:   %[[Y2:.*]] = arith.mulf %[[Y1]], %[[GO]]
-// CHECK:   %[[Y3:.*]] = arith.addf %[[Y2]], %[[BO]]
-// CHECK:   linalg.yield %[[Y3]]
+// CHECK: %[[OUT:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ROW]], #[[ROW]], #[[NORM]], #[[NORM]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[RSTD]], %[[SUMS]]#0, %[[OFFSET]], %[[G]], %[[B]] :
+// CHECK:   ^bb0(%[[XO:.*]]: f32, %[[RO:.*]]: f32, %[[PO:.*]]: f32, %[[DO:.*]]: f32, %[[GO:.*]]: f32, %[[BO:.*]]: f32, %{{.*}}: f32):
+// CHECK:   %[[Y0:.*]] = arith.subf %[[XO]], %[[PO]]
+// CHECK:   %[[Y1:.*]] = arith.subf %[[Y0]], %[[DO]]
+// CHECK:   %[[Y2:.*]] = arith.mulf %[[Y1]], %[[RO]]
+// CHECK:   %[[Y3:.*]] = arith.mulf %[[Y2]], %[[GO]]
+// CHECK:   %[[Y4:.*]] = arith.addf %[[Y3]], %[[BO]]
+// CHECK:   linalg.yield %[[Y4]]
 // CHECK: return %[[OUT]]
 func.func @layer_norm(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
   %o = tensor.empty() : tensor<4x8xf32>
@@ -112,8 +117,8 @@ func.func @memref(%x: memref<3x5xf16>, %o: memref<3x5xf16>) {
 // -----
 
 // Residual: h = x + r is computed in f32, rounded to the input type, written
-// to residual_out and normalised; mean and rstd are written (rounded) to
-// their destinations.
+// to residual_out and normalised; mean (p + d) and rstd are written
+// (rounded) to their destinations.
 // CHECK-LABEL: func @extras
 // CHECK: %[[H:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<2x8xf16>, tensor<2x8xf16>) outs(%{{.*}} : tensor<2x8xf16>)
 // CHECK:   %[[A:.*]] = arith.extf
@@ -121,9 +126,15 @@ func.func @memref(%x: memref<3x5xf16>, %o: memref<3x5xf16>) {
 // CHECK:   %[[S:.*]] = arith.addf %[[A]], %[[B]] : f32
 // CHECK:   %[[T:.*]] = arith.truncf %[[S]] : f32 to f16
 // CHECK:   linalg.yield %[[T]]
-// CHECK: %[[MEAN:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf16>)
+// CHECK: %[[SUMS:.*]]:2 = linalg.generic {{.*}} ins(%[[H]], %[[H]] :
+// CHECK: %[[MEAN:.*]]:2 = linalg.generic {{.*}} ins(%[[SUMS]]#0, %[[SUMS]]#1 : {{.*}} outs(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf16>)
+// CHECK:   ^bb0(%[[P:.*]]: f32, %[[S:.*]]: f32, %{{.*}}: f32, %{{.*}}: f16):
+// CHECK:   %[[D:.*]] = arith.divf %[[S]]
+// CHECK:   %[[M:.*]] = arith.addf %[[P]], %[[D]]
+// CHECK:   %[[MT:.*]] = arith.truncf %[[M]] : f32 to f16
+// CHECK:   linalg.yield %[[D]], %[[MT]]
 // CHECK: %[[RSTD:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2xf32>)
-// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[RSTD]]#0, %[[MEAN]]#0 :
+// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[RSTD]]#0, %[[SUMS]]#0, %[[MEAN]]#0 :
 // CHECK: return %[[OUT]], %[[H]], %[[MEAN]]#1, %[[RSTD]]#1
 func.func @extras(%x: tensor<2x8xf16>, %r: tensor<2x8xf16>) -> (tensor<2x8xf32>, tensor<2x8xf16>, tensor<2xf16>, tensor<2xf32>) {
   %o = tensor.empty() : tensor<2x8xf32>
