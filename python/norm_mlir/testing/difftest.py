@@ -33,6 +33,7 @@ Exits non-zero on any mismatch, compile failure or missed capture.
 """
 
 import argparse
+import math
 import os
 import re
 import subprocess
@@ -324,7 +325,12 @@ def _run_norm_batch(cases, pipeline, report):
     try:
         if pipeline.gpu_emulated is not None:
             from norm_mlir.gpu import emulator
-            results = emulator.run_calls(kernels, calls, pipeline.gpu_emulated)
+            # The emulator starts a host thread per GPU thread, block by
+            # block, and a dynamic row gets a whole block: 8,001 such rows
+            # take ~17 minutes on two cores. Allow time per row.
+            rows = sum(math.prod(c.rows) for _, c in cases)
+            results = emulator.run_calls(kernels, calls, pipeline.gpu_emulated,
+                                         timeout=600 + 0.25 * rows)
         else:
             results = harness.run_calls(kernels, calls, pipeline.args(),
                                         runner_opt=RUNNER_OPT)
