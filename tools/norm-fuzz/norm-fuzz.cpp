@@ -366,8 +366,9 @@ static bool isI64ArrayLiteral(StringRef text) {
   while (true) {
     text.consume_front("-");
     size_t digits = text.find_if_not(llvm::isDigit);
-    // At most 18 digits: always in range of i64.
-    if (digits == 0 || digits > 18 || digits == StringRef::npos)
+    // 1 to 18 digits (always in range of i64), then more text (npos, the
+    // digits running to the end, is > 18 too).
+    if (digits == 0 || digits > 18)
       return false;
     text = text.drop_front(digits).ltrim();
     if (text.consume_front("]"))

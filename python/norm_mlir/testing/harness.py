@@ -258,8 +258,6 @@ GUARD_VALUE = 0x5A
 GUARD_MARKER = "-987654321"
 
 
-
-
 def _guarded_alloc(lines, name, static, shape, dtype):
     """Allocates the output buffer `name`_m (type `static`) inside a larger
     byte buffer whose GUARD_BYTES on either side hold GUARD_VALUE; returns

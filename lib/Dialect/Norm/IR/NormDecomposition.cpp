@@ -310,8 +310,6 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
   }
   // (h - p) - d, the centred element, for LayerNorm.
   auto centre = [&](Value x, Value p, Value d) -> Value {
-    if (!pivot)
-      return x;
     return arith::SubFOp::create(b, loc, arith::SubFOp::create(b, loc, x, p),
                                  d);
   };
