@@ -20,6 +20,11 @@
 // accumulators, and finishes with one masked vector when W does not divide
 // N. Sweeps after the first find the row in the L1 or L2 cache.
 //
+// When eps may be tiny (see getTinyRowRescue), a row whose reduce(v) is
+// below 2^-100 (f32) takes one more sweep, v' = sum(((h - mean) * K * c)^2)
+// with K = 2^100, and rstd = K / sqrt(reduce(v') + eps K^2): squares of
+// elements below ~1e-19 would otherwise be subnormal.
+//
 //===----------------------------------------------------------------------===//
 
 #include "norm/Conversion/NormToAffine/NormToAffine.h"
@@ -214,6 +219,11 @@ private:
   /// Row-invariant values, in the compute type (outScale null unless the
   /// output is quantised).
   Value rowSize, invSqrtRowSize, epsilon, outScale;
+  /// The tiny-row rescue (see getTinyRowRescue), when eps may need it: its
+  /// scale and threshold, eps * scale^2, and with a run-time eps the i1
+  /// `eps < epsBound` (otherwise null).
+  std::optional<TinyRowRescue> rescue;
+  Value rescueScale, rescueThreshold, rescueScaledEps, rescueEpsIsSmall;
   /// Whether the normalise sweep uses non-temporal stores: always, or when
   /// the i1 `useNontemporal` holds (null: never).
   bool alwaysNontemporal = false;
@@ -1018,16 +1028,19 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
         nb, loc, arith::SubFOp::create(nb, loc, h, pivotVector), offsetVector);
   };
 
-  // The scaled sum of squares: centred for LayerNorm.
+  // The scaled sum of squares: centred for LayerNorm, and for the tiny-row
+  // rescue of elements first multiplied by `factor` (a vector).
   RowSource squaresSource =
       residualWritten ? RowSource::Reuse : RowSource::ComputeAndWrite;
-  auto centredSquares = [&](OpBuilder &sb) {
+  auto centredSquares = [&](OpBuilder &sb, RowSource source,
+                            Value factor = Value()) {
     auto squares = sweep(
         sb, {zeroVector}, unroll,
         [&](OpBuilder &nb, ValueRange normIvs, Value mask,
             ValueRange state) -> SmallVector<Value> {
-          Value h =
-              centre(nb, loadRow(nb, rowIvs, normIvs, mask, squaresSource));
+          Value h = centre(nb, loadRow(nb, rowIvs, normIvs, mask, source));
+          if (factor)
+            h = arith::MulFOp::create(nb, loc, h, factor);
           Value t =
               zeroMasked(nb, arith::MulFOp::create(nb, loc, h, scale), mask);
           Value square = arith::MulFOp::create(nb, loc, t, t, contract);
@@ -1037,7 +1050,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   };
   Value sumSquares;
   if (!pivotedSquares) {
-    sumSquares = centredSquares(builder);
+    sumSquares = centredSquares(builder, squaresSource);
   } else {
     // var = sum(((h - p) c)^2) - ((mean - p))^2, kept when the subtraction
     // loses at most 4 bits: (mean - p)^2 <= 15 var, i.e. the pivot lies
@@ -1058,7 +1071,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           scf::YieldOp::create(nb, loc, onePass);
         },
         [&](OpBuilder &nb, Location) {
-          scf::YieldOp::create(nb, loc, centredSquares(nb));
+          scf::YieldOp::create(nb, loc, centredSquares(nb, squaresSource));
         });
     sumSquares = ifOp.getResult(0);
   }
@@ -1077,6 +1090,32 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   Value isInf = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OEQ,
                                       sumSquares, inf);
   rstdScalar = arith::SelectOp::create(builder, loc, isInf, nan, rstdScalar);
+  if (rescue) {
+    // A tiny row: its squares again, from the elements times a power of
+    // two, in one more sweep (which the usual row never runs).
+    Value tiny = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT,
+                                       sumSquares, rescueThreshold);
+    if (rescueEpsIsSmall)
+      tiny = arith::AndIOp::create(builder, loc, tiny, rescueEpsIsSmall);
+    Value rstdUsual = rstdScalar;
+    auto ifOp = scf::IfOp::create(
+        builder, loc, tiny,
+        [&](OpBuilder &nb, Location) {
+          Value factor =
+              vector::BroadcastOp::create(nb, loc, computeVector, rescueScale);
+          Value rescaled = centredSquares(nb, RowSource::Reuse, factor);
+          Value rsqrt = math::RsqrtOp::create(
+              nb, loc,
+              arith::AddFOp::create(nb, loc, rescaled, rescueScaledEps));
+          scf::YieldOp::create(
+              nb, loc,
+              arith::MulFOp::create(nb, loc, rescueScale, rsqrt).getResult());
+        },
+        [&](OpBuilder &nb, Location) {
+          scf::YieldOp::create(nb, loc, rstdUsual);
+        });
+    rstdScalar = ifOp.getResult(0);
+  }
 
   if (mean)
     memref::StoreOp::create(
@@ -1195,6 +1234,21 @@ void RowKernelEmitter::emit() {
   invSqrtRowSize = arith::DivFOp::create(b, loc, constantFloat(1.0),
                                          math::SqrtOp::create(b, loc, rowSize));
   epsilon = getEpsilon();
+  if ((rescue = getTinyRowRescue(op))) {
+    auto constant = [&](const APFloat &value) -> Value {
+      return arith::ConstantOp::create(b, loc,
+                                       FloatAttr::get(computeType, value));
+    };
+    rescueScale = constant(rescue->scale);
+    rescueThreshold = constant(rescue->threshold);
+    rescueScaledEps = arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, epsilon, rescueScale),
+        rescueScale);
+    if (op.getEpsValue())
+      rescueEpsIsSmall =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, epsilon,
+                                constant(rescue->epsBound));
+  }
   if (Value scale = op.getOutScale())
     outScale = convert(b, scale, computeType);
 

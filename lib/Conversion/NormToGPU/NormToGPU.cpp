@@ -35,6 +35,13 @@
 // squaring keeps q in range for |x| up to ~1e19 in f32. RMSNorm only needs
 // q = sum((h * c)^2).
 //
+// When eps may be tiny (see getTinyRowRescue), every thread also sums
+// q' = sum((x * K * c)^2) of its centred elements x, with K = 2^100 (f32),
+// and both sums cross the row together; a row whose q is below 2^-100
+// takes rstd = K / sqrt(q' + eps K^2), as squares of elements below ~1e-19
+// would otherwise be subnormal. No branch: every thread of a row computes
+// the same q, but the rows of a warp or a block can differ.
+//
 //===----------------------------------------------------------------------===//
 
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
@@ -388,7 +395,7 @@ public:
       : b(b), loc(loc), op(op), plan(plan), operands(operands),
         inputType(op.getInputType().getElementType()),
         computeType(getComputeElementType(inputType)),
-        isLayerNorm(op.isLayerNorm()) {}
+        isLayerNorm(op.isLayerNorm()), rescue(getTinyRowRescue(op)) {}
 
   /// Emits the kernel before the terminator of `launch`'s body.
   void emit(gpu::LaunchOp launch);
@@ -401,6 +408,10 @@ private:
   Value constant(double value) {
     return arith::ConstantOp::create(b, loc,
                                      b.getFloatAttr(computeType, value));
+  }
+  Value constant(const APFloat &value) {
+    return arith::ConstantOp::create(b, loc,
+                                     FloatAttr::get(computeType, value));
   }
   Value convert(Value value, Type type);
   Value add(Value lhs, Value rhs) {
@@ -442,6 +453,11 @@ private:
   /// always) of `term(element)`.
   Value sumHeld(ArrayRef<SmallVector<Value>> vectors, ArrayRef<Value> valid,
                 function_ref<Value(Value)> term);
+  /// As sumHeld, for `terms` giving one or more values per element: the sum
+  /// of each.
+  SmallVector<Value>
+  sumHeldTerms(ArrayRef<SmallVector<Value>> vectors, ArrayRef<Value> valid,
+               function_ref<SmallVector<Value>(Value)> terms);
   /// Sum of `value` over the lanes of the warp that hold the row (a
   /// butterfly of shuffles; the same bits in every lane). A constant is the
   /// same in every lane and is multiplied instead.
@@ -450,12 +466,18 @@ private:
   /// a barrier, returns the fields of every warp of the row, in warp order.
   SmallVector<SmallVector<Value>> exchangeAcrossWarps(ArrayRef<Value> fields,
                                                       int64_t region);
-  /// Sum of `value` over all threads of the row, in an order that gives
-  /// every thread the same bits.
-  Value sumAcrossRow(Value value, int64_t region);
-  /// rstd = 1/sqrt(var + eps) (NaN when var overflowed); stores the mean
-  /// (pivot + offset) and rstd destinations.
-  RowScale finalize(Value pivot, Value offset, Value sumSq);
+  /// Sums of `values` over all threads of the row (one exchange for all),
+  /// in an order that gives every thread the same bits.
+  SmallVector<Value> sumAcrossRow(ArrayRef<Value> values, int64_t region);
+  /// The terms this thread sums for the row's sums of squares, given a
+  /// centred element x: (x c)^2, and with the tiny-row rescue also
+  /// (x scale c)^2.
+  SmallVector<Value> squareTerms(Value x);
+  size_t getNumSquareTerms() const { return rescue ? 2 : 1; }
+  /// rstd = 1/sqrt(var + eps) (NaN when var overflowed), from `sumsSq` (the
+  /// row's sums of the squareTerms); stores the mean (pivot + offset) and
+  /// rstd destinations.
+  RowScale finalize(Value pivot, Value offset, ArrayRef<Value> sumsSq);
   /// The output element for `y` (compute type): `y` itself, to be rounded
   /// by the store, or its quantisation by out_scale.
   Value quantize(Value y, Type outputElementType);
@@ -474,6 +496,10 @@ private:
   Type inputType;
   Type computeType;
   bool isLayerNorm;
+  /// The tiny-row rescue's constants when eps may need it, and its scale
+  /// as a value (set up by emit()).
+  std::optional<TinyRowRescue> rescue;
+  Value rescueScale;
 
   // Per-thread values set up by emit().
   Value threadInRow, laneInWarp, warpInRow, rowGroup;
@@ -612,15 +638,36 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
 Value KernelEmitter::sumHeld(ArrayRef<SmallVector<Value>> vectors,
                              ArrayRef<Value> valid,
                              function_ref<Value(Value)> term) {
-  SmallVector<Value> sums;
+  return sumHeldTerms(
+             vectors, valid,
+             [&](Value value) -> SmallVector<Value> { return {term(value)}; })
+      .front();
+}
+
+SmallVector<Value>
+KernelEmitter::sumHeldTerms(ArrayRef<SmallVector<Value>> vectors,
+                            ArrayRef<Value> valid,
+                            function_ref<SmallVector<Value>(Value)> terms) {
+  // sums[i]: the per-vector sums of term i.
+  SmallVector<SmallVector<Value>> sums;
   for (auto [h, cond] : llvm::zip_equal(vectors, valid)) {
-    SmallVector<Value> terms;
-    for (Value value : h)
-      terms.push_back(term(value));
-    Value sum = sumTree(terms);
-    sums.push_back(cond ? select(cond, sum, constant(0.0)) : sum);
+    SmallVector<SmallVector<Value>> perTerm;
+    for (Value value : h) {
+      SmallVector<Value> values = terms(value);
+      perTerm.resize(values.size());
+      for (auto [list, term] : llvm::zip_equal(perTerm, values))
+        list.push_back(term);
+    }
+    sums.resize(perTerm.size());
+    for (auto [list, termValues] : llvm::zip_equal(sums, perTerm)) {
+      Value sum = sumTree(termValues);
+      list.push_back(cond ? select(cond, sum, constant(0.0)) : sum);
+    }
   }
-  return sumTree(sums);
+  SmallVector<Value> result;
+  for (ArrayRef<Value> list : sums)
+    result.push_back(sumTree(list));
+  return result;
 }
 
 Value KernelEmitter::sumAcrossLanes(Value value) {
@@ -670,19 +717,36 @@ KernelEmitter::exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region) {
   return parts;
 }
 
-Value KernelEmitter::sumAcrossRow(Value value, int64_t region) {
-  value = sumAcrossLanes(value);
+SmallVector<Value> KernelEmitter::sumAcrossRow(ArrayRef<Value> values,
+                                               int64_t region) {
+  SmallVector<Value> sums;
+  for (Value value : values)
+    sums.push_back(sumAcrossLanes(value));
   if (plan.getWarpsPerRow() == 1)
-    return value;
-  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps({value}, region);
-  Value sum = parts.front().front();
+    return sums;
+  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps(sums, region);
+  sums = parts.front();
   for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
-    sum = add(sum, part.front());
-  return sum;
+    for (auto [sum, value] : llvm::zip_equal(sums, part))
+      sum = add(sum, value);
+  return sums;
 }
 
-RowScale KernelEmitter::finalize(Value pivot, Value offset, Value sumSq) {
+SmallVector<Value> KernelEmitter::squareTerms(Value x) {
+  Value c = operands.invSqrtN;
+  Value scaled = mul(x, c);
+  SmallVector<Value> terms = {mul(scaled, scaled)};
+  if (rescue) {
+    Value rescaled = mul(mul(x, rescueScale), c);
+    terms.push_back(mul(rescaled, rescaled));
+  }
+  return terms;
+}
+
+RowScale KernelEmitter::finalize(Value pivot, Value offset,
+                                 ArrayRef<Value> sumsSq) {
   RowScale scale{pivot, offset, Value()};
+  Value sumSq = sumsSq.front();
   // rstd = 1/sqrt(var + eps), NaN when the mean square overflowed (a
   // non-finite input). sqrt and a division rather than rsqrt: both are
   // correctly rounded on NVPTX.
@@ -697,6 +761,22 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset, Value sumSq) {
   Value overflowed =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sumSq, inf);
   scale.rstd = select(overflowed, nan, scale.rstd);
+  if (rescue) {
+    // A tiny row (the same bits in every thread of the row) takes the
+    // rstd of its rescaled squares. Both sums are always formed: no branch
+    // around the shuffles and barriers, and the usual eps never gets here.
+    Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, sumSq,
+                                       constant(rescue->threshold));
+    if (op.getEpsValue())
+      tiny = both(tiny, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                              operands.eps,
+                                              constant(rescue->epsBound)));
+    Value scaledEps = mul(mul(operands.eps, rescueScale), rescueScale);
+    Value rescued =
+        div(rescueScale,
+            math::SqrtOp::create(b, loc, add(sumsSq.back(), scaledEps)));
+    scale.rstd = select(tiny, rescued, scale.rstd);
+  }
 
   if (!operands.mean && !operands.rstd)
     return scale;
@@ -786,14 +866,10 @@ void KernelEmitter::emitHeldRow() {
     valid.push_back(cond);
     vectorIndices.push_back(vectorIndex);
   }
-  Value c = operands.invSqrtN;
-
   if (!isLayerNorm) {
-    Value sumSq = sumHeld(held, valid, [&](Value h) {
-      Value scaled = mul(h, c);
-      return mul(scaled, scaled);
-    });
-    RowScale scale = finalize(Value(), Value(), sumAcrossRow(sumSq, 0));
+    SmallVector<Value> sumsSq =
+        sumHeldTerms(held, valid, [&](Value h) { return squareTerms(h); });
+    RowScale scale = finalize(Value(), Value(), sumAcrossRow(sumsSq, 0));
     for (int64_t k = 0; k < plan.slotsPerThread; ++k)
       emitIf(both(valid[k], rowIsValid),
              [&] { storeOutputVector(held[k], vectorIndices[k], scale); });
@@ -837,11 +913,10 @@ void KernelEmitter::emitHeldRow() {
   Value offset = div(shiftedSum, operands.rowSize);
 
   // Pass 2, over the same registers: q = sum((((h - P0) - offset) * c)^2).
-  Value sumSq = sumHeld(held, valid, [&](Value h) {
-    Value scaled = mul(sub(sub(h, rowPivot), offset), c);
-    return mul(scaled, scaled);
+  SmallVector<Value> sumsSq = sumHeldTerms(held, valid, [&](Value h) {
+    return squareTerms(sub(sub(h, rowPivot), offset));
   });
-  RowScale scale = finalize(rowPivot, offset, sumAcrossRow(sumSq, 1));
+  RowScale scale = finalize(rowPivot, offset, sumAcrossRow(sumsSq, 1));
   for (int64_t k = 0; k < plan.slotsPerThread; ++k)
     emitIf(both(valid[k], rowIsValid),
            [&] { storeOutputVector(held[k], vectorIndices[k], scale); });
@@ -850,7 +925,6 @@ void KernelEmitter::emitHeldRow() {
 void KernelEmitter::emitStreamedRow() {
   Value step = index(plan.threadsPerRow);
   Value zero = constant(0.0);
-  Value c = operands.invSqrtN;
 
   // h for vector `vectorIndex` when it was read before: from residual_out
   // when there is one (it holds h, and may alias the residual).
@@ -865,18 +939,24 @@ void KernelEmitter::emitStreamedRow() {
       value = convert(value, computeType);
     return h;
   };
-  // Sum over this thread's vectors of `term`, reading them with `load`.
+  // Sums over this thread's vectors of each of the `numTerms` `terms`,
+  // reading them with `load`.
   auto sumStreamed = [&](function_ref<SmallVector<Value>(Value)> load,
-                         function_ref<Value(Value)> term) -> Value {
+                         size_t numTerms,
+                         function_ref<SmallVector<Value>(Value)> terms) {
     auto loop = scf::ForOp::create(
-        b, loc, threadInRow, numVectors, step, ValueRange{zero},
+        b, loc, threadInRow, numVectors, step,
+        SmallVector<Value>(numTerms, zero),
         [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nested.getInsertionBlock());
-          Value sum = sumHeld({load(vectorIndex)}, {Value()}, term);
-          scf::YieldOp::create(b, loc, add(acc.front(), sum));
+          SmallVector<Value> sums =
+              sumHeldTerms({load(vectorIndex)}, {Value()}, terms);
+          for (auto [sum, previous] : llvm::zip_equal(sums, acc))
+            sum = add(previous, sum);
+          scf::YieldOp::create(b, loc, sums);
         });
-    return loop.getResult(0);
+    return SmallVector<Value>(loop.getResults());
   };
   auto firstRead = [&](Value vectorIndex) {
     return loadRowVector(vectorIndex, /*writeResidual=*/true);
@@ -884,11 +964,10 @@ void KernelEmitter::emitStreamedRow() {
 
   RowScale scale;
   if (!isLayerNorm) {
-    Value sumSq = sumStreamed(firstRead, [&](Value h) {
-      Value scaled = mul(h, c);
-      return mul(scaled, scaled);
-    });
-    scale = finalize(Value(), Value(), sumAcrossRow(sumSq, 0));
+    SmallVector<Value> sumsSq =
+        sumStreamed(firstRead, getNumSquareTerms(),
+                    [&](Value h) { return squareTerms(h); });
+    scale = finalize(Value(), Value(), sumAcrossRow(sumsSq, 0));
   } else {
     // Every thread reads the row's first element as the common pivot.
     Value pivot = convert(memref::LoadOp::create(b, loc, operands.input,
@@ -900,14 +979,19 @@ void KernelEmitter::emitStreamedRow() {
       pivot = convert(convert(add(pivot, convert(r, computeType)), inputType),
                       computeType);
     }
-    Value shiftedSum = sumAcrossRow(
-        sumStreamed(firstRead, [&](Value h) { return sub(h, pivot); }), 0);
+    Value shiftedSum =
+        sumAcrossRow(sumStreamed(firstRead, 1,
+                                 [&](Value h) -> SmallVector<Value> {
+                                   return {sub(h, pivot)};
+                                 }),
+                     0)
+            .front();
     Value offset = div(shiftedSum, operands.rowSize);
-    Value sumSq = sumStreamed(reloadRowVector, [&](Value h) {
-      Value scaled = mul(sub(sub(h, pivot), offset), c);
-      return mul(scaled, scaled);
-    });
-    scale = finalize(pivot, offset, sumAcrossRow(sumSq, 1));
+    SmallVector<Value> sumsSq =
+        sumStreamed(reloadRowVector, getNumSquareTerms(), [&](Value h) {
+          return squareTerms(sub(sub(h, pivot), offset));
+        });
+    scale = finalize(pivot, offset, sumAcrossRow(sumsSq, 1));
   }
 
   // The output, from a last read of the row.
@@ -969,6 +1053,8 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   if (operands.invSqrtNConstant)
     operands.invSqrtN =
         arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
+  if (rescue)
+    rescueScale = constant(rescue->scale);
   if (operands.rowSizeConstant)
     operands.rowSize =
         arith::ConstantOp::create(b, loc, operands.rowSizeConstant);

@@ -163,4 +163,26 @@ SWEEPS = {
         "op=rms_norm shape=3x48 dtype=f16 gamma abi=kernel out=f8E4M3FN "
         "scale=0.01",
     ],
+    # The tiny-row rescue (getTinyRowRescue): rows of 1e-20 * N(0, 1) with
+    # an eps below 2^-74, whose squares are subnormal in f32 (difftest seed
+    # 2, case 5620, is the first), on each ABI, a run-time eps, a dynamic
+    # row with a residual, and the mean and rstd outputs. Near misses: the
+    # rescue emitted but not taken (ordinary and huge rows, whose rescaled
+    # squares overflow and must not leak in) and taken with q = 0 (constant
+    # rows: exactly beta).
+    "tiny_rows": [
+        "op=layer_norm shape=3x2x64x31 axis=2 beta eps=1e-40 abi=memref "
+        "data=tiny seed=135262372",
+        "op=rms_norm shape=8x4096 gamma rstd eps=1e-40 abi=memref data=tiny "
+        "seed=1",
+        "op=layer_norm shape=8x4096 mean rstd eps=1e-45 data=tiny seed=2",
+        "op=rms_norm shape=5x1000 eps=1e-40 eps_operand data=tiny seed=3",
+        "op=layer_norm shape=4x333 eps=1e-40 dynamic residual residual_out "
+        "data=tiny seed=4",
+        "op=rms_norm shape=3x257 gamma eps=1e-40 abi=kernel data=tiny seed=10",
+        "op=layer_norm shape=6x700 rstd eps=1e-40 data=normal seed=5",
+        "op=rms_norm shape=4x512 rstd eps=1e-40 data=huge seed=9",
+        "op=layer_norm shape=4x512 gamma beta eps=1e-40 data=huge seed=11",
+        "op=layer_norm shape=6x700 beta rstd eps=1e-40 data=constant seed=6",
+    ],
 }

@@ -1,7 +1,8 @@
 // REQUIRES: ptxas
 // Assembles the kernels of the benchmark shapes (and of the extra-output,
-// streamed and f64 forms) with the CUDA toolkit's ptxas for sm_90 and
-// sm_80: no register spills, no stack frame, no local memory.
+// streamed and f64 forms, and the tiny-row rescue's) with the CUDA
+// toolkit's ptxas for sm_90 and sm_80: no register spills, no stack frame,
+// no local memory.
 
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_90" -o %t.sm90.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM90
@@ -24,6 +25,8 @@
 // SM90: ptxas ln_streamed_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_dynamic_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas rms_f64_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_longest_held_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas rms_f64_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90-NOT: FAILED
 
 // SM80: ptxas ln_f32_4096x768_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
@@ -42,6 +45,8 @@
 // SM80: ptxas ln_streamed_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_dynamic_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_longest_held_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas rms_f64_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80-NOT: FAILED
 
 func.func @ln_f32_4096x768(%x: memref<4096x768xf32>, %g: memref<768xf32>, %b: memref<768xf32>, %o: memref<4096x768xf32>) {
@@ -107,5 +112,15 @@ func.func @ln_dynamic(%x: memref<?x?xf16>, %g: memref<?xf16>, %b: memref<?xf16>,
 }
 func.func @rms_f64(%x: memref<?x1000xf64>, %g: memref<1000xf64>, %o: memref<?x1000xf64>, %v: memref<?xf64>) {
   norm.rms_norm eps(1.0e-06) ins(%x : memref<?x1000xf64>) gamma(%g : memref<1000xf64>) outs(%o : memref<?x1000xf64>) rstd(%v : memref<?xf64>)
+  return
+}
+// The tiny-row rescue (eps below 2^-74 in f32, 2^-970 in f64): a second sum
+// of squares, at the register budget's edge, and in f64.
+func.func @ln_longest_held_tiny_eps(%x: memref<?x16384xf32>, %g: memref<16384xf32>, %b: memref<16384xf32>, %o: memref<?x16384xf32>) {
+  norm.layer_norm eps(1.0e-40) ins(%x : memref<?x16384xf32>) gamma(%g : memref<16384xf32>) beta(%b : memref<16384xf32>) outs(%o : memref<?x16384xf32>)
+  return
+}
+func.func @rms_f64_tiny_eps(%x: memref<?x1000xf64>, %g: memref<1000xf64>, %o: memref<?x1000xf64>, %v: memref<?xf64>) {
+  norm.rms_norm eps(1.0e-300) ins(%x : memref<?x1000xf64>) gamma(%g : memref<1000xf64>) outs(%o : memref<?x1000xf64>) rstd(%v : memref<?xf64>)
   return
 }

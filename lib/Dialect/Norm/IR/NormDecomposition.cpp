@@ -32,6 +32,13 @@
 // mean square can only come from a non-finite input, and makes the whole
 // row NaN (as LayerNorm does naturally) instead of silently zero.
 //
+// At the other end, squares of elements below ~1e-19 (f32) are subnormal
+// and lose their bits. When eps is small enough for that to matter (below
+// 2^-74 in f32, or given at run time), the sum of squares generic also
+// sums the squares of the centred elements times a power of two s, and a
+// row whose sum is tiny (below 2^-100) takes rstd = s / sqrt(q' + eps s^2)
+// instead (the tiny-row rescue, see getTinyRowRescue).
+//
 //===----------------------------------------------------------------------===//
 
 #include "norm/Dialect/Norm/IR/NormOps.h"
@@ -315,31 +322,62 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
   };
 
   // Per-row (scaled) sum of squares: var for LayerNorm, mean square for RMS.
+  // With the tiny-row rescue, also the sum of squares of the elements
+  // multiplied by its power of two first.
+  std::optional<TinyRowRescue> rescue = getTinyRowRescue(op);
+  Value rescueScale, rescueThreshold, rescueScaledEps, rescueEpsIsSmall;
+  if (rescue) {
+    auto constant = [&](const APFloat &value) -> Value {
+      return arith::ConstantOp::create(b, loc,
+                                       FloatAttr::get(computeType, value));
+    };
+    rescueScale = constant(rescue->scale);
+    rescueThreshold = constant(rescue->threshold);
+    rescueScaledEps = arith::MulFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, eps, rescueScale), rescueScale);
+    if (op.getEpsValue())
+      rescueEpsIsSmall = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OLT, eps, constant(rescue->epsBound));
+  }
   SmallVector<Value> sqInputs = {h};
   SmallVector<AffineMap> sqMaps = {fullMap};
   if (pivot) {
     sqInputs.append({pivot, offset});
     sqMaps.append({rowMap, rowMap});
   }
-  Value sumSq = emitGeneric(
-      sqInputs, sqMaps, {createZeroAccumulator()}, {rowMap},
+  SmallVector<Value> sqInits = {createZeroAccumulator()};
+  if (rescue)
+    sqInits.push_back(createZeroAccumulator());
+  SmallVector<Value> sums = emitGeneric(
+      sqInputs, sqMaps, sqInits, SmallVector<AffineMap>(sqInits.size(), rowMap),
       /*reducing=*/true, [&](ValueRange args) -> SmallVector<Value> {
         Value x = convert(args[0], computeType);
         if (pivot)
           x = centre(x, args[1], args[2]);
-        Value t = arith::MulFOp::create(b, loc, x, scale);
-        Value sq = arith::MulFOp::create(b, loc, t, t);
-        return {arith::AddFOp::create(b, loc, args.back(), sq)};
-      })[0];
+        auto square = [&](Value value) -> Value {
+          Value t = arith::MulFOp::create(b, loc, value, scale);
+          return arith::MulFOp::create(b, loc, t, t);
+        };
+        ValueRange accumulators = args.take_back(sqInits.size());
+        SmallVector<Value> yields = {
+            arith::AddFOp::create(b, loc, accumulators[0], square(x))};
+        if (rescue)
+          yields.push_back(arith::AddFOp::create(
+              b, loc, accumulators[1],
+              square(arith::MulFOp::create(b, loc, x, rescueScale))));
+        return yields;
+      });
 
   // rstd = 1/sqrt(sumSq + eps); NaN for a row whose mean square overflowed
-  // to +inf (only a non-finite input can do that).
+  // to +inf (only a non-finite input can do that). A row with a tiny sumSq
+  // takes the rescued rstd instead.
   SmallVector<Value> rstdOuts = {createTemporary(true, computeType)};
   if (Value rstdInit = op.getRstd())
     rstdOuts.push_back(rstdInit);
   Value rstd = emitRowGeneric(
-      {sumSq}, rstdOuts, [&](ValueRange args) -> SmallVector<Value> {
-        Value sum = arith::AddFOp::create(b, loc, args[0], eps);
+      sums, rstdOuts, [&](ValueRange args) -> SmallVector<Value> {
+        Value sumSq = args[0];
+        Value sum = arith::AddFOp::create(b, loc, sumSq, eps);
         Value r = math::RsqrtOp::create(b, loc, sum);
         const llvm::fltSemantics &sem =
             cast<FloatType>(computeType).getFloatSemantics();
@@ -348,11 +386,23 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
         Value nan = arith::ConstantOp::create(
             b, loc, b.getFloatAttr(computeType, APFloat::getNaN(sem)));
         Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                            args[0], inf);
+                                            sumSq, inf);
         r = arith::SelectOp::create(b, loc, isInf, nan, r);
+        if (rescue) {
+          Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                             sumSq, rescueThreshold);
+          if (rescueEpsIsSmall)
+            tiny = arith::AndIOp::create(b, loc, tiny, rescueEpsIsSmall);
+          Value rescued = arith::MulFOp::create(
+              b, loc, rescueScale,
+              math::RsqrtOp::create(
+                  b, loc,
+                  arith::AddFOp::create(b, loc, args[1], rescueScaledEps)));
+          r = arith::SelectOp::create(b, loc, tiny, rescued, r);
+        }
         SmallVector<Value> yields = {r};
-        if (args.size() > 2)
-          yields.push_back(convert(r, args[2].getType()));
+        if (rstdOuts.size() > 1)
+          yields.push_back(convert(r, args.back().getType()));
         return yields;
       })[0];
 

@@ -34,6 +34,28 @@ Type mlir::norm::getComputeElementType(Type elementType) {
   return Float32Type::get(elementType.getContext());
 }
 
+std::optional<TinyRowRescue> mlir::norm::getTinyRowRescue(NormOpInterface op) {
+  Type computeType = getComputeElementType(op.getInputType().getElementType());
+  const llvm::fltSemantics &semantics =
+      cast<FloatType>(computeType).getFloatSemantics();
+  // With emin the smallest normal exponent (-126 in f32): threshold
+  // 2^(emin + 26), scale 2^-(emin + 26), epsBound 2^(emin + 52).
+  int minExponent = APFloat::semanticsMinExponent(semantics);
+  APFloat one(semantics, 1);
+  auto power = [&](int exponent) {
+    return scalbn(one, exponent, APFloat::rmNearestTiesToEven);
+  };
+  TinyRowRescue rescue{power(minExponent + 26), power(-(minExponent + 26)),
+                       power(minExponent + 52)};
+  if (std::optional<APFloat> epsilon = op.getEpsilon()) {
+    bool losesInfo;
+    epsilon->convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
+    if (epsilon->compare(rescue.epsBound) != APFloat::cmpLessThan)
+      return std::nullopt;
+  }
+  return rescue;
+}
+
 bool mlir::norm::isQuantizedElementType(Type elementType) {
   return elementType.isSignlessInteger(8) || isa<Float8E4M3FNType>(elementType);
 }

@@ -27,6 +27,26 @@ namespace norm {
 /// `elementType`: f64 for f64, f32 for everything narrower.
 Type getComputeElementType(Type elementType);
 
+/// The constants of the tiny-row rescue. A row whose centred elements are
+/// all far below the square root of the compute type's smallest normal
+/// number (|x| < ~1e-19 in f32) has squares that are subnormal, with few
+/// significant bits, and a sum of squares q that is off by up to ~1e-3
+/// relative. Where q < `threshold` and eps < `epsBound` (a larger eps swamps
+/// any error in such a q), the lowerings sum the squares again with every
+/// centred element multiplied by `scale`, a power of two (so exactly), to
+/// get q', and take rstd = scale / sqrt(q' + eps * scale * scale). Nothing
+/// overflows: q < threshold bounds every scaled element, and eps < epsBound
+/// bounds eps * scale^2. For rows of up to 2^26 elements, a q of at least
+/// `threshold` is accurate to the compute type's precision as computed.
+struct TinyRowRescue {
+  llvm::APFloat threshold, scale, epsBound;
+};
+
+/// The tiny-row rescue's constants for `op` (in its compute type), or
+/// std::nullopt when its epsilon is a constant of at least `epsBound` (as
+/// every usual epsilon is), so that no row can need it.
+std::optional<TinyRowRescue> getTinyRowRescue(NormOpInterface op);
+
 /// Whether `elementType` is a quantised output type: `i8` or `f8E4M3FN`
 /// (both need an `out_scale`).
 bool isQuantizedElementType(Type elementType);
