@@ -473,6 +473,7 @@ private:
   /// centred element x: (x c)^2, and with the tiny-row rescue also
   /// (x scale c)^2.
   SmallVector<Value> squareTerms(Value x);
+  /// How many values squareTerms gives.
   size_t getNumSquareTerms() const { return rescue ? 2 : 1; }
   /// rstd = 1/sqrt(var + eps) (NaN when var overflowed), from `sumsSq` (the
   /// row's sums of the squareTerms); stores the mean (pivot + offset) and
