@@ -219,11 +219,10 @@ private:
   /// Row-invariant values, in the compute type (outScale null unless the
   /// output is quantised).
   Value rowSize, invSqrtRowSize, epsilon, outScale;
-  /// The tiny-row rescue (see getTinyRowRescue), when eps may need it: its
-  /// scale and threshold, eps * scale^2, and with a run-time eps the i1
-  /// `eps < epsBound` (otherwise null).
+  /// The tiny-row rescue (see getTinyRowRescue) when eps may need it, and
+  /// its values.
   std::optional<TinyRowRescue> rescue;
-  Value rescueScale, rescueThreshold, rescueScaledEps, rescueEpsIsSmall;
+  TinyRowRescueValues rescueValues;
   /// Whether the normalise sweep uses non-temporal stores: always, or when
   /// the i1 `useNontemporal` holds (null: never).
   bool alwaysNontemporal = false;
@@ -1093,23 +1092,21 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   if (rescue) {
     // A tiny row: its squares again, from the elements times a power of
     // two, in one more sweep (which the usual row never runs).
-    Value tiny = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT,
-                                       sumSquares, rescueThreshold);
-    if (rescueEpsIsSmall)
-      tiny = arith::AndIOp::create(builder, loc, tiny, rescueEpsIsSmall);
+    Value tiny = createIsTinyRow(builder, loc, rescueValues, sumSquares);
     Value rstdUsual = rstdScalar;
     auto ifOp = scf::IfOp::create(
         builder, loc, tiny,
         [&](OpBuilder &nb, Location) {
-          Value factor =
-              vector::BroadcastOp::create(nb, loc, computeVector, rescueScale);
+          Value factor = vector::BroadcastOp::create(nb, loc, computeVector,
+                                                     rescueValues.scale);
           Value rescaled = centredSquares(nb, RowSource::Reuse, factor);
           Value rsqrt = math::RsqrtOp::create(
               nb, loc,
-              arith::AddFOp::create(nb, loc, rescaled, rescueScaledEps));
+              arith::AddFOp::create(nb, loc, rescaled, rescueValues.scaledEps));
           scf::YieldOp::create(
               nb, loc,
-              arith::MulFOp::create(nb, loc, rescueScale, rsqrt).getResult());
+              arith::MulFOp::create(nb, loc, rescueValues.scale, rsqrt)
+                  .getResult());
         },
         [&](OpBuilder &nb, Location) {
           scf::YieldOp::create(nb, loc, rstdUsual);
@@ -1234,21 +1231,9 @@ void RowKernelEmitter::emit() {
   invSqrtRowSize = arith::DivFOp::create(b, loc, constantFloat(1.0),
                                          math::SqrtOp::create(b, loc, rowSize));
   epsilon = getEpsilon();
-  if ((rescue = getTinyRowRescue(op))) {
-    auto constant = [&](const APFloat &value) -> Value {
-      return arith::ConstantOp::create(b, loc,
-                                       FloatAttr::get(computeType, value));
-    };
-    rescueScale = constant(rescue->scale);
-    rescueThreshold = constant(rescue->threshold);
-    rescueScaledEps = arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, epsilon, rescueScale),
-        rescueScale);
-    if (op.getEpsValue())
-      rescueEpsIsSmall =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, epsilon,
-                                constant(rescue->epsBound));
-  }
+  if ((rescue = getTinyRowRescue(op)))
+    rescueValues = createTinyRowRescueValues(b, loc, *rescue, epsilon,
+                                             /*runTimeEps=*/!!op.getEpsValue());
   if (Value scale = op.getOutScale())
     outScale = convert(b, scale, computeType);
 

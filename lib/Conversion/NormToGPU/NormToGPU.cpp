@@ -409,10 +409,6 @@ private:
     return arith::ConstantOp::create(b, loc,
                                      b.getFloatAttr(computeType, value));
   }
-  Value constant(const APFloat &value) {
-    return arith::ConstantOp::create(b, loc,
-                                     FloatAttr::get(computeType, value));
-  }
   Value convert(Value value, Type type);
   Value add(Value lhs, Value rhs) {
     return arith::AddFOp::create(b, loc, lhs, rhs);
@@ -497,10 +493,10 @@ private:
   Type inputType;
   Type computeType;
   bool isLayerNorm;
-  /// The tiny-row rescue's constants when eps may need it, and its scale
-  /// as a value (set up by emit()).
+  /// The tiny-row rescue's constants when eps may need it, and its values
+  /// (set up by emit()).
   std::optional<TinyRowRescue> rescue;
-  Value rescueScale;
+  TinyRowRescueValues rescueValues;
 
   // Per-thread values set up by emit().
   Value threadInRow, laneInWarp, warpInRow, rowGroup;
@@ -738,7 +734,7 @@ SmallVector<Value> KernelEmitter::squareTerms(Value x) {
   Value scaled = mul(x, c);
   SmallVector<Value> terms = {mul(scaled, scaled)};
   if (rescue) {
-    Value rescaled = mul(mul(x, rescueScale), c);
+    Value rescaled = mul(mul(x, rescueValues.scale), c);
     terms.push_back(mul(rescaled, rescaled));
   }
   return terms;
@@ -766,17 +762,12 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset,
     // A tiny row (the same bits in every thread of the row) takes the
     // rstd of its rescaled squares. Both sums are always formed: no branch
     // around the shuffles and barriers, and the usual eps never gets here.
-    Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, sumSq,
-                                       constant(rescue->threshold));
-    if (op.getEpsValue())
-      tiny = both(tiny, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                              operands.eps,
-                                              constant(rescue->epsBound)));
-    Value scaledEps = mul(mul(operands.eps, rescueScale), rescueScale);
     Value rescued =
-        div(rescueScale,
-            math::SqrtOp::create(b, loc, add(sumsSq.back(), scaledEps)));
-    scale.rstd = select(tiny, rescued, scale.rstd);
+        div(rescueValues.scale,
+            math::SqrtOp::create(b, loc,
+                                 add(sumsSq.back(), rescueValues.scaledEps)));
+    scale.rstd = select(createIsTinyRow(b, loc, rescueValues, sumSq), rescued,
+                        scale.rstd);
   }
 
   if (!operands.mean && !operands.rstd)
@@ -1055,7 +1046,8 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
     operands.invSqrtN =
         arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
   if (rescue)
-    rescueScale = constant(rescue->scale);
+    rescueValues = createTinyRowRescueValues(b, loc, *rescue, operands.eps,
+                                             /*runTimeEps=*/!!op.getEpsValue());
   if (operands.rowSizeConstant)
     operands.rowSize =
         arith::ConstantOp::create(b, loc, operands.rowSizeConstant);

@@ -8,6 +8,8 @@
 // CHECK:         gpu.launch
 // CHECK-DAG:       %[[EPS:.*]] = arith.constant 9.999940e-41 : f32
 // CHECK-DAG:       %[[SCALE:.*]] = arith.constant 1.2676506E+30 : f32
+// CHECK:           %[[E1:.*]] = arith.mulf %[[EPS]], %[[SCALE]] : f32
+// CHECK:           %[[E2:.*]] = arith.mulf %[[E1]], %[[SCALE]] : f32
 // CHECK:           %[[OFFSET:.*]] = arith.divf
 // CHECK-NEXT:      %[[X:.*]] = arith.subf %{{.*}}, %[[OFFSET]] : f32
 // CHECK-NEXT:      %[[T:.*]] = arith.mulf %[[X]], %[[C:.*]] : f32
@@ -21,12 +23,10 @@
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c1_i32
 // CHECK:           %[[SUM:.*]] = arith.addf %[[Q:.*]], %[[EPS]] : f32
 // CHECK:           %[[USUAL:.*]] = arith.select
-// CHECK:           %[[TINY:.*]] = arith.cmpf olt, %[[Q]], %{{.*}} : f32
-// CHECK:           %[[E1:.*]] = arith.mulf %[[EPS]], %[[SCALE]] : f32
-// CHECK:           %[[E2:.*]] = arith.mulf %[[E1]], %[[SCALE]] : f32
 // CHECK:           %[[S2:.*]] = arith.addf %[[QS:.*]], %[[E2]] : f32
 // CHECK:           %[[ROOT:.*]] = math.sqrt %[[S2]] : f32
 // CHECK:           %[[RESCUED:.*]] = arith.divf %[[SCALE]], %[[ROOT]] : f32
+// CHECK:           %[[TINY:.*]] = arith.cmpf olt, %[[Q]], %{{.*}} : f32
 // CHECK:           %[[RSTD:.*]] = arith.select %[[TINY]], %[[RESCUED]], %[[USUAL]] : f32
 // CHECK:           arith.mulf %{{.*}}, %[[RSTD]] : f32
 func.func @layer_norm_tiny_eps(%x: memref<4x64xf32>, %y: memref<4x64xf32>) {
@@ -55,8 +55,9 @@ func.func @rms_norm_dynamic_tiny_eps(%x: memref<?x?xf32>, %y: memref<?x?xf32>) {
 // A run-time eps: the rescue is guarded by eps < 2^-74 too.
 // CHECK-LABEL: func @rms_norm_runtime_eps
 // CHECK:         gpu.launch
-// CHECK:           %[[TINY:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
 // CHECK:           %[[SMALL:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
+// CHECK:           gpu.shuffle
+// CHECK:           %[[TINY:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
 // CHECK:           %[[BOTH:.*]] = arith.andi %[[TINY]], %[[SMALL]] : i1
 // CHECK:           arith.select %[[BOTH]]
 func.func @rms_norm_runtime_eps(%x: memref<4x64xf32>, %e: f32, %y: memref<4x64xf32>) {

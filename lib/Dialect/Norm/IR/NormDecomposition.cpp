@@ -325,20 +325,10 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
   // With the tiny-row rescue, also the sum of squares of the elements
   // multiplied by its power of two first.
   std::optional<TinyRowRescue> rescue = getTinyRowRescue(op);
-  Value rescueScale, rescueThreshold, rescueScaledEps, rescueEpsIsSmall;
-  if (rescue) {
-    auto constant = [&](const APFloat &value) -> Value {
-      return arith::ConstantOp::create(b, loc,
-                                       FloatAttr::get(computeType, value));
-    };
-    rescueScale = constant(rescue->scale);
-    rescueThreshold = constant(rescue->threshold);
-    rescueScaledEps = arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, eps, rescueScale), rescueScale);
-    if (op.getEpsValue())
-      rescueEpsIsSmall = arith::CmpFOp::create(
-          b, loc, arith::CmpFPredicate::OLT, eps, constant(rescue->epsBound));
-  }
+  TinyRowRescueValues rescueValues;
+  if (rescue)
+    rescueValues = createTinyRowRescueValues(b, loc, *rescue, eps,
+                                             /*runTimeEps=*/!!op.getEpsValue());
   SmallVector<Value> sqInputs = {h};
   SmallVector<AffineMap> sqMaps = {fullMap};
   if (pivot) {
@@ -364,7 +354,7 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
         if (rescue)
           yields.push_back(arith::AddFOp::create(
               b, loc, accumulators[1],
-              square(arith::MulFOp::create(b, loc, x, rescueScale))));
+              square(arith::MulFOp::create(b, loc, x, rescueValues.scale))));
         return yields;
       });
 
@@ -389,15 +379,13 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
                                             sumSq, inf);
         r = arith::SelectOp::create(b, loc, isInf, nan, r);
         if (rescue) {
-          Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                             sumSq, rescueThreshold);
-          if (rescueEpsIsSmall)
-            tiny = arith::AndIOp::create(b, loc, tiny, rescueEpsIsSmall);
+          Value tiny = createIsTinyRow(b, loc, rescueValues, sumSq);
           Value rescued = arith::MulFOp::create(
-              b, loc, rescueScale,
-              math::RsqrtOp::create(
-                  b, loc,
-                  arith::AddFOp::create(b, loc, args[1], rescueScaledEps)));
+              b, loc, rescueValues.scale,
+              math::RsqrtOp::create(b, loc,
+                                    arith::AddFOp::create(
+                                        b, loc, args[1],
+                                        rescueValues.scaledEps)));
           r = arith::SelectOp::create(b, loc, tiny, rescued, r);
         }
         SmallVector<Value> yields = {r};

@@ -56,6 +56,35 @@ std::optional<TinyRowRescue> mlir::norm::getTinyRowRescue(NormOpInterface op) {
   return rescue;
 }
 
+TinyRowRescueValues
+mlir::norm::createTinyRowRescueValues(OpBuilder &b, Location loc,
+                                      const TinyRowRescue &rescue, Value eps,
+                                      bool runTimeEps) {
+  auto constant = [&](const APFloat &value) -> Value {
+    return arith::ConstantOp::create(b, loc,
+                                     FloatAttr::get(eps.getType(), value));
+  };
+  TinyRowRescueValues values;
+  values.scale = constant(rescue.scale);
+  values.threshold = constant(rescue.threshold);
+  values.scaledEps = arith::MulFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, eps, values.scale), values.scale);
+  if (runTimeEps)
+    values.epsIsSmall = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                              eps, constant(rescue.epsBound));
+  return values;
+}
+
+Value mlir::norm::createIsTinyRow(OpBuilder &b, Location loc,
+                                  const TinyRowRescueValues &rescue,
+                                  Value sumSq) {
+  Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, sumSq,
+                                     rescue.threshold);
+  if (rescue.epsIsSmall)
+    tiny = arith::AndIOp::create(b, loc, tiny, rescue.epsIsSmall);
+  return tiny;
+}
+
 bool mlir::norm::isQuantizedElementType(Type elementType) {
   return elementType.isSignlessInteger(8) || isa<Float8E4M3FNType>(elementType);
 }

@@ -47,6 +47,23 @@ struct TinyRowRescue {
 /// every usual epsilon is), so that no row can need it.
 std::optional<TinyRowRescue> getTinyRowRescue(NormOpInterface op);
 
+/// The tiny-row rescue's row-invariant values, in the type of `eps`: its
+/// scale and threshold, eps * scale^2, and for a run-time eps the i1
+/// `eps < epsBound` (null for a constant eps, which getTinyRowRescue has
+/// checked).
+struct TinyRowRescueValues {
+  Value scale, threshold, scaledEps, epsIsSmall;
+};
+
+/// Creates the values of `rescue` for `eps` at the insertion point.
+TinyRowRescueValues createTinyRowRescueValues(OpBuilder &b, Location loc,
+                                              const TinyRowRescue &rescue,
+                                              Value eps, bool runTimeEps);
+
+/// The i1 that a row whose sum of squares is `sumSq` takes the rescue.
+Value createIsTinyRow(OpBuilder &b, Location loc,
+                      const TinyRowRescueValues &rescue, Value sumSq);
+
 /// Whether `elementType` is a quantised output type: `i8` or `f8E4M3FN`
 /// (both need an `out_scale`).
 bool isQuantizedElementType(Type elementType);
