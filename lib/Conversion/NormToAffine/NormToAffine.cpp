@@ -219,9 +219,8 @@ private:
   /// Row-invariant values, in the compute type (outScale null unless the
   /// output is quantised).
   Value rowSize, invSqrtRowSize, epsilon, outScale;
-  /// The tiny-row rescue (see getTinyRowRescue) when eps may need it, and
-  /// its values.
-  std::optional<TinyRowRescue> rescue;
+  /// The tiny-row rescue's values (see getTinyRowRescue) when eps may need
+  /// it; all null otherwise.
   TinyRowRescueValues rescueValues;
   /// Whether the normalise sweep uses non-temporal stores: always, or when
   /// the i1 `useNontemporal` holds (null: never).
@@ -1089,7 +1088,7 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
   Value isInf = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OEQ,
                                       sumSquares, inf);
   rstdScalar = arith::SelectOp::create(builder, loc, isInf, nan, rstdScalar);
-  if (rescue) {
+  if (rescueValues.scale) {
     // A tiny row: its squares again, from the elements times a power of
     // two, in one more sweep (which the usual row never runs).
     Value tiny = createIsTinyRow(builder, loc, rescueValues, sumSquares);
@@ -1231,7 +1230,7 @@ void RowKernelEmitter::emit() {
   invSqrtRowSize = arith::DivFOp::create(b, loc, constantFloat(1.0),
                                          math::SqrtOp::create(b, loc, rowSize));
   epsilon = getEpsilon();
-  if ((rescue = getTinyRowRescue(op)))
+  if (std::optional<TinyRowRescue> rescue = getTinyRowRescue(op))
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, epsilon,
                                              /*runTimeEps=*/!!op.getEpsValue());
   if (Value scale = op.getOutScale())

@@ -395,7 +395,7 @@ public:
       : b(b), loc(loc), op(op), plan(plan), operands(operands),
         inputType(op.getInputType().getElementType()),
         computeType(getComputeElementType(inputType)),
-        isLayerNorm(op.isLayerNorm()), rescue(getTinyRowRescue(op)) {}
+        isLayerNorm(op.isLayerNorm()) {}
 
   /// Emits the kernel before the terminator of `launch`'s body.
   void emit(gpu::LaunchOp launch);
@@ -470,7 +470,7 @@ private:
   /// (x scale c)^2.
   SmallVector<Value> squareTerms(Value x);
   /// How many values squareTerms gives.
-  size_t getNumSquareTerms() const { return rescue ? 2 : 1; }
+  size_t getNumSquareTerms() const { return rescueValues.scale ? 2 : 1; }
   /// rstd = 1/sqrt(var + eps) (NaN when var overflowed), from `sumsSq` (the
   /// row's sums of the squareTerms); stores the mean (pivot + offset) and
   /// rstd destinations.
@@ -493,9 +493,8 @@ private:
   Type inputType;
   Type computeType;
   bool isLayerNorm;
-  /// The tiny-row rescue's constants when eps may need it, and its values
+  /// The tiny-row rescue's values when eps may need it, all null otherwise
   /// (set up by emit()).
-  std::optional<TinyRowRescue> rescue;
   TinyRowRescueValues rescueValues;
 
   // Per-thread values set up by emit().
@@ -733,7 +732,7 @@ SmallVector<Value> KernelEmitter::squareTerms(Value x) {
   Value c = operands.invSqrtN;
   Value scaled = mul(x, c);
   SmallVector<Value> terms = {mul(scaled, scaled)};
-  if (rescue) {
+  if (rescueValues.scale) {
     Value rescaled = mul(mul(x, rescueValues.scale), c);
     terms.push_back(mul(rescaled, rescaled));
   }
@@ -758,7 +757,7 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset,
   Value overflowed =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sumSq, inf);
   scale.rstd = select(overflowed, nan, scale.rstd);
-  if (rescue) {
+  if (rescueValues.scale) {
     // A tiny row (the same bits in every thread of the row) takes the
     // rstd of its rescaled squares. Both sums are always formed: no branch
     // around the shuffles and barriers, and the usual eps never gets here.
@@ -1045,7 +1044,7 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   if (operands.invSqrtNConstant)
     operands.invSqrtN =
         arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
-  if (rescue)
+  if (std::optional<TinyRowRescue> rescue = getTinyRowRescue(op))
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, operands.eps,
                                              /*runTimeEps=*/!!op.getEpsValue());
   if (operands.rowSizeConstant)
