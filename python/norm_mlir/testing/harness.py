@@ -422,7 +422,8 @@ def build_module(kernel_ir, calls, guard=False):
     # Attribute and type aliases stay at the top level, before the module.
     alias_re = re.compile(r"^[#!][\w.$-]+\s*=.*$", re.MULTILINE)
     aliases = "\n".join(alias_re.findall(kernel_ir))
-    body = alias_re.sub("", kernel_ir).strip()
+    body = alias_re.sub("", kernel_ir)
+    body = re.sub(r"^\s*//.*$", "", body, flags=re.MULTILINE).strip()
     if body.startswith("module"):
         # Keep the kernel's module (and its attributes); add ours inside.
         module = body[:body.rindex("}")] + "\n" + extra + "\n}\n"
