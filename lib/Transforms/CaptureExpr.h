@@ -28,6 +28,7 @@
 #define NORM_LIB_TRANSFORMS_CAPTUREEXPR_H
 
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Types.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/DenseMap.h"
@@ -116,16 +117,19 @@ private:
 };
 
 /// Owns and uniques the nodes of one expression view over an iteration space
-/// of rank `rank` (at most 64). The factory methods fold constants and
-/// apply the exact algebraic identities listed at each of them; anything
-/// else is kept as written.
+/// of shape `shape` (rank at most 64; dynamic sizes allowed). The factory
+/// methods fold constants and apply the exact algebraic identities listed at
+/// each of them; anything else is kept as written.
 class ExprContext {
 public:
-  explicit ExprContext(unsigned rank) : rank(rank) {}
+  explicit ExprContext(ArrayRef<int64_t> shape)
+      : shape(shape), rank(shape.size()) {}
   ExprContext(const ExprContext &) = delete;
   ExprContext &operator=(const ExprContext &) = delete;
 
   unsigned getRank() const { return rank; }
+  /// The sizes of the dims of the space.
+  ArrayRef<int64_t> getShape() const { return shape; }
   /// The mask of all dims of the space.
   uint64_t getAllDims() const {
     return rank >= 64 ? ~uint64_t(0) : (uint64_t(1) << rank) - 1;
@@ -165,6 +169,7 @@ private:
             Value value, AffineMap map, uint64_t dims, int64_t staticCount,
             ArrayRef<DimRef> countDims);
 
+  SmallVector<int64_t> shape;
   unsigned rank;
   llvm::BumpPtrAllocator allocator;
   llvm::FoldingSet<Expr> nodes;
@@ -201,6 +206,9 @@ public:
   /// The dim of the iteration space that dim `dim` of `tensor` was read
   /// along, if it was read along exactly one.
   std::optional<unsigned> resolveDim(Value tensor, unsigned dim) const;
+  /// The first op translated into `expr` (a payload's scalar op rather than
+  /// its linalg op; for a sum, the payload's accumulating add), if any.
+  Operation *getOrigin(Expr *expr) const { return origins.lookup(expr); }
 
 private:
   friend class BodyTranslator;
@@ -211,17 +219,39 @@ private:
   Expr *translateReshape(Operation *op, Value result, AffineMap map);
   Expr *makeLoad(Value tensor, AffineMap map);
   void noteDim(Value tensor, unsigned dim, unsigned spaceDim);
+  void noteOrigin(Expr *expr, Operation *op) { origins.try_emplace(expr, op); }
+
+  /// A memoised translation, the depth it was made at, and whether the
+  /// depth or budget limit cut part of it short.
+  struct MemoEntry {
+    Expr *expr;
+    unsigned depth;
+    bool partial;
+  };
+  /// Whether `entry` may be reused at the current depth; sets `expr`.
+  bool lookupMemo(const MemoEntry *entry, Expr *&expr) const;
+  /// Enters the translation of an op if the depth and budget allow.
+  bool enter();
 
   ExprContext &ctx;
-  DenseMap<std::pair<Value, AffineMap>, Expr *> tensorMemo;
-  DenseMap<Value, Expr *> scalarMemo;
+  DenseMap<std::pair<Value, AffineMap>, MemoEntry> tensorMemo;
+  DenseMap<Value, MemoEntry> scalarMemo;
   DenseMap<Expr *, Value> materialized;
+  DenseMap<Expr *, Operation *> origins;
   /// Per tensor dim, the space dim it was read along, or -1 if several.
   DenseMap<std::pair<Value, unsigned>, int> dimOrigins;
   llvm::SetVector<Operation *> visitedOps;
   unsigned depth = 0;
   unsigned budget = 1024;
+  /// How many translations the depth or budget limit cut short so far.
+  unsigned cutoffs = 0;
 };
+
+/// Whether reading a tensor of `type` at `map` reads it whole, element for
+/// element, over an iteration space of shape `space`: each dim read along
+/// its own dim of the space, or a unit dim read at 0 (torch-mlir's
+/// broadcast spelling) where the space's dim is a unit too.
+bool isWholeRead(AffineMap map, RankedTensorType type, ArrayRef<int64_t> space);
 
 /// Applies the scalar semantics of an elementwise op (arith, math or TOSA)
 /// to operand expressions. Returns null for ops outside the view.

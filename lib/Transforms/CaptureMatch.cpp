@@ -28,6 +28,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 #include <cmath>
 
@@ -43,11 +44,16 @@ struct Factor {
 
 /// Which casts flattening looks through.
 enum class CastMode {
-  /// Widening casts only (statistics: exact).
-  Widen,
+  /// Statistics: every float cast (their precision is checked separately,
+  /// see `findNarrowStatistic`).
+  Statistics,
   /// Widening and narrowing casts, recording the narrowest (output path).
   Any,
 };
+
+/// The precision (f32's) below which statistics change the numbers of a
+/// captured op: it computes them in f32 or wider.
+constexpr unsigned kStatisticsPrecision = 24;
 
 /// A sum over `dims` scaled to a mean, raised to `power`: `body` are the
 /// factors of the summand that vary along `dims`, `summand` the summand
@@ -85,8 +91,10 @@ unsigned precisionOf(Type type) {
   return 53;
 }
 
-Expr *stripWidening(Expr *e) {
-  while (e->is(ExprKind::Ext))
+bool isCast(Expr *e) { return e->is(ExprKind::Ext) || e->is(ExprKind::Trunc); }
+
+Expr *stripCasts(Expr *e) {
+  while (isCast(e))
     e = e->getOperand();
   return e;
 }
@@ -108,14 +116,14 @@ bool isScale(Expr *e) {
   return e->is(ExprKind::Constant) || e->is(ExprKind::Count);
 }
 
-/// `e` without constant and count factors at its top.
+/// `e` without constant and count factors (and casts) at its top.
 Expr *peelScale(Expr *e) {
-  e = stripWidening(e);
+  e = stripCasts(e);
   while (e->is(ExprKind::Mul)) {
     if (isScale(e->getLhs()))
-      e = stripWidening(e->getRhs());
+      e = stripCasts(e->getRhs());
     else if (isScale(e->getRhs()))
-      e = stripWidening(e->getLhs());
+      e = stripCasts(e->getLhs());
     else
       break;
   }
@@ -124,11 +132,11 @@ Expr *peelScale(Expr *e) {
 
 /// `b` if `e` is `b^2` or `b*b`.
 Expr *squareBase(Expr *e) {
-  e = stripWidening(e);
+  e = stripCasts(e);
   if (e->is(ExprKind::Pow) && e->getNumber() == 2.0)
-    return stripWidening(e->getOperand());
+    return stripCasts(e->getOperand());
   if (e->is(ExprKind::Mul) && e->getLhs() == e->getRhs())
-    return stripWidening(e->getLhs());
+    return stripCasts(e->getLhs());
   return nullptr;
 }
 
@@ -161,13 +169,17 @@ private:
   FailureOr<Stats> analyzeStats(Expr *s);
   /// Succeeds if `e` is the mean over `dims` of the product of `h`.
   LogicalResult matchMeanOf(Expr *e, ArrayRef<Factor> h, uint64_t dims);
-  /// The factors of `e` (widening casts looked through).
+  /// The factors of `e` (casts looked through).
   SmallVector<Factor, 2> factorsOf(Expr *e) {
     SmallVector<Factor, 2> factors;
-    if (!flattenAll(e, CastMode::Widen, factors))
+    if (!flattenAll(e, CastMode::Statistics, factors))
       factors.clear();
     return factors;
   }
+  /// The node of the statistics `roots` (not looking into the normalised
+  /// tensor) computed in a type narrower than f32 whose op comes first in
+  /// the program, if any.
+  Expr *findNarrowStatistic(ArrayRef<Expr *> roots, const Stats &stats);
   Value matchParam(Expr *e, unsigned axis);
   LogicalResult matchEpsilon(Expr *e, NormMatch &result);
   LogicalResult resolveInput(Expr *h, NormMatch &result);
@@ -203,7 +215,7 @@ bool Matcher::flatten(Expr *e, double exponent, CastMode mode,
       noteTruncation(e->getType());
       return flatten(e->getOperand(), exponent, mode, factors);
     }
-    break;
+    return flatten(e->getOperand(), exponent, mode, factors);
   default:
     break;
   }
@@ -275,7 +287,7 @@ LogicalResult Matcher::checkScale(ArrayRef<Factor> scale, uint64_t dims,
 
 FailureOr<MeanInfo> Matcher::analyzeMean(Expr *e) {
   SmallVector<Factor> factors;
-  if (!flattenAll(e, CastMode::Widen, factors))
+  if (!flattenAll(e, CastMode::Statistics, factors))
     return fail("too many factors");
   Expr *sum = nullptr;
   double power = 0.0;
@@ -303,7 +315,7 @@ FailureOr<MeanInfo> Matcher::analyzeMean(Expr *e) {
   info.power = power;
   info.summand = peelScale(sum->getOperand());
   SmallVector<Factor> summand;
-  if (!flattenAll(sum->getOperand(), CastMode::Widen, summand))
+  if (!flattenAll(sum->getOperand(), CastMode::Statistics, summand))
     return fail("too many factors");
   for (const Factor &factor : summand) {
     // Constants and counts are part of the scale; everything else, even if
@@ -332,7 +344,7 @@ LogicalResult Matcher::matchMeanOf(Expr *e, ArrayRef<Factor> h, uint64_t dims) {
 }
 
 FailureOr<Stats> Matcher::analyzeStats(Expr *s) {
-  s = stripWidening(s);
+  s = stripCasts(s);
   // mean(h^2) - mean(h)^2.
   if (s->is(ExprKind::Sub)) {
     FailureOr<MeanInfo> square = analyzeMean(s->getLhs());
@@ -358,7 +370,7 @@ FailureOr<Stats> Matcher::analyzeStats(Expr *s) {
   if (body.size() == 1 && body.front().exponent == 2.0 &&
       body.front().base->is(ExprKind::Sub)) {
     Expr *centred = body.front().base;
-    Expr *h = stripWidening(centred->getLhs());
+    Expr *h = stripCasts(centred->getLhs());
     SmallVector<Factor, 2> hFactors = factorsOf(h);
     StringRef rmsReason = reason;
     if (succeeded(matchMeanOf(centred->getRhs(), hFactors, meanSquare->dims)))
@@ -518,7 +530,7 @@ FailureOr<NormMatch> Matcher::matchAffine(Expr *product, Expr *shift) {
 FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
                                                   const Factor &inverseStd,
                                                   Expr *shift) {
-  Expr *radicand = stripWidening(inverseStd.base);
+  Expr *radicand = stripCasts(inverseStd.base);
   if (!radicand->is(ExprKind::Add))
     return fail("no epsilon added under the square root");
 
@@ -549,6 +561,7 @@ FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
 
   // The other factors: the centred (LayerNorm) or plain (RMSNorm) input,
   // gamma, constants that multiply to 1.
+  Expr *centringMean = nullptr;
   SmallVector<Factor> rest;
   for (const Factor &factor : factors)
     if (&factor != &inverseStd)
@@ -556,12 +569,13 @@ FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
   if (result.isLayerNorm) {
     auto centred = llvm::find_if(rest, [&](const Factor &f) {
       return f.exponent == 1.0 && f.base->is(ExprKind::Sub) &&
-             sameFactors(factorsOf(stripWidening(f.base->getLhs())),
+             sameFactors(factorsOf(stripCasts(f.base->getLhs())),
                          stats->factors);
     });
     if (centred == rest.end())
       return fail("the output does not scale the centred input");
-    if (failed(matchMeanOf(centred->base->getRhs(), stats->factors, dims)))
+    centringMean = centred->base->getRhs();
+    if (failed(matchMeanOf(centringMean, stats->factors, dims)))
       return failure();
     rest.erase(centred);
   } else {
@@ -616,7 +630,73 @@ FailureOr<NormMatch> Matcher::matchWithInverseStd(ArrayRef<Factor> factors,
     return fail("the normalised tensor is not one value");
   if (failed(resolveInput(stats->h, result)))
     return failure();
+
+  SmallVector<Expr *, 2> statistics = {inverseStd.base};
+  if (centringMean)
+    statistics.push_back(centringMean);
+  if (Expr *narrow = findNarrowStatistic(statistics, *stats)) {
+    result.narrowStatistic = translator.getOrigin(narrow);
+    result.narrowType = narrow->getType();
+  }
   return result;
+}
+
+/// Whether `a` comes before `b` in the program (both in one function).
+static bool isBefore(Operation *a, Operation *b) {
+  Region *region = a->getParentRegion();
+  while (region && !region->isAncestor(b->getParentRegion()))
+    region = region->getParentRegion();
+  if (!region || !region->hasOneBlock())
+    return false;
+  Block &block = region->front();
+  Operation *ancestorA = block.findAncestorOpInBlock(*a);
+  Operation *ancestorB = block.findAncestorOpInBlock(*b);
+  if (ancestorA != ancestorB)
+    return ancestorA->isBeforeInBlock(ancestorB);
+  return a->getBlock() == b->getBlock() && a->isBeforeInBlock(b);
+}
+
+Expr *Matcher::findNarrowStatistic(ArrayRef<Expr *> roots,
+                                   const Stats &stats) {
+  Expr *first = nullptr;
+  SmallVector<Expr *> worklist(roots);
+  llvm::SmallPtrSet<Expr *, 32> seen;
+  while (!worklist.empty()) {
+    Expr *e = worklist.pop_back_val();
+    if (!seen.insert(e).second || e == stats.h)
+      continue;
+    bool check = true;
+    switch (e->getKind()) {
+    case ExprKind::Constant:
+    case ExprKind::Scalar:
+    case ExprKind::Load:
+    case ExprKind::Count:
+      continue;
+    case ExprKind::Ext:
+      check = false;
+      break;
+    case ExprKind::Mul:
+    case ExprKind::Pow:
+      // The normalised tensor itself may be a product (a norm's output).
+      if (sameFactors(factorsOf(e), stats.factors))
+        continue;
+      break;
+    default:
+      break;
+    }
+    // The narrow op that comes first in the program is the one named.
+    if (check && precisionOf(e->getType()) < kStatisticsPrecision) {
+      Operation *op = translator.getOrigin(e);
+      Operation *firstOp = first ? translator.getOrigin(first) : nullptr;
+      if (!first || (op && (!firstOp || isBefore(op, firstOp))))
+        first = e;
+    }
+    if (Expr *lhs = e->getLhs())
+      worklist.push_back(lhs);
+    if (Expr *rhs = e->getRhs())
+      worklist.push_back(rhs);
+  }
+  return first;
 }
 
 FailureOr<NormMatch> Matcher::match(Expr *root) {

@@ -36,6 +36,12 @@ struct NormMatch {
   std::optional<double> epsilon;
   Value epsScalar;
   Value epsTensor;
+  /// The first statistics arithmetic (sum, mean, variance, eps, root, or a
+  /// rounding among them) done in a type narrower than f32, and that type;
+  /// null if none. The op computes its statistics in f32 or wider, so
+  /// capturing such a chain changes its numbers.
+  Operation *narrowStatistic = nullptr;
+  Type narrowType;
 };
 
 /// Proves that `root`, the expression of a tensor of type `rootType` read at

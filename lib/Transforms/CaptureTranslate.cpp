@@ -33,6 +33,22 @@
 using namespace mlir;
 using namespace mlir::norm::capture;
 
+bool mlir::norm::capture::isWholeRead(AffineMap map, RankedTensorType type,
+                                      ArrayRef<int64_t> space) {
+  if (type.getRank() != static_cast<int64_t>(space.size()) ||
+      map.getNumResults() != space.size())
+    return false;
+  for (auto [dim, result] : llvm::enumerate(map.getResults())) {
+    if (auto d = dyn_cast<AffineDimExpr>(result); d && d.getPosition() == dim)
+      continue;
+    auto c = dyn_cast<AffineConstantExpr>(result);
+    if (c && c.getValue() == 0 && type.getDimSize(dim) == 1 && space[dim] == 1)
+      continue;
+    return false;
+  }
+  return true;
+}
+
 /// Deeper chains are left opaque (norm chains are a few dozen ops deep).
 static constexpr unsigned kMaxDepth = 64;
 
@@ -64,21 +80,27 @@ static uint64_t usedDims(ArrayRef<AffineExpr> results) {
 }
 
 /// Whether a sum over `reducedDims` of `summand` is a contraction (a matmul,
-/// a convolution-like sum of products): some tensor read that varies along
-/// the sum misses a dim the summand varies with. No norm statistic is one
-/// (its reads vary with every dim of the summand, or not along the sum), and
-/// the translation stops there instead of following the contraction's
-/// operands into the rest of the model.
+/// a convolution-like sum of products): the summand multiplies two factors
+/// that both vary along the sum and each miss a dim the product varies
+/// with (`A[i,k] * B[k,j]`). No norm statistic is one: it sums a function of
+/// the normalised tensor, whose reads vary with every dim (a bias or a
+/// previous norm's gamma may vary along the sum alone, but it is added to,
+/// or multiplies, something that varies with every dim). The translation
+/// stops at contractions instead of following their operands into the rest
+/// of the model.
 static bool isContraction(Expr *summand, uint64_t reducedDims) {
-  uint64_t deps = summand->getDeps();
+  auto isPartial = [&](Expr *factor, uint64_t productDeps) {
+    return (factor->getDeps() & reducedDims) &&
+           factor->getDeps() != productDeps;
+  };
   SmallVector<Expr *> worklist = {summand};
   llvm::SmallPtrSet<Expr *, 16> seen;
   while (!worklist.empty()) {
     Expr *e = worklist.pop_back_val();
     if (!seen.insert(e).second || e->is(ExprKind::Reduce))
       continue;
-    if (e->is(ExprKind::Load) && (e->getDeps() & reducedDims) &&
-        (e->getDeps() & deps) != deps)
+    if (e->is(ExprKind::Mul) && isPartial(e->getLhs(), e->getDeps()) &&
+        isPartial(e->getRhs(), e->getDeps()))
       return true;
     if (Expr *lhs = e->getLhs())
       worklist.push_back(lhs);
@@ -259,6 +281,8 @@ Expr *BodyTranslator::translate(Value value) {
         operands.push_back(e);
       }
       result = applyElementwiseOp(ctx, def, operands);
+      if (result)
+        parent.noteOrigin(result, def);
     }
   } else {
     // Defined above the op: a scalar captured by the payload.
@@ -297,28 +321,69 @@ Expr *ExprTranslator::makeLoad(Value tensor, AffineMap map) {
   return ctx.load(tensor, map);
 }
 
+/// `map` with the results indexing static unit dims of `type` made 0: the
+/// only index such a dim has, whatever the read spells (torch-mlir reads
+/// unit dims through `0`, other front ends through the dim).
+static AffineMap canonicalizeUnitDims(AffineMap map, RankedTensorType type) {
+  SmallVector<AffineExpr> results(map.getResults());
+  bool changed = false;
+  for (auto [dim, result] : llvm::enumerate(results)) {
+    if (type.getDimSize(dim) != 1 || isa<AffineConstantExpr>(result))
+      continue;
+    result = getAffineConstantExpr(0, map.getContext());
+    changed = true;
+  }
+  if (!changed)
+    return map;
+  return AffineMap::get(map.getNumDims(), 0, results, map.getContext());
+}
+
+bool ExprTranslator::lookupMemo(const MemoEntry *entry, Expr *&expr) const {
+  // A translation cut short by the depth limit is redone when the value is
+  // reached again nearer the root: a constant or an accumulator's fill
+  // shared by every norm of a model is first met deep inside an earlier
+  // norm's input.
+  if (!entry || (entry->partial && depth < entry->depth))
+    return false;
+  expr = entry->expr;
+  return true;
+}
+
+bool ExprTranslator::enter() {
+  if (depth >= kMaxDepth || budget == 0) {
+    ++cutoffs;
+    return false;
+  }
+  --budget;
+  ++depth;
+  return true;
+}
+
 Expr *ExprTranslator::translate(Value tensor, AffineMap map) {
-  auto key = std::make_pair(tensor, map);
-  if (Expr *e = tensorMemo.lookup(key))
-    return e;
   auto type = dyn_cast<RankedTensorType>(tensor.getType());
   assert(type && map.getNumResults() == type.getRank() &&
          map.getNumDims() == ctx.getRank() && "malformed tensor read");
+  map = canonicalizeUnitDims(map, type);
+  auto key = std::make_pair(tensor, map);
   Expr *expr = nullptr;
+  auto it = tensorMemo.find(key);
+  if (lookupMemo(it == tensorMemo.end() ? nullptr : &it->second, expr))
+    return expr;
+  unsigned startDepth = depth;
+  unsigned startCutoffs = cutoffs;
   Operation *op = tensor.getDefiningOp();
-  if (op && isa<FloatType>(type.getElementType()) && depth < kMaxDepth &&
-      budget > 0) {
-    --budget;
-    ++depth;
+  if (op && isa<FloatType>(type.getElementType()) && enter()) {
     expr = translateOp(op, tensor, map);
     --depth;
-    if (expr && !op->hasTrait<OpTrait::ConstantLike>())
+    if (expr && !op->hasTrait<OpTrait::ConstantLike>()) {
       visitedOps.insert(op);
+      noteOrigin(expr, op);
+    }
   }
   if (!expr)
     expr = makeLoad(tensor, map);
-  tensorMemo[key] = expr;
-  if (type.getRank() == ctx.getRank() && map.isIdentity()) {
+  tensorMemo[key] = {expr, startDepth, cutoffs != startCutoffs};
+  if (isWholeRead(map, type, ctx.getShape())) {
     materialized.try_emplace(expr, tensor);
     for (unsigned dim = 0, e = type.getRank(); dim < e; ++dim)
       if (type.getDimSize(dim) != 1)
@@ -428,7 +493,9 @@ Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
   if (!summand || isContraction(summand, reduced))
     return nullptr;
   Expr *start = translate(init->get(), map);
-  return ctx.add(start, ctx.reduce(summand, reduced));
+  Expr *sum = ctx.reduce(summand, reduced);
+  noteOrigin(sum, addOp);
+  return ctx.add(start, sum);
 }
 
 Expr *ExprTranslator::translateTosa(Operation *op, Value result,
@@ -480,7 +547,9 @@ Expr *ExprTranslator::translateTosa(Operation *op, Value result,
                   AffineMap::get(ctx.getRank(), 0, results, op->getContext()));
     if (isContraction(summand, bit))
       return nullptr;
-    return ctx.reduce(summand, bit);
+    Expr *sum = ctx.reduce(summand, bit);
+    noteOrigin(sum, op);
+    return sum;
   }
 
   if (auto mulOp = dyn_cast<tosa::MulOp>(op)) {
@@ -613,13 +682,14 @@ Expr *ExprTranslator::translateElementwise(Operation *op, AffineMap map) {
 }
 
 Expr *ExprTranslator::translateScalar(Value scalar) {
-  if (Expr *e = scalarMemo.lookup(scalar))
-    return e;
   Expr *result = nullptr;
+  auto it = scalarMemo.find(scalar);
+  if (lookupMemo(it == scalarMemo.end() ? nullptr : &it->second, result))
+    return result;
+  unsigned startDepth = depth;
+  unsigned startCutoffs = cutoffs;
   Operation *op = scalar.getDefiningOp();
-  if (op && depth < kMaxDepth && budget > 0) {
-    --budget;
-    ++depth;
+  if (op && enter()) {
     if (Attribute attr; matchPattern(op, m_Constant(&attr))) {
       if (auto f = dyn_cast<FloatAttr>(attr))
         result = ctx.constant(toDouble(f.getValue()), f.getType());
@@ -659,11 +729,13 @@ Expr *ExprTranslator::translateScalar(Value scalar) {
       result = applyElementwiseOp(ctx, op, operands);
     }
     --depth;
-    if (result && !op->hasTrait<OpTrait::ConstantLike>())
+    if (result && !op->hasTrait<OpTrait::ConstantLike>()) {
       visitedOps.insert(op);
+      noteOrigin(result, op);
+    }
   }
   if (!result)
     result = ctx.scalar(scalar);
-  scalarMemo[scalar] = result;
+  scalarMemo[scalar] = {result, startDepth, cutoffs != startCutoffs};
   return result;
 }

@@ -44,6 +44,8 @@ struct Capture {
   std::unique_ptr<ExprContext> context;
   std::unique_ptr<ExprTranslator> translator;
   NormMatch match;
+  /// Set when the root's value is an identity copy of this other value.
+  Value copyOf;
 };
 } // namespace
 
@@ -68,7 +70,7 @@ static FailureOr<Capture> matchRoot(OpResult root, StringRef &reason) {
     return failure();
   }
   Capture capture;
-  capture.context = std::make_unique<ExprContext>(type.getRank());
+  capture.context = std::make_unique<ExprContext>(type.getShape());
   capture.translator = std::make_unique<ExprTranslator>(*capture.context);
   Expr *expr = capture.translator->translate(
       root,
@@ -82,12 +84,17 @@ static FailureOr<Capture> matchRoot(OpResult root, StringRef &reason) {
   if (failed(match))
     return failure();
   capture.match = *match;
+  // A root that only copies (or reshapes) another value of the same norm: that
+  // value is captured instead, and the copy stays as it was.
+  capture.copyOf = capture.translator->getMaterializedValue(expr);
+  if (capture.copyOf == root)
+    capture.copyOf = Value();
   return capture;
 }
 
 /// Whether a user of `root` ends a larger norm that contains `root`'s op (a
 /// norm without gamma whose only user applies gamma): that one is captured
-/// instead.
+/// (or refused) instead.
 static bool isPartOfLargerNorm(OpResult root) {
   for (Operation *user : root.getUsers()) {
     if (!isCandidateRoot(user))
@@ -95,7 +102,8 @@ static bool isPartOfLargerNorm(OpResult root) {
     for (OpResult result : user->getResults()) {
       StringRef reason;
       FailureOr<Capture> outer = matchRoot(result, reason);
-      if (succeeded(outer) && outer->translator->wasVisited(root.getOwner()))
+      if (succeeded(outer) && !outer->copyOf &&
+          outer->translator->wasVisited(root.getOwner()))
         return true;
     }
   }
@@ -244,9 +252,9 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
 namespace {
 /// Replaces the final value of a decomposed LayerNorm / RMSNorm by a norm op.
 struct CaptureNormPattern : public RewritePattern {
-  CaptureNormPattern(MLIRContext *context, bool report)
+  CaptureNormPattern(MLIRContext *context, const NormCaptureOptions &options)
       : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, context),
-        report(report) {}
+        options(options) {}
 
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
@@ -261,8 +269,17 @@ struct CaptureNormPattern : public RewritePattern {
         (void)rewriter.notifyMatchFailure(op, reason);
         continue;
       }
+      if (capture->copyOf) {
+        (void)rewriter.notifyMatchFailure(op, "a copy of a norm's value");
+        continue;
+      }
       if (isPartOfLargerNorm(result)) {
         (void)rewriter.notifyMatchFailure(op, "part of a larger norm");
+        continue;
+      }
+      if (capture->match.narrowStatistic && !options.widenStatistics) {
+        emitNarrowRemark(result, capture->match, /*captured=*/false);
+        (void)rewriter.notifyMatchFailure(op, "statistics narrower than f32");
         continue;
       }
       Value replacement = buildNormOp(rewriter, result, *capture);
@@ -277,6 +294,49 @@ struct CaptureNormPattern : public RewritePattern {
   }
 
 private:
+  /// The remark for a chain whose statistics are narrower than f32: left
+  /// alone, or (`captured`) widened by the capture. Emitted whether or not
+  /// `report` is set (it is about the program's numbers), and to the remark
+  /// engine.
+  static void emitNarrowRemark(OpResult root, const NormMatch &match,
+                               bool captured) {
+    std::string type;
+    llvm::raw_string_ostream(type) << match.narrowType;
+    Operation *narrowOp = match.narrowStatistic;
+    std::string what =
+        narrowOp ? llvm::formatv("'{0}'", narrowOp->getName()).str() : "an op";
+    StringRef kind = match.isLayerNorm ? "a LayerNorm" : "an RMSNorm";
+    std::string text =
+        captured
+            ? llvm::formatv("captured {0} whose statistics are computed in "
+                            "{1} ({2}), widening them to f32: a deliberate "
+                            "numerical change (widen-statistics)",
+                            kind, type, what)
+                  .str()
+            : llvm::formatv("left {0} alone: its statistics are computed in "
+                            "{1} ({2}), narrower than the f32 the norm op "
+                            "computes them in; "
+                            "--norm-capture=widen-statistics=true would "
+                            "capture it, widening them",
+                            kind, type, what)
+                  .str();
+    Operation *rootOp = root.getOwner();
+    StringRef function;
+    if (auto func = rootOp->getParentOfType<FunctionOpInterface>())
+      function = func.getName();
+    auto opts = remark::RemarkOpts::name("NormCapture")
+                    .category("norm-capture")
+                    .function(function);
+    if (captured)
+      remark::passed(rootOp->getLoc(), opts) << StringRef(text);
+    else
+      remark::missed(rootOp->getLoc(), opts) << StringRef(text);
+    InFlightDiagnostic diag = rootOp->emitRemark(text);
+    if (narrowOp)
+      diag.attachNote(narrowOp->getLoc())
+          << "statistics computed in " << type << " here";
+  }
+
   void emitReport(OpResult root, const Capture &capture,
                   Value replacement) const {
     Operation *normOp = replacement.getDefiningOp();
@@ -291,11 +351,13 @@ private:
                                          .category("norm-capture")
                                          .function(function))
         << StringRef(text);
-    if (report)
+    if (capture.match.narrowStatistic)
+      emitNarrowRemark(root, capture.match, /*captured=*/true);
+    if (options.report)
       rootOp->emitRemark(text);
   }
 
-  bool report;
+  NormCaptureOptions options;
 };
 
 /// Erases what a capture leaves dead: producers of erased ops that have no
@@ -325,7 +387,10 @@ struct NormCapturePass : public norm::impl::NormCaptureBase<NormCapturePass> {
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateNormCapturePatterns(patterns, report);
+    NormCaptureOptions options;
+    options.report = report;
+    options.widenStatistics = widenStatistics;
+    populateNormCapturePatterns(patterns, options);
     FrozenRewritePatternSet frozen(std::move(patterns));
     PatternApplicator applicator(frozen);
     applicator.applyDefaultCostModel();
@@ -352,7 +417,7 @@ struct NormCapturePass : public norm::impl::NormCaptureBase<NormCapturePass> {
 };
 } // namespace
 
-void mlir::norm::populateNormCapturePatterns(RewritePatternSet &patterns,
-                                             bool report) {
-  patterns.add<CaptureNormPattern>(patterns.getContext(), report);
+void mlir::norm::populateNormCapturePatterns(
+    RewritePatternSet &patterns, const NormCaptureOptions &options) {
+  patterns.add<CaptureNormPattern>(patterns.getContext(), options);
 }

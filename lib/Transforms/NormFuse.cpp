@@ -27,6 +27,7 @@
 
 #include "norm/Transforms/Passes.h"
 
+#include "CaptureExpr.h"
 #include "RowStatistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -428,7 +429,7 @@ static std::optional<ElementwiseBinary> matchElementwiseBinary(Operation *op,
     AffineMap map = linalgOp.getMatchingIndexingMap(input);
     auto type = dyn_cast<RankedTensorType>(input->get().getType());
     Broadcast broadcast = Broadcast::Other;
-    if (type && map.isIdentity())
+    if (type && capture::isWholeRead(map, type, resultType.getShape()))
       broadcast = Broadcast::Full;
     else if (type && isRowBroadcastMap(map, axis, rank))
       broadcast = Broadcast::Row;

@@ -23,10 +23,11 @@ void populateExpandFp8CastsPatterns(RewritePatternSet &patterns);
 void populateNormFusionPatterns(RewritePatternSet &patterns);
 
 /// Adds the pattern that replaces decomposed LayerNorm / RMSNorm chains on
-/// tensors by `norm.layer_norm` / `norm.rms_norm`. With `report`, every
-/// capture emits a remark at the location of the chain's final op.
+/// tensors by `norm.layer_norm` / `norm.rms_norm`, with the options of
+/// `--norm-capture` (`report`: a remark per capture; `widen-statistics`:
+/// capture chains whose statistics are narrower than f32).
 void populateNormCapturePatterns(RewritePatternSet &patterns,
-                                 bool report = false);
+                                 const NormCaptureOptions &options = {});
 
 #define GEN_PASS_REGISTRATION
 #include "norm/Transforms/Passes.h.inc"

@@ -70,6 +70,14 @@ def NormCapture : Pass<"norm-capture"> {
     Every spelling is translated into one small expression view first (see
     docs/Capture.md for the list of spellings supported and not supported).
 
+    The arithmetic type of the statistics is part of what a chain computes.
+    The op computes its statistics (sums, mean, variance, eps, root) in f32
+    or wider; a chain that computes any of them in a narrower type (an f16
+    sum of squares, an rsqrt in bf16) is a different function, and is left
+    alone, with a remark at its final op naming the narrow op. With
+    `widen-statistics`, such chains are captured anyway, a deliberate
+    numerical change, and each such capture says so in a remark.
+
     With `report`, each capture emits a remark at the location of the
     chain's final op. Captures are also reported through MLIR's remark
     engine (category `norm-capture`, e.g. `--remarks-filter=norm-capture`).
@@ -77,6 +85,9 @@ def NormCapture : Pass<"norm-capture"> {
   let options = [
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every captured norm">,
+    Option<"widenStatistics", "widen-statistics", "bool", /*default=*/"false",
+           "Capture chains whose statistics are computed in a type narrower "
+           "than f32, computing them in f32 (changes the numbers)">,
   ];
   let dependentDialects = [
     "::mlir::norm::NormDialect",

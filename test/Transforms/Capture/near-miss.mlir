@@ -1227,3 +1227,39 @@ func.func @normalised_tensor_not_materialised(%x: tensor<4x16xf32>, %z: tensor<4
   } -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#keep = affine_map<(d0, d1) -> (d0, 0)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// Near miss of the contraction rule: the "statistic" sums x * w[d1], a
+// weighted row sum (a matrix-vector product), not a mean of squares.
+// CHECK-LABEL: func @weighted_row_sum
+// CHECK-NOT: norm.
+func.func @weighted_row_sum(%x: tensor<3x40xf32>, %w: tensor<40xf32>) -> tensor<3x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 40.0 : f32
+  %eps = arith.constant 1.0e-06 : f32
+  %s_init = tensor.empty() : tensor<3x1xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%s_init : tensor<3x1xf32>) -> tensor<3x1xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #col, #keep], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %w : tensor<3x40xf32>, tensor<40xf32>) outs(%acc : tensor<3x1xf32>) {
+  ^bb0(%in: f32, %wv: f32, %o: f32):
+    %0 = arith.mulf %in, %wv : f32
+    %1 = arith.mulf %0, %in : f32
+    %2 = arith.addf %1, %o : f32
+    linalg.yield %2 : f32
+  } -> tensor<3x1xf32>
+  %full = tensor.empty() : tensor<3x40xf32>
+  %y = linalg.generic {indexing_maps = [#id, #keep, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %ss : tensor<3x40xf32>, tensor<3x1xf32>) outs(%full : tensor<3x40xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %ms = arith.divf %s, %n : f32
+    %ve = arith.addf %ms, %eps : f32
+    %r = math.rsqrt %ve : f32
+    %0 = arith.mulf %in, %r : f32
+    linalg.yield %0 : f32
+  } -> tensor<3x40xf32>
+  return %y : tensor<3x40xf32>
+}

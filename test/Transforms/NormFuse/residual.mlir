@@ -147,3 +147,46 @@ func.func @no_insertion_point(%x: tensor<4x64xf32>, %r: tensor<4x64xf32>, %g: te
   %y = norm.rms_norm eps(1.0e-6) ins(%h : tensor<4x64xf32>) gamma(%g2 : tensor<64xf32>) outs(%o : tensor<4x64xf32>) -> tensor<4x64xf32>
   return %y, %early : tensor<4x64xf32>, tensor<4x64xf32>
 }
+
+// -----
+
+// torch-mlir's spelling with a batch of 1: both addends read through
+// (0, d1, d2) (a unit dim has one index, so this is element for element).
+#bc = affine_map<(d0, d1, d2) -> (0, d1, d2)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func @torch_mlir_unit_dim_maps
+// CHECK-SAME: (%[[X:.*]]: tensor<1x5x32xf32>, %[[R:.*]]: tensor<1x5x32xf32>)
+// CHECK: %[[Y:.*]]:2 = norm.layer_norm eps(1.0e-05) ins(%[[X]] : tensor<1x5x32xf32>) residual(%[[R]] : tensor<1x5x32xf32>)
+// CHECK: return %[[Y]]#0, %[[Y]]#1
+func.func @torch_mlir_unit_dim_maps(%x: tensor<1x5x32xf32>, %r: tensor<1x5x32xf32>) -> (tensor<1x5x32xf32>, tensor<1x5x32xf32>) {
+  %e = tensor.empty() : tensor<1x5x32xf32>
+  %h = linalg.generic {indexing_maps = [#bc, #bc, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %r : tensor<1x5x32xf32>, tensor<1x5x32xf32>) outs(%e : tensor<1x5x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<1x5x32xf32>
+  %o = tensor.empty() : tensor<1x5x32xf32>
+  %y = norm.layer_norm eps(1.0e-5) ins(%h : tensor<1x5x32xf32>) outs(%o : tensor<1x5x32xf32>) -> tensor<1x5x32xf32>
+  return %y, %h : tensor<1x5x32xf32>, tensor<1x5x32xf32>
+}
+
+// -----
+
+// Near miss: a real broadcast along a non-unit dim (the residual has one
+// row for every batch entry): not a residual.
+#bc = affine_map<(d0, d1, d2) -> (0, d1, d2)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func @broadcast_residual_is_not_fused
+// CHECK: linalg.generic
+// CHECK: norm.layer_norm eps(1.0e-05) ins(%{{.*}} : tensor<3x5x32xf32>) outs
+func.func @broadcast_residual_is_not_fused(%x: tensor<3x5x32xf32>, %r: tensor<1x5x32xf32>) -> tensor<3x5x32xf32> {
+  %e = tensor.empty() : tensor<3x5x32xf32>
+  %h = linalg.generic {indexing_maps = [#id3, #bc, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x, %r : tensor<3x5x32xf32>, tensor<1x5x32xf32>) outs(%e : tensor<3x5x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<3x5x32xf32>
+  %o = tensor.empty() : tensor<3x5x32xf32>
+  %y = norm.layer_norm eps(1.0e-5) ins(%h : tensor<3x5x32xf32>) outs(%o : tensor<3x5x32xf32>) -> tensor<3x5x32xf32>
+  return %y : tensor<3x5x32xf32>
+}
