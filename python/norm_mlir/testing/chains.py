@@ -33,10 +33,13 @@ def random_shape(rng, rank, max_elements=12000):
 _SPELLINGS = ("generic", "named", "arith", "tosa")
 _NEAR_MISSES = {
     "layer_norm": ("unbiased", "eps_outside", "wrong_divisor", "sqrt_not_rsqrt",
-                   "no_center_in_var", "eps_zero", "mean_of_other"),
+                   "no_center_in_var", "eps_zero", "mean_of_other",
+                   "narrow_statistics"),
     "rms_norm": ("eps_outside", "wrong_divisor", "sqrt_not_rsqrt", "abs_not_square",
-                 "eps_zero", "no_divide"),
+                 "eps_zero", "no_divide", "narrow_statistics"),
 }
+# Types a chain may round its statistics to (narrower than the op's f32).
+_NARROW_TYPES = ("f16", "bf16")
 
 
 @dataclass
@@ -57,6 +60,13 @@ class Chain:
     inv_n: bool = False        # multiply by 1/N instead of dividing by N
     rsqrt: str = "rsqrt"       # rsqrt | div_sqrt
     near_miss: str = ""
+    # Statistics rounded to this type (f16/bf16) on the way: the variance
+    # (or mean square), or for LayerNorm possibly the mean. Left alone by
+    # default (near miss "narrow_statistics"); with `widen` captured by
+    # --norm-capture=widen-statistics=true, as the true norm.
+    narrow: str = ""
+    narrow_at: str = "var"
+    widen: bool = False
     seed: int = 0
     spec: str = ""
     lines: list = field(default_factory=list)
@@ -422,6 +432,14 @@ class Chain:
         self._emit(f"{w} = arith.divf {one}, {s} : {self._t(self._shape('row'))}")
         return w
 
+    def _round_narrow(self, v, at):
+        """`v` (row kind, f32) rounded to the chain's narrow type and back,
+        if the chain rounds its statistic `at` (var or mean)."""
+        if not self.narrow or self.narrow_at != at:
+            return v
+        return self.cast(self.cast(v, "row", "f32", self.narrow), "row",
+                         self.narrow, "f32")
+
     def _square(self, v):
         if self.near_miss == "abs_not_square":
             return self.unary("absf", v, "full")
@@ -440,7 +458,7 @@ class Chain:
         divisor = n + 1.0 if nm == "wrong_divisor" else n
         if self.op == "layer_norm":
             total = self.reduce_sum(x)
-            mean = self._divide_n(total, n)
+            mean = self._round_narrow(self._divide_n(total, n), "mean")
             c = self.binary("subf", x, "full", mean, "row")
             sq = self._square(x if nm == "no_center_in_var" else c)
             ss = self.reduce_sum(sq)
@@ -457,6 +475,7 @@ class Chain:
             ss = self.reduce_sum(sq)
             var = ss if nm == "no_divide" else self._divide_n(ss, divisor)
             centred = x
+        var = self._round_narrow(var, "var")
         if nm == "eps_outside":
             s = self.unary("sqrt", var, "row")
             se = self.with_constant("addf", s, "row", eps)
@@ -514,8 +533,12 @@ class Chain:
     def args(self, values):
         return [values[k] for k in ("x", "r", "g", "b") if k in values]
 
-    # The pass whose work is checked, and whether it may act.
-    prefix = "norm-capture"
+    @property
+    def prefix(self):
+        """The pass whose work is checked (with its options)."""
+        if self.widen:
+            return "norm-capture{widen-statistics=true}"
+        return "norm-capture"
 
     def judge(self, got, original, values):
         """Failures of the program after capture (`got`): a near-miss must
@@ -576,11 +599,23 @@ def random_chain(rng, near_miss):
             choices = tuple(c for c in choices
                             if c not in ("no_divide", "unbiased"))
         chain.near_miss = str(rng.choice(choices))
+    # Statistics rounded to f16/bf16: a near miss by default, a chain to
+    # capture (as the true norm) with widen-statistics.
+    if chain.near_miss == "narrow_statistics" or (not near_miss and
+                                                  rng.random() < 0.1):
+        chain.narrow = str(rng.choice(_NARROW_TYPES))
+        if op == "layer_norm" and rng.random() < 0.5:
+            chain.narrow_at = "mean"
+        chain.widen = not near_miss
     chain.seed = int(rng.integers(0, 2**31))
     words = [f"op={op}", f"spelling={spelling}", "shape=" + "x".join(map(str, shape)),
              f"axis={axis}", f"dtype={chain.dtype}", f"eps={chain.eps!r}"]
     words += [k for k in ("gamma", "beta", "residual", "inv_n") if getattr(chain, k)]
     words.append(f"rsqrt={chain.rsqrt}")
+    if chain.narrow:
+        words.append(f"narrow={chain.narrow}@{chain.narrow_at}")
+    if chain.widen:
+        words.append("widen_statistics")
     if near_miss:
         words.append(f"near_miss={chain.near_miss}")
     words.append(f"seed={chain.seed}")

@@ -20,10 +20,14 @@ Cases are of three kinds:
   on tensors, TOSA), with random shape, axis, gamma/beta, residual add, eps,
   and input/output casts. It must be captured (one norm op per chain), and
   the captured program must agree with the reference on every pipeline.
+  One chain in ten rounds its variance (or mean) to f16/bf16 and runs
+  behind `--norm-capture=widen-statistics=true`, which must capture it as
+  the true norm.
 - `nearmiss`: the same chains with one change that alters the math (an
-  unbiased variance, eps outside the square root, a wrong divisor, ...). It
-  must not be captured, and on every pipeline its results with `--norm-capture`
-  must be bit-identical to its results without.
+  unbiased variance, eps outside the square root, a wrong divisor,
+  statistics rounded to f16/bf16, ...). It must not be captured, and on
+  every pipeline its results with `--norm-capture` must be bit-identical to
+  its results without.
 
 Pipelines are discovered from `norm-opt --help` (NORM_OPT): a pipeline whose
 passes are not registered is skipped and listed as such. GPU pipelines are
@@ -277,11 +281,12 @@ def _compile_only(kernels, pipeline):
     return proc
 
 
-def _transformed_functions(items, pass_name):
-    """The text of each kernel (by name) of `items` after `pass_name`, from
-    one norm-opt run; (None, error) if it fails."""
+def _transformed_functions(items, prefix):
+    """The text of each kernel (by name) of `items` after the pass (with
+    options) `prefix`, from one norm-opt run; (None, error) if it fails."""
     ir = "\n".join(c.kernel_ir(f"k{i}") for i, c in items)
-    proc = subprocess.run([harness.norm_opt(), "-", f"--{pass_name}"], input=ir,
+    proc = subprocess.run([harness.norm_opt(), "-",
+                           f"--pass-pipeline=builtin.module({prefix})"], input=ir,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         return None, proc.stderr[-3000:]
@@ -399,6 +404,15 @@ def _run_transform_batch(items, pipeline, report):
     return failures
 
 
+def _by_prefix(items):
+    """`items` ((index, case) pairs) grouped by the pass prefix of their
+    case, in order of first appearance."""
+    groups = {}
+    for item in items:
+        groups.setdefault(item[1].prefix, []).append(item)
+    return groups
+
+
 def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
         verbose=False, out=sys.stdout, sample=0):
     indices = [only] if only is not None else list(range(start, start + count))
@@ -410,11 +424,13 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
     # near-miss captured, every fusion case fused (the op shows the parts).
     chains = [(i, obj) for i, kind, obj in generated if kind in ("chain", "nearmiss")]
     fuses = [(i, obj) for i, kind, obj in generated if kind == "fuse"]
-    if chains and "norm-capture" in registered_names():
-        bodies, err = _transformed_functions(chains, "norm-capture")
-        for i, c in chains:
+    for prefix, group in _by_prefix(chains).items():
+        if "norm-capture" not in registered_names():
+            break
+        bodies, err = _transformed_functions(group, prefix)
+        for i, c in group:
             if bodies is None:
-                failures.append((i, "norm-capture", f"norm-capture failed:\n{err}"))
+                failures.append((i, "norm-capture", f"{prefix} failed:\n{err}"))
                 continue
             n = len(re.findall(r"norm\.(layer_norm|rms_norm)", bodies.get(f"k{i}", "")))
             if c.near_miss and n:
@@ -465,8 +481,10 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
             if needed not in registered_names() or pipeline.norm_only:
                 continue
             mine = [(i, c) for i, c in items if name in chosen[i]]
-            for s in range(0, len(mine), batch):
-                tasks.append((pipeline, kind, mine[s:s + batch]))
+            # A batch runs behind one prefix (pass and options).
+            for group in _by_prefix(mine).values():
+                for s in range(0, len(group), batch):
+                    tasks.append((pipeline, kind, group[s:s + batch]))
 
     def do(task):
         pipeline, kind, items = task
