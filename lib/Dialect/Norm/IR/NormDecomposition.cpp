@@ -281,9 +281,9 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
     h = emitGeneric({op.getInput(), residual}, {fullMap, fullMap}, {sumInit},
                     {fullMap}, /*reducing=*/false,
                     [&](ValueRange args) -> SmallVector<Value> {
-                      Value sum = arith::AddFOp::create(
-                          b, loc, convert(args[0], computeType),
-                          convert(args[1], computeType));
+                      Value x = convert(args[0], computeType);
+                      Value r = convert(args[1], computeType);
+                      Value sum = arith::AddFOp::create(b, loc, x, r);
                       return {convert(sum, inputElementType)};
                     })[0];
   }
