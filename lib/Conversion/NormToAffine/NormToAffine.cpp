@@ -665,12 +665,12 @@ Value RowKernelEmitter::mayOverlap(OpBuilder &builder, Value a, Value b) {
   };
   auto [aFirst, aLast] = span(a);
   auto [bFirst, bLast] = span(b);
-  Value overlap = arith::AndIOp::create(
-      builder, loc,
-      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ule, aFirst,
-                            bLast),
-      arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ule, bFirst,
-                            aLast));
+  Value aStartsBeforeBEnds = arith::CmpIOp::create(
+      builder, loc, arith::CmpIPredicate::ule, aFirst, bLast);
+  Value bStartsBeforeAEnds = arith::CmpIOp::create(
+      builder, loc, arith::CmpIPredicate::ule, bFirst, aLast);
+  Value overlap = arith::AndIOp::create(builder, loc, aStartsBeforeBEnds,
+                                        bStartsBeforeAEnds);
   return arith::OrIOp::create(builder, loc, overlap, negative);
 }
 
@@ -828,9 +828,9 @@ Value RowKernelEmitter::loadRow(OpBuilder &builder, ValueRange rowIvs,
   if (!residual)
     return convert(builder, x, computeType);
   Value r = load(builder, residual, indices, mask, numLanes);
-  Value sum =
-      arith::AddFOp::create(builder, loc, convert(builder, x, computeType),
-                            convert(builder, r, computeType));
+  Value wideX = convert(builder, x, computeType);
+  Value wideR = convert(builder, r, computeType);
+  Value sum = arith::AddFOp::create(builder, loc, wideX, wideR);
   // h is what the input type holds: round the sum once to it.
   bool nontemporal = emittingStreamedRow && !mask;
   Value h = nontemporal && inputElementType.isBF16() && computeType.isF32()
@@ -861,12 +861,9 @@ Value RowKernelEmitter::roundToBF16Bits(OpBuilder &builder, Value y) {
   Value bits = arith::BitcastOp::create(builder, loc, i32Type, y);
   Value high = arith::ShRUIOp::create(builder, loc, bits, splat(16));
   Value lowestKept = arith::AndIOp::create(builder, loc, high, splat(1));
-  Value rounded = arith::ShRUIOp::create(
-      builder, loc,
-      arith::AddIOp::create(
-          builder, loc,
-          arith::AddIOp::create(builder, loc, bits, splat(0x7fff)), lowestKept),
-      splat(16));
+  Value biased = arith::AddIOp::create(builder, loc, bits, splat(0x7fff));
+  biased = arith::AddIOp::create(builder, loc, biased, lowestKept);
+  Value rounded = arith::ShRUIOp::create(builder, loc, biased, splat(16));
   Value quietNan = arith::OrIOp::create(builder, loc, high, splat(0x40));
   Value isNan =
       arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::UNO, y, y);
@@ -1227,8 +1224,9 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
 void RowKernelEmitter::emit() {
   prepareViews();
   rowSize = getRowSizeAsFloat();
-  invSqrtRowSize = arith::DivFOp::create(b, loc, constantFloat(1.0),
-                                         math::SqrtOp::create(b, loc, rowSize));
+  Value one = constantFloat(1.0);
+  Value sqrtRowSize = math::SqrtOp::create(b, loc, rowSize);
+  invSqrtRowSize = arith::DivFOp::create(b, loc, one, sqrtRowSize);
   epsilon = getEpsilon();
   if (std::optional<TinyRowRescue> rescue = getTinyRowRescue(op))
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, epsilon,
@@ -1289,12 +1287,14 @@ void RowKernelEmitter::emit() {
       lanes = std::max<int64_t>(lanes, 512 / inputBits);
     streamResidual = *rowLength % lanes == 0;
   }
-  if (streamResidual)
-    residualStreamable = arith::XOrIOp::create(
-        b, loc,
-        arith::OrIOp::create(b, loc, mayOverlap(b, residualOutput, input),
-                             mayOverlap(b, residualOutput, residual)),
-        arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+  if (streamResidual) {
+    Value overlapsInput = mayOverlap(b, residualOutput, input);
+    Value overlapsResidual = mayOverlap(b, residualOutput, residual);
+    Value overlaps =
+        arith::OrIOp::create(b, loc, overlapsInput, overlapsResidual);
+    Value trueValue = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+    residualStreamable = arith::XOrIOp::create(b, loc, overlaps, trueValue);
+  }
 
   emitRowLoops([&](OpBuilder &builder, ValueRange rowIvs) {
     if (!streamResidual) {
@@ -1304,9 +1304,11 @@ void RowKernelEmitter::emit() {
     // Every vector of the row is aligned when its first one is (the row
     // length is a multiple of the lanes).
     int64_t alignment = std::min(kCacheLineBytes, lanes * inputBits / 8);
-    Value misalignment = arith::RemUIOp::create(
-        builder, loc, getRowAddress(builder, residualOutput, rowIvs),
-        arith::ConstantIndexOp::create(builder, loc, alignment));
+    Value address = getRowAddress(builder, residualOutput, rowIvs);
+    Value alignmentValue =
+        arith::ConstantIndexOp::create(builder, loc, alignment);
+    Value misalignment =
+        arith::RemUIOp::create(builder, loc, address, alignmentValue);
     Value stream = arith::AndIOp::create(
         builder, loc, residualStreamable,
         arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq,
