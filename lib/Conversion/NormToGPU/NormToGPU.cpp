@@ -601,9 +601,11 @@ SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
   // h = x + r, rounded to the input type: what residual_out holds.
   SmallVector<Value> r = loadElements(operands.residual, {loadRow, column});
   SmallVector<Value> h;
-  for (auto [xi, ri] : llvm::zip_equal(x, r))
-    h.push_back(convert(add(convert(xi, computeType), convert(ri, computeType)),
-                        inputType));
+  for (auto [xi, ri] : llvm::zip_equal(x, r)) {
+    Value wideX = convert(xi, computeType);
+    Value wideR = convert(ri, computeType);
+    h.push_back(convert(add(wideX, wideR), inputType));
+  }
   if (writeResidual && operands.residualOutput)
     emitIf(rowIsValid, [&] {
       storeElements(operands.residualOutput, {row, column}, h);
@@ -686,9 +688,10 @@ KernelEmitter::exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region) {
   // group of the block.
   int64_t warps = plan.getWarpsPerRow();
   int64_t regionBase = region * plan.rowsPerBlock * warps * kSharedFields;
-  Value rowBase = arith::AddIOp::create(
-      b, loc, index(regionBase),
-      arith::MulIOp::create(b, loc, rowGroup, index(warps * kSharedFields)));
+  Value regionStart = index(regionBase);
+  Value rowOffset =
+      arith::MulIOp::create(b, loc, rowGroup, index(warps * kSharedFields));
+  Value rowBase = arith::AddIOp::create(b, loc, regionStart, rowOffset);
   auto slotOf = [&](Value warp, int64_t field) -> Value {
     Value base = arith::AddIOp::create(
         b, loc, rowBase,
@@ -747,7 +750,9 @@ RowScale KernelEmitter::finalize(Value pivot, Value offset,
   // non-finite input). sqrt and a division rather than rsqrt: both are
   // correctly rounded on NVPTX.
   Value sum = add(sumSq, operands.eps);
-  scale.rstd = div(constant(1.0), math::SqrtOp::create(b, loc, sum));
+  Value one = constant(1.0);
+  Value root = math::SqrtOp::create(b, loc, sum);
+  scale.rstd = div(one, root);
   const llvm::fltSemantics &semantics =
       cast<FloatType>(computeType).getFloatSemantics();
   Value inf = arith::ConstantOp::create(
