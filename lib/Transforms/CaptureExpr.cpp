@@ -162,7 +162,7 @@ Expr *ExprContext::scalar(Value value) {
 }
 
 Expr *ExprContext::load(Value tensor, AffineMap map) {
-  auto type = cast<RankedTensorType>(tensor.getType());
+  auto type = cast<ShapedType>(tensor.getType());
   SmallVector<AffineExpr> results(map.getResults());
   MLIRContext *context = map.getContext();
   for (auto [dim, result] : llvm::enumerate(results))

@@ -138,8 +138,9 @@ public:
   /// `value` rounded to the float type `type`.
   Expr *constant(double value, Type type);
   Expr *scalar(Value value);
-  /// `tensor[map(p)]`. Indices into static unit dims are made 0, so that
-  /// broadcast and non-broadcast reads of a unit dim are the same node.
+  /// `tensor[map(p)]` (a tensor, or a memref's content where it is read).
+  /// Indices into static unit dims are made 0, so that broadcast and
+  /// non-broadcast reads of a unit dim are the same node.
   Expr *load(Value tensor, AffineMap map);
   /// A count; one without dims and of float type is a constant.
   Expr *count(int64_t staticCount, ArrayRef<DimRef> dims, Type type);
@@ -175,6 +176,15 @@ private:
   llvm::FoldingSet<Expr> nodes;
 };
 
+/// A read of a memref by a chain op: the buffer, the op reading it, and
+/// whether the translation left the content opaque (a `Load` of the buffer,
+/// which is true only while nothing writes the buffer).
+struct BufferRead {
+  Value buffer;
+  Operation *reader;
+  bool opaque;
+};
+
 /// Translates tensor values of the IR into expressions. One translator
 /// serves one match attempt: it memoises every value it translated, records
 /// which ops it looked through, which tensor value each expression was
@@ -183,6 +193,14 @@ private:
 /// Translation is exact: anything it does not understand (an unknown op, a
 /// body it cannot read, a shape it cannot prove) becomes a `Load` of the
 /// value, which is always a true description of it.
+///
+/// Memrefs (linalg on buffers, CaptureBuffers.cpp): a buffer read by an op
+/// holds what its last writer before that op in the block wrote, which is
+/// translated like a tensor result; a buffer nothing wrote before is read as
+/// a `Load`. Anything the translation cannot prove about buffers (a view, a
+/// writer that is not a linalg op, an op with unknown effects, in-place
+/// reads at other indices than written) poisons the translation: no capture
+/// may rest on it.
 class ExprTranslator {
 public:
   explicit ExprTranslator(ExprContext &ctx) : ctx(ctx) {}
@@ -191,6 +209,13 @@ public:
   /// The expression of `tensor` read at `map(p)` (`map` goes from the
   /// iteration space to the tensor's dims, with dim or constant-0 results).
   Expr *translate(Value tensor, AffineMap map);
+  /// The expression of what the linalg op `writer`, on buffers, writes into
+  /// its init `init`, read at `map(p)`.
+  Expr *translateWrite(Operation *writer, unsigned init, AffineMap map);
+  /// Whether buffer IR was met that the translation cannot reason about.
+  bool isPoisoned() const { return poisoned; }
+  /// Every read of a memref the translation made.
+  ArrayRef<BufferRead> getBufferReads() const { return bufferReads; }
   /// The expression of a scalar (float, integer or index) value.
   Expr *translateScalar(Value scalar);
 
@@ -212,12 +237,19 @@ public:
 
 private:
   friend class BodyTranslator;
+  /// A tensor (`translate`) or a buffer read by `reader`.
+  Expr *translateOperand(Value value, AffineMap map, Operation *reader);
+  Expr *translateBuffer(Value buffer, AffineMap map, Operation *reader);
   Expr *translateOp(Operation *op, Value result, AffineMap map);
   Expr *translateLinalg(Operation *op, unsigned resultNumber, AffineMap map);
   Expr *translateTosa(Operation *op, Value result, AffineMap map);
   Expr *translateElementwise(Operation *op, AffineMap map);
   Expr *translateReshape(Operation *op, Value result, AffineMap map);
   Expr *makeLoad(Value tensor, AffineMap map);
+  /// Records `value` (a tensor, or a buffer's content) as the value of
+  /// `expr` if `map` reads it whole, and which dims of the space its dims
+  /// are.
+  void noteWholeRead(Value value, AffineMap map, Expr *expr);
   void noteDim(Value tensor, unsigned dim, unsigned spaceDim);
   void noteOrigin(Expr *expr, Operation *op) { origins.try_emplace(expr, op); }
 
@@ -236,6 +268,10 @@ private:
   ExprContext &ctx;
   DenseMap<std::pair<Value, AffineMap>, MemoEntry> tensorMemo;
   DenseMap<Value, MemoEntry> scalarMemo;
+  /// What a buffer writer (op, init) wrote, read at a map.
+  DenseMap<std::tuple<Operation *, unsigned, AffineMap>, MemoEntry> writeMemo;
+  SmallVector<BufferRead> bufferReads;
+  bool poisoned = false;
   DenseMap<Expr *, Value> materialized;
   DenseMap<Expr *, Operation *> origins;
   /// Per tensor dim, the space dim it was read along, or -1 if several.
@@ -247,11 +283,15 @@ private:
   unsigned cutoffs = 0;
 };
 
-/// Whether reading a tensor of `type` at `map` reads it whole, element for
-/// element, over an iteration space of shape `space`: each dim read along
-/// its own dim of the space, or a unit dim read at 0 (torch-mlir's
-/// broadcast spelling) where the space's dim is a unit too.
-bool isWholeRead(AffineMap map, RankedTensorType type, ArrayRef<int64_t> space);
+/// Whether reading a tensor (or memref) of `type` at `map` reads it whole,
+/// element for element, over an iteration space of shape `space`: each dim
+/// read along its own dim of the space, or a unit dim read at 0
+/// (torch-mlir's broadcast spelling) where the space's dim is a unit too.
+bool isWholeRead(AffineMap map, ShapedType type, ArrayRef<int64_t> space);
+
+/// `map` with the results indexing static unit dims of `type` made 0: the
+/// only index such a dim has, whatever the read spells.
+AffineMap canonicalizeUnitDims(AffineMap map, ShapedType type);
 
 /// Applies the scalar semantics of an elementwise op (arith, math or TOSA)
 /// to operand expressions. Returns null for ops outside the view.

@@ -142,7 +142,7 @@ Expr *squareBase(Expr *e) {
 
 class Matcher {
 public:
-  Matcher(ExprTranslator &translator, RankedTensorType rootType)
+  Matcher(ExprTranslator &translator, ShapedType rootType)
       : translator(translator), rootType(rootType),
         rank(static_cast<unsigned>(rootType.getRank())) {}
 
@@ -189,7 +189,7 @@ private:
   }
 
   ExprTranslator &translator;
-  RankedTensorType rootType;
+  ShapedType rootType;
   unsigned rank;
   unsigned narrowestTruncation = ~0u;
 };
@@ -393,7 +393,7 @@ FailureOr<Stats> Matcher::analyzeStats(Expr *s) {
 bool Matcher::isIdentityRead(Expr *e) {
   if (!e->is(ExprKind::Load))
     return false;
-  auto type = cast<RankedTensorType>(e->getValue().getType());
+  auto type = cast<ShapedType>(e->getValue().getType());
   if (type.getRank() != rank)
     return false;
   for (auto [dim, result] : llvm::enumerate(e->getMap().getResults())) {
@@ -409,7 +409,7 @@ bool Matcher::isIdentityRead(Expr *e) {
 Value Matcher::matchParam(Expr *e, unsigned axis) {
   if (!e->is(ExprKind::Load))
     return Value();
-  auto type = cast<RankedTensorType>(e->getValue().getType());
+  auto type = cast<ShapedType>(e->getValue().getType());
   int64_t normalized = rank - axis;
   int64_t leading = type.getRank() - normalized;
   if (leading < 0)
@@ -445,7 +445,7 @@ LogicalResult Matcher::matchEpsilon(Expr *e, NormMatch &result) {
     return success();
   }
   if (e->is(ExprKind::Load)) {
-    auto type = cast<RankedTensorType>(e->getValue().getType());
+    auto type = cast<ShapedType>(e->getValue().getType());
     if (type.hasStaticShape() && type.getNumElements() == 1) {
       result.epsTensor = e->getValue();
       return success();
@@ -456,7 +456,7 @@ LogicalResult Matcher::matchEpsilon(Expr *e, NormMatch &result) {
 
 LogicalResult Matcher::resolveInput(Expr *h, NormMatch &result) {
   auto compatible = [&](Value v) {
-    auto type = cast<RankedTensorType>(v.getType());
+    auto type = cast<ShapedType>(v.getType());
     return type.getRank() == rank && succeeded(verifyCompatibleShape(
                                          type.getShape(), rootType.getShape()));
   };
@@ -725,7 +725,7 @@ FailureOr<NormMatch> Matcher::match(Expr *root) {
 
 FailureOr<NormMatch> mlir::norm::capture::matchNorm(ExprTranslator &translator,
                                                     Expr *root,
-                                                    RankedTensorType rootType,
+                                                    ShapedType rootType,
                                                     StringRef &reason) {
   if (rootType.getRank() < 1 || rootType.getRank() > 64)
     return failure();

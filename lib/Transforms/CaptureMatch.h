@@ -48,7 +48,7 @@ struct NormMatch {
 /// the identity, is a LayerNorm or RMSNorm of a tensor the IR holds, and
 /// returns its operands. On failure sets `reason`.
 FailureOr<NormMatch> matchNorm(ExprTranslator &translator, Expr *root,
-                               RankedTensorType rootType, StringRef &reason);
+                               ShapedType rootType, StringRef &reason);
 
 } // namespace capture
 } // namespace norm

@@ -23,7 +23,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -33,7 +35,7 @@
 using namespace mlir;
 using namespace mlir::norm::capture;
 
-bool mlir::norm::capture::isWholeRead(AffineMap map, RankedTensorType type,
+bool mlir::norm::capture::isWholeRead(AffineMap map, ShapedType type,
                                       ArrayRef<int64_t> space) {
   if (type.getRank() != static_cast<int64_t>(space.size()) ||
       map.getNumResults() != space.size())
@@ -253,7 +255,10 @@ Expr *BodyTranslator::translate(Value value) {
     if (arg.getArgNumber() >= op->getNumOperands())
       return nullptr;
     OpOperand &operand = op->getOpOperand(arg.getArgNumber());
-    if (reducing && op.isDpsInit(&operand))
+    // A sum's accumulator (also read through an input of the same buffer,
+    // as memref front ends write it) is not part of its summand.
+    if (reducing && (op.isDpsInit(&operand) ||
+                     llvm::is_contained(op.getDpsInits(), operand.get())))
       return nullptr;
     if (!isa<ShapedType>(operand.get().getType())) {
       result = parent.translateScalar(operand.get());
@@ -261,7 +266,7 @@ Expr *BodyTranslator::translate(Value value) {
       AffineMap map = compose(op.getMatchingIndexingMap(&operand));
       if (!map)
         return nullptr;
-      result = parent.translate(operand.get(), map);
+      result = parent.translateOperand(operand.get(), map, op);
     }
   } else if (Operation *def = value.getDefiningOp();
              def && op->isProperAncestor(def)) {
@@ -313,7 +318,7 @@ std::optional<unsigned> ExprTranslator::resolveDim(Value tensor,
 }
 
 Expr *ExprTranslator::makeLoad(Value tensor, AffineMap map) {
-  auto type = cast<RankedTensorType>(tensor.getType());
+  auto type = cast<ShapedType>(tensor.getType());
   for (auto [dim, result] : llvm::enumerate(map.getResults()))
     if (auto spaceDim = dyn_cast<AffineDimExpr>(result);
         spaceDim && type.getDimSize(dim) != 1)
@@ -321,10 +326,8 @@ Expr *ExprTranslator::makeLoad(Value tensor, AffineMap map) {
   return ctx.load(tensor, map);
 }
 
-/// `map` with the results indexing static unit dims of `type` made 0: the
-/// only index such a dim has, whatever the read spells (torch-mlir reads
-/// unit dims through `0`, other front ends through the dim).
-static AffineMap canonicalizeUnitDims(AffineMap map, RankedTensorType type) {
+AffineMap mlir::norm::capture::canonicalizeUnitDims(AffineMap map,
+                                                   ShapedType type) {
   SmallVector<AffineExpr> results(map.getResults());
   bool changed = false;
   for (auto [dim, result] : llvm::enumerate(results)) {
@@ -383,13 +386,18 @@ Expr *ExprTranslator::translate(Value tensor, AffineMap map) {
   if (!expr)
     expr = makeLoad(tensor, map);
   tensorMemo[key] = {expr, startDepth, cutoffs != startCutoffs};
-  if (isWholeRead(map, type, ctx.getShape())) {
-    materialized.try_emplace(expr, tensor);
-    for (unsigned dim = 0, e = type.getRank(); dim < e; ++dim)
-      if (type.getDimSize(dim) != 1)
-        noteDim(tensor, dim, dim);
-  }
+  noteWholeRead(tensor, map, expr);
   return expr;
+}
+
+void ExprTranslator::noteWholeRead(Value value, AffineMap map, Expr *expr) {
+  auto type = cast<ShapedType>(value.getType());
+  if (!isWholeRead(map, type, ctx.getShape()))
+    return;
+  materialized.try_emplace(expr, value);
+  for (unsigned dim = 0, e = type.getRank(); dim < e; ++dim)
+    if (type.getDimSize(dim) != 1)
+      noteDim(value, dim, dim);
 }
 
 Expr *ExprTranslator::translateOp(Operation *op, Value result, AffineMap map) {
@@ -415,7 +423,9 @@ Expr *ExprTranslator::translateOp(Operation *op, Value result, AffineMap map) {
 Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
                                       AffineMap map) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
-  if (!linalgOp.hasPureTensorSemantics() || !isDimOrZeroMap(map))
+  if (!(linalgOp.hasPureTensorSemantics() ||
+        linalgOp.hasPureBufferSemantics()) ||
+      !isDimOrZeroMap(map))
     return nullptr;
   OpOperand *init = linalgOp.getDpsInitOperand(resultNumber);
   AffineMap outMap = linalgOp.getMatchingIndexingMap(init);
@@ -481,18 +491,28 @@ Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
   auto addOp = yielded.getDefiningOp<arith::AddFOp>();
   if (!addOp || addOp->getBlock() != body)
     return nullptr;
-  Value acc = linalgOp.getMatchingBlockArgument(init);
+  // The accumulator is the init's block argument or, on buffers, that of an
+  // input reading the init's buffer at the same indices.
+  auto isAccumulator = [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != body)
+      return false;
+    OpOperand &operand = op->getOpOperand(arg.getArgNumber());
+    return &operand == init ||
+           (operand.get() == init->get() &&
+            linalgOp.getMatchingIndexingMap(&operand) == outMap);
+  };
   Value term;
-  if (addOp.getLhs() == acc)
+  if (isAccumulator(addOp.getLhs()))
     term = addOp.getRhs();
-  else if (addOp.getRhs() == acc)
+  else if (isAccumulator(addOp.getRhs()))
     term = addOp.getLhs();
   else
     return nullptr;
   Expr *summand = bodyTranslator.translate(term);
   if (!summand || isContraction(summand, reduced))
     return nullptr;
-  Expr *start = translate(init->get(), map);
+  Expr *start = translateOperand(init->get(), map, op);
   Expr *sum = ctx.reduce(summand, reduced);
   noteOrigin(sum, addOp);
   return ctx.add(start, sum);
@@ -695,17 +715,31 @@ Expr *ExprTranslator::translateScalar(Value scalar) {
         result = ctx.constant(toDouble(f.getValue()), f.getType());
       else if (auto i = dyn_cast<IntegerAttr>(attr))
         result = ctx.count(i.getValue().getSExtValue(), {}, i.getType());
-    } else if (auto dimOp = dyn_cast<tensor::DimOp>(op)) {
-      auto type = dyn_cast<RankedTensorType>(dimOp.getSource().getType());
-      std::optional<int64_t> index = dimOp.getConstantIndex();
+    } else if (isa<tensor::DimOp, memref::DimOp>(op)) {
+      Value source = op->getOperand(0);
+      auto type = dyn_cast<ShapedType>(source.getType());
+      std::optional<int64_t> index = getConstantIntValue(op->getOperand(1));
       if (type && index && *index >= 0 && *index < type.getRank()) {
         int64_t size = type.getDimSize(*index);
         if (!ShapedType::isDynamic(size))
           result = ctx.count(size, {}, scalar.getType());
         else
           result = ctx.count(
-              1, {DimRef{dimOp.getSource(), static_cast<unsigned>(*index)}},
+              1, {DimRef{source, static_cast<unsigned>(*index)}},
               scalar.getType());
+      }
+    } else if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      // A single-element read of a buffer (a run-time eps) at index 0.
+      MemRefType type = load.getMemRefType();
+      bool allZero = llvm::all_of(load.getIndices(), [](Value index) {
+        return matchPattern(index, m_Zero());
+      });
+      if (allZero && isa<FloatType>(type.getElementType())) {
+        SmallVector<AffineExpr> zeros(
+            type.getRank(), getAffineConstantExpr(0, op->getContext()));
+        result = translateBuffer(
+            load.getMemref(),
+            AffineMap::get(ctx.getRank(), 0, zeros, op->getContext()), op);
       }
     } else if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
       // A single-element read at index 0 of every dim.

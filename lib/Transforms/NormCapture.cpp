@@ -10,12 +10,14 @@
 
 #include "norm/Transforms/Passes.h"
 
+#include "CaptureBuffers.h"
 #include "CaptureExpr.h"
 #include "CaptureMatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -39,7 +41,22 @@ using namespace mlir::norm;
 using namespace mlir::norm::capture;
 
 namespace {
-/// A proven capture at one root value, with the translation it rests on.
+/// Where a chain may end: a result of an op on tensors, or the init a linalg
+/// op on buffers writes.
+struct Root {
+  Operation *op;
+  unsigned index;
+  bool onBuffers;
+
+  /// The result, or the buffer written.
+  Value getValue() const {
+    if (onBuffers)
+      return cast<DestinationStyleOpInterface>(op).getDpsInits()[index];
+    return op->getResult(index);
+  }
+};
+
+/// A proven capture at one root, with the translation it rests on.
 struct Capture {
   std::unique_ptr<ExprContext> context;
   std::unique_ptr<ExprTranslator> translator;
@@ -49,34 +66,57 @@ struct Capture {
 };
 } // namespace
 
-/// Whether `op` may compute the output of a decomposed norm.
-static bool isCandidateRoot(Operation *op) {
-  if (isa<NormOpInterface>(op) || op->getNumResults() == 0)
-    return false;
-  return isa<linalg::LinalgDialect, tosa::TosaDialect, arith::ArithDialect,
-             math::MathDialect, tensor::TensorDialect>(op->getDialect());
+/// The roots `op` offers: its results, if it may compute one on tensors;
+/// its init, if it is a parallel linalg op on buffers writing one buffer.
+static SmallVector<Root> getCandidateRoots(Operation *op) {
+  SmallVector<Root> roots;
+  if (isa<NormOpInterface>(op))
+    return roots;
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+      linalgOp && linalgOp.hasPureBufferSemantics() &&
+      !linalgOp->getNumResults()) {
+    if (linalgOp.getNumDpsInits() == 1 &&
+        linalgOp.getNumParallelLoops() == linalgOp.getNumLoops())
+      roots.push_back({op, 0, /*onBuffers=*/true});
+    return roots;
+  }
+  if (!isa<linalg::LinalgDialect, tosa::TosaDialect, arith::ArithDialect,
+           math::MathDialect, tensor::TensorDialect>(op->getDialect()))
+    return roots;
+  for (OpResult result : op->getResults())
+    if (!result.use_empty())
+      roots.push_back({op, result.getResultNumber(), /*onBuffers=*/false});
+  return roots;
 }
 
 /// Translates `root` and proves it is a norm.
-static FailureOr<Capture> matchRoot(OpResult root, StringRef &reason) {
+static FailureOr<Capture> matchRoot(Root root, StringRef &reason) {
   // Narrower results (f8) would need the op's saturating quantised output,
   // which is not what a plain truncation does.
-  auto type = dyn_cast<RankedTensorType>(root.getType());
-  if (!type ||
+  Value value = root.getValue();
+  auto type = dyn_cast<ShapedType>(value.getType());
+  if (!type || !isa<RankedTensorType, MemRefType>(type) ||
       !isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(
           type.getElementType()) ||
       type.getRank() < 1 || type.getRank() > 64) {
-    reason = "not an f16, bf16, f32 or f64 tensor of rank 1 to 64";
+    reason = "not an f16, bf16, f32 or f64 tensor or memref of rank 1 to 64";
     return failure();
   }
   Capture capture;
   capture.context = std::make_unique<ExprContext>(type.getShape());
   capture.translator = std::make_unique<ExprTranslator>(*capture.context);
-  Expr *expr = capture.translator->translate(
-      root,
-      AffineMap::getMultiDimIdentityMap(type.getRank(), root.getContext()));
-  if (expr->is(ExprKind::Load)) {
+  AffineMap identity =
+      AffineMap::getMultiDimIdentityMap(type.getRank(), value.getContext());
+  Expr *expr =
+      root.onBuffers
+          ? capture.translator->translateWrite(root.op, root.index, identity)
+          : capture.translator->translate(value, identity);
+  if (!expr || expr->is(ExprKind::Load)) {
     reason = "not a computation the capture can read";
+    return failure();
+  }
+  if (capture.translator->isPoisoned()) {
+    reason = "buffers whose contents the capture cannot prove";
     return failure();
   }
   FailureOr<NormMatch> match =
@@ -84,26 +124,40 @@ static FailureOr<Capture> matchRoot(OpResult root, StringRef &reason) {
   if (failed(match))
     return failure();
   capture.match = *match;
+  if (root.onBuffers) {
+    const NormMatch &m = capture.match;
+    SmallVector<Value> operands;
+    for (Value operand : {m.input, m.residual, m.materializedInput, m.gamma,
+                          m.beta, m.epsTensor})
+      if (operand)
+        operands.push_back(operand);
+    if (failed(checkBufferReads(*capture.translator, operands, root.op))) {
+      reason = "a buffer the chain reads may be written before the norm";
+      return failure();
+    }
+  }
   // A root that only copies (or reshapes) another value of the same norm: that
   // value is captured instead, and the copy stays as it was.
   capture.copyOf = capture.translator->getMaterializedValue(expr);
-  if (capture.copyOf == root)
+  if (capture.copyOf == value)
     capture.copyOf = Value();
   return capture;
 }
 
-/// Whether a user of `root` ends a larger norm that contains `root`'s op (a
-/// norm without gamma whose only user applies gamma): that one is captured
-/// (or refused) instead.
-static bool isPartOfLargerNorm(OpResult root) {
-  for (Operation *user : root.getUsers()) {
-    if (!isCandidateRoot(user))
+/// Whether a later op reading `root`'s value ends a larger norm that contains
+/// `root`'s op (a norm without gamma whose only user applies gamma): that one
+/// is captured (or refused) instead.
+static bool isPartOfLargerNorm(Root root) {
+  for (Operation *user : root.getValue().getUsers()) {
+    if (user == root.op ||
+        (root.onBuffers && (user->getBlock() != root.op->getBlock() ||
+                            user->isBeforeInBlock(root.op))))
       continue;
-    for (OpResult result : user->getResults()) {
+    for (Root outerRoot : getCandidateRoots(user)) {
       StringRef reason;
-      FailureOr<Capture> outer = matchRoot(result, reason);
+      FailureOr<Capture> outer = matchRoot(outerRoot, reason);
       if (succeeded(outer) && !outer->copyOf &&
-          outer->translator->wasVisited(root.getOwner()))
+          outer->translator->wasVisited(root.op))
         return true;
     }
   }
@@ -111,10 +165,10 @@ static bool isPartOfLargerNorm(OpResult root) {
 }
 
 /// Whether `value` has a user the capture did not translate (so it must
-/// survive the capture).
+/// survive the capture); a buffer's deallocation does not count.
 static bool hasOtherUsers(Value value, const ExprTranslator &translator) {
   return llvm::any_of(value.getUsers(), [&](Operation *user) {
-    return !translator.wasVisited(user);
+    return !translator.wasVisited(user) && !isa<memref::DeallocOp>(user);
   });
 }
 
@@ -123,7 +177,7 @@ static Value dropLeadingUnitDims(PatternRewriter &rewriter, Location loc,
                                  Value value, int64_t rank) {
   if (!value)
     return value;
-  auto type = cast<RankedTensorType>(value.getType());
+  auto type = cast<ShapedType>(value.getType());
   int64_t extra = type.getRank() - rank;
   if (extra == 0)
     return value;
@@ -134,6 +188,8 @@ static Value dropLeadingUnitDims(PatternRewriter &rewriter, Location loc,
   groups.push_back(first);
   for (int64_t dim = extra + 1; dim < type.getRank(); ++dim)
     groups.push_back({dim});
+  if (isa<MemRefType>(type))
+    return memref::CollapseShapeOp::create(rewriter, loc, value, groups);
   return tensor::CollapseShapeOp::create(rewriter, loc, value, groups);
 }
 
@@ -169,13 +225,14 @@ static FloatAttr getEpsilonAttr(Builder &builder, double epsilon,
   return builder.getF64FloatAttr(epsilon);
 }
 
-/// Builds the norm op that replaces `root`.
-static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
-                         Capture &capture) {
+/// Builds the norm op that replaces `root` (on buffers: that writes its
+/// buffer).
+static NormOpInterface buildNormOp(PatternRewriter &rewriter, Root root,
+                                   Capture &capture) {
   const NormMatch &match = capture.match;
   const ExprTranslator &translator = *capture.translator;
-  Operation *rootOp = root.getOwner();
-  auto type = cast<RankedTensorType>(root.getType());
+  Operation *rootOp = root.op;
+  auto type = cast<ShapedType>(root.getValue().getType());
   int64_t rank = type.getRank();
 
   SmallVector<Location> locations;
@@ -192,8 +249,7 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
     input = match.materializedInput;
     residual = Value();
   }
-  Type inputElementType =
-      cast<RankedTensorType>(input.getType()).getElementType();
+  Type inputElementType = cast<ShapedType>(input.getType()).getElementType();
 
   Value epsValue;
   FloatAttr epsAttr;
@@ -203,20 +259,29 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
   } else if (match.epsScalar) {
     epsValue = match.epsScalar;
   } else {
-    auto epsType = cast<RankedTensorType>(match.epsTensor.getType());
-    SmallVector<Value> zeros(epsType.getRank(),
-                             arith::ConstantIndexOp::create(rewriter, loc, 0));
-    epsValue = tensor::ExtractOp::create(rewriter, loc, match.epsTensor, zeros);
+    auto epsType = cast<ShapedType>(match.epsTensor.getType());
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    SmallVector<Value> zeros(epsType.getRank(), zero);
+    if (isa<MemRefType>(epsType))
+      epsValue = memref::LoadOp::create(rewriter, loc, match.epsTensor, zeros);
+    else
+      epsValue =
+          tensor::ExtractOp::create(rewriter, loc, match.epsTensor, zeros);
   }
 
   int64_t normalizedRank = rank - match.axis;
   Value gamma = dropLeadingUnitDims(rewriter, loc, match.gamma, normalizedRank);
   Value beta = dropLeadingUnitDims(rewriter, loc, match.beta, normalizedRank);
 
-  // The destination: the root's own, if it is not part of the chain.
+  // The destination: the root's own, if it is not part of the chain (on
+  // buffers, the buffer the root writes).
   Value init;
-  if (auto dps = dyn_cast<DestinationStyleOpInterface>(rootOp)) {
-    Value candidate = dps.getDpsInitOperand(root.getResultNumber())->get();
+  TypeRange resultTypes = type;
+  if (root.onBuffers) {
+    init = root.getValue();
+    resultTypes = {};
+  } else if (auto dps = dyn_cast<DestinationStyleOpInterface>(rootOp)) {
+    Value candidate = dps.getDpsInitOperand(root.index)->get();
     Operation *def = candidate.getDefiningOp();
     if (candidate.getType() == type && (!def || !translator.wasVisited(def)))
       init = candidate;
@@ -236,17 +301,15 @@ static Value buildNormOp(PatternRewriter &rewriter, OpResult root,
   if (match.axis + 1 != rank)
     axisAttr = rewriter.getI64IntegerAttr(match.axis);
   if (match.isLayerNorm)
-    return LayerNormOp::create(rewriter, loc, TypeRange{type}, input, residual,
+    return LayerNormOp::create(rewriter, loc, resultTypes, input, residual,
                                gamma, beta, epsValue, /*out_scale=*/Value(),
                                init,
                                /*residual_output=*/Value(), /*mean=*/Value(),
-                               /*rstd=*/Value(), axisAttr, epsAttr)
-        .getOutputResult();
-  return RMSNormOp::create(rewriter, loc, TypeRange{type}, input, residual,
-                           gamma, epsValue, /*out_scale=*/Value(), init,
+                               /*rstd=*/Value(), axisAttr, epsAttr);
+  return RMSNormOp::create(rewriter, loc, resultTypes, input, residual, gamma,
+                           epsValue, /*out_scale=*/Value(), init,
                            /*residual_output=*/Value(),
-                           /*rstd=*/Value(), axisAttr, epsAttr)
-      .getOutputResult();
+                           /*rstd=*/Value(), axisAttr, epsAttr);
 }
 
 namespace {
@@ -258,13 +321,9 @@ struct CaptureNormPattern : public RewritePattern {
 
   LogicalResult matchAndRewrite(Operation *op,
                                 PatternRewriter &rewriter) const override {
-    if (!isCandidateRoot(op))
-      return failure();
-    for (OpResult result : op->getResults()) {
-      if (result.use_empty())
-        continue;
+    for (Root root : getCandidateRoots(op)) {
       StringRef reason;
-      FailureOr<Capture> capture = matchRoot(result, reason);
+      FailureOr<Capture> capture = matchRoot(root, reason);
       if (failed(capture)) {
         (void)rewriter.notifyMatchFailure(op, reason);
         continue;
@@ -273,21 +332,27 @@ struct CaptureNormPattern : public RewritePattern {
         (void)rewriter.notifyMatchFailure(op, "a copy of a norm's value");
         continue;
       }
-      if (isPartOfLargerNorm(result)) {
+      if (isPartOfLargerNorm(root)) {
         (void)rewriter.notifyMatchFailure(op, "part of a larger norm");
         continue;
       }
       if (capture->match.narrowStatistic && !options.widenStatistics) {
-        emitNarrowRemark(result, capture->match, /*captured=*/false);
+        emitNarrowRemark(op, capture->match, /*captured=*/false);
         (void)rewriter.notifyMatchFailure(op, "statistics narrower than f32");
         continue;
       }
-      Value replacement = buildNormOp(rewriter, result, *capture);
-      emitReport(result, *capture, replacement);
-      if (op->getNumResults() == 1)
-        rewriter.replaceOp(op, replacement);
-      else
-        rewriter.replaceAllUsesWith(result, replacement);
+      NormOpInterface normOp = buildNormOp(rewriter, root, *capture);
+      emitReport(op, *capture, normOp);
+      if (root.onBuffers) {
+        rewriter.eraseOp(op);
+        eraseDeadBufferChain(rewriter,
+                             capture->translator->getVisitedOps());
+      } else if (op->getNumResults() == 1) {
+        rewriter.replaceOp(op, normOp->getResult(0));
+      } else {
+        rewriter.replaceAllUsesWith(op->getResult(root.index),
+                                    normOp->getResult(0));
+      }
       return success();
     }
     return failure();
@@ -298,7 +363,7 @@ private:
   /// alone, or (`captured`) widened by the capture. Emitted whether or not
   /// `report` is set (it is about the program's numbers), and to the remark
   /// engine.
-  static void emitNarrowRemark(OpResult root, const NormMatch &match,
+  static void emitNarrowRemark(Operation *rootOp, const NormMatch &match,
                                bool captured) {
     std::string type;
     llvm::raw_string_ostream(type) << match.narrowType;
@@ -320,7 +385,6 @@ private:
                             "capture it, widening them",
                             kind, type, what)
                   .str();
-    Operation *rootOp = root.getOwner();
     StringRef function;
     if (auto func = rootOp->getParentOfType<FunctionOpInterface>())
       function = func.getName();
@@ -337,13 +401,11 @@ private:
           << "statistics computed in " << type << " here";
   }
 
-  void emitReport(OpResult root, const Capture &capture,
-                  Value replacement) const {
-    Operation *normOp = replacement.getDefiningOp();
+  void emitReport(Operation *rootOp, const Capture &capture,
+                  NormOpInterface normOp) const {
     size_t numOps = capture.translator->getVisitedOps().size();
     std::string text =
         llvm::formatv("captured {0} from {1} ops", normOp->getName(), numOps);
-    Operation *rootOp = root.getOwner();
     StringRef function;
     if (auto func = rootOp->getParentOfType<FunctionOpInterface>())
       function = func.getName();
@@ -352,7 +414,7 @@ private:
                                          .function(function))
         << StringRef(text);
     if (capture.match.narrowStatistic)
-      emitNarrowRemark(root, capture.match, /*captured=*/true);
+      emitNarrowRemark(rootOp, capture.match, /*captured=*/true);
     if (options.report)
       rootOp->emitRemark(text);
   }

@@ -60,7 +60,10 @@ def NormCapture : Pass<"norm-capture"> {
     elementwise ops on tensors (`linalg.generic` chains, fused or not; linalg
     named ops; TOSA; arith/math on tensors; and mixtures of these) and
     replaces the chain's final value by one `norm.layer_norm` or
-    `norm.rms_norm`. A capture proves the math first: the reduced dims are
+    `norm.rms_norm`. Chains of linalg ops on memrefs (statistics in
+    `memref.alloc` buffers, written in place) are captured into the memref
+    form of the op when nothing can write the buffers they read between the
+    chain's reads and its final op. A capture proves the math first: the reduced dims are
     the normalised trailing dims, the divisor is their size, epsilon sits
     inside the square root, and the mean subtracted is the mean of the
     tensor being normalised. Intermediate values with other users keep
@@ -90,6 +93,7 @@ def NormCapture : Pass<"norm-capture"> {
            "than f32, computing them in f32 (changes the numbers)">,
   ];
   let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
     "::mlir::norm::NormDialect",
     "::mlir::tensor::TensorDialect",
   ];

@@ -103,6 +103,14 @@ def make_call(ir, func, body, args_spec, rng):
     written = set(re.findall(r"materialize_in_destination\s+%[\w$.#-]+\s+in\s+"
                              r"(?:restrict\s+)?(?:writable\s+)?(%[\w$.-]+)", body))
     read = set(re.findall(r"bufferization\.to_tensor\s+(%[\w$.-]+)", body))
+    # Linalg on memrefs: arguments an op writes (outs) before any reads them
+    # (ins, memref.load) are outputs.
+    first = {}
+    for kind, group in re.findall(r"\b(ins|outs|memref\.load)\(?\s*([^:)]*)", body):
+        for name in re.findall(r"%[\w$.-]+", group):
+            first.setdefault(name, kind)
+    written |= {name for name, kind in first.items() if kind == "outs"}
+    read |= {name for name, kind in first.items() if kind != "outs"}
     outputs = []
     for i, (name, t) in enumerate(zip(names, arg_types)):
         if t.kind == "memref" and (name in written or (not written and name not in read)):
