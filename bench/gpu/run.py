@@ -1,5 +1,5 @@
 """Device harness of issue #4: runs the generated kernels on an NVIDIA GPU,
-checks them against torch in float64 (shared/tolerances.md) and times them
+checks them against torch in float64 (docs/Tolerances.md) and times them
 next to a device-to-device copy of the same bytes, PyTorch's eager
 F.layer_norm / RMSNorm and torch.compile'd versions. See run.sh."""
 
@@ -46,7 +46,7 @@ def torch_dtype(torch, name):
 
 
 def tolerance(torch, ref, out_dtype, n, gamma):
-    """shared/tolerances.md, ordinary data, on the GPU."""
+    """docs/Tolerances.md, ordinary data, on the GPU."""
     scale = max(1.0, float(gamma.abs().max())) if gamma is not None else 1.0
     if out_dtype in ("f32", "f64"):
         return 1e-5 * max(1.0, math.log2(n)) * scale

@@ -7,7 +7,7 @@ spelled out as linalg reductions and elementwise ops, 4096x4096 f32 in),
 runs `--norm-capture --norm-fuse` on it, shows the one norm op that replaces
 the chain, JIT-compiles both the original (upstream MLIR's lowering) and the
 fused kernel (`--norm-cpu-pipeline`), runs them on the same random data,
-checks both against the float64 reference within shared/tolerances.md (the
+checks both against the float64 reference within docs/Tolerances.md (the
 sum bit for bit), and times them next to PyTorch when it is installed.
 """
 

@@ -209,7 +209,7 @@ def ulp(values, dtype):
 
 def output_tolerance(ref, out_dtype, n, data="normal", gamma=None):
     """Absolute tolerance per element for a normalised output, following
-    shared/tolerances.md."""
+    docs/Tolerances.md."""
     scale = 1.0
     if gamma is not None and np.size(gamma):
         scale = max(1.0, float(np.max(np.abs(gamma))))

@@ -1,6 +1,6 @@
 """norm_mlir.layer_norm / rms_norm: JIT-compiled kernels checked against the
 float64 reference (python/norm_mlir/reference.py) and torch, within
-shared/tolerances.md; the kernel cache; and clear errors for bad calls."""
+docs/Tolerances.md; the kernel cache; and clear errors for bad calls."""
 
 import threading
 

@@ -10,7 +10,7 @@ are exercised where there is no GPU.
     python -m norm_mlir.gpu.device --artefacts DIR --emulate libemu.so    # CPU
 
 runs every correctness case of the manifest and compares each output with
-the float64 reference (norm_cases.NormCase.check, shared/tolerances.md).
+the float64 reference (norm_cases.NormCase.check, docs/Tolerances.md).
 """
 
 import argparse

@@ -8,7 +8,7 @@ ways (operands swapped, an add for a multiply, sqrt for rsqrt, constants
 scaled, reduction axes moved, ...). A mutant that still verifies and whose
 outputs are all captured norm ops must compute what the mutant computes:
 it is run original vs captured through norm_mlir.testing.equiv, within
-shared/tolerances.md. A mutant the pass leaves alone (or captures only in
+docs/Tolerances.md. A mutant the pass leaves alone (or captures only in
 part) says nothing and is skipped. Slow (minutes): not part of check-norm.
 """
 

@@ -7,7 +7,7 @@ unique) is run twice on the same inputs: the original through the "upstream"
 pipeline (TOSA legalised to linalg, bufferised, loops), and the result of
 `norm-opt --norm-capture` through the norm reference lowering
 ("linalg", with TOSA legalised first for any TOSA the capture left). The
-outputs must agree within shared/tolerances.md, and (unless
+outputs must agree within docs/Tolerances.md, and (unless
 --allow-uncaptured) every function must contain a norm op after capture.
 
 Inputs come from the signature (harness.parse_signature): dynamic dims get
