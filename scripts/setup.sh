@@ -4,9 +4,10 @@
 set -euo pipefail
 
 PKGS=(
-  # Toolchain and MLIR 22.
+  # Toolchain and MLIR 22; g++ (GCC 12) for the GCC build of
+  # scripts/test-gcc.sh.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
-  libclang-rt-22-dev libomp-22-dev
+  libclang-rt-22-dev libomp-22-dev g++
   cmake ninja-build
   # Python used by the tests and the reference (Debian's, seen by /usr/bin/python3).
   python3 python3-numpy python3-pytest
