@@ -6,7 +6,7 @@
 // the L1 cache:
 //
 //   for each row (affine.parallel):
-//     p    = h[0]                                         (LayerNorm)
+//     p    = h[0], or 0 if h[0] is not finite               (LayerNorm)
 //     s    = sum(h - p)       U vector accumulators        sweep 1
 //     mean = p + reduce(s) / N
 //     v    = sum(((h - mean) * c)^2)    or  sum((h * c)^2)  sweep 2 (or 1)
@@ -43,6 +43,8 @@
 #include "norm/Dialect/Norm/IR/NormOps.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
+
+#include <limits>
 
 namespace mlir {
 namespace norm {
@@ -983,6 +985,22 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
           });
       pivot = ifOp.getResult(0);
     }
+    // A non-finite pivot is replaced by 0, so that a row holding inf gets
+    // its IEEE mean, not inf - inf (docs/Rationale.md, "Non-finite rows").
+    double infinity = std::numeric_limits<double>::infinity();
+    Value inf = arith::ConstantOp::create(
+        builder, loc, builder.getFloatAttr(computeType, infinity));
+    Value negInf = arith::ConstantOp::create(
+        builder, loc, builder.getFloatAttr(computeType, -infinity));
+    Value belowInf = arith::CmpFOp::create(
+        builder, loc, arith::CmpFPredicate::OLT, pivot, inf);
+    Value aboveNegInf = arith::CmpFOp::create(
+        builder, loc, arith::CmpFPredicate::OGT, pivot, negInf);
+    Value isFinite =
+        arith::AndIOp::create(builder, loc, belowInf, aboveNegInf);
+    Value zero =
+        arith::ConstantOp::create(builder, loc, builder.getZeroAttr(computeType));
+    pivot = arith::SelectOp::create(builder, loc, isFinite, pivot, zero);
     pivotVector =
         vector::BroadcastOp::create(builder, loc, computeVector, pivot);
     // With one-pass-variance, sweep 1 also sums ((h - p) * c)^2.

@@ -59,6 +59,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir {
 namespace norm {
@@ -424,6 +425,20 @@ private:
   }
   Value select(Value cond, Value lhs, Value rhs) {
     return arith::SelectOp::create(b, loc, cond, lhs, rhs);
+  }
+  /// The pivot `p` if it is finite, else 0, so that the pivoted sums of a
+  /// row holding inf give its IEEE mean (see docs/Rationale.md, "Non-finite
+  /// rows") rather than inf - inf.
+  Value finitePivot(Value p) {
+    Value inf = constant(std::numeric_limits<double>::infinity());
+    Value negInf = constant(-std::numeric_limits<double>::infinity());
+    Value belowInf =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, p, inf);
+    Value aboveNegInf =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, p, negInf);
+    Value isFinite = arith::AndIOp::create(b, loc, belowInf, aboveNegInf);
+    Value zero = constant(0.0);
+    return select(isFinite, p, zero);
   }
   /// `lhs && rhs` where a null condition stands for true.
   Value both(Value lhs, Value rhs);
@@ -881,9 +896,10 @@ void KernelEmitter::emitHeldRow() {
     firstLane = arith::SubIOp::create(b, loc, laneInWarp, threadInRow);
   Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
   Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
-  Value pivot = gpu::ShuffleOp::create(b, loc, held.front().front(), lane,
-                                       width, gpu::ShuffleMode::IDX)
-                    .getShuffleResult();
+  Value pivot = finitePivot(gpu::ShuffleOp::create(b, loc,
+                                                    held.front().front(), lane,
+                                                    width, gpu::ShuffleMode::IDX)
+                                .getShuffleResult());
   Value shiftedSum = sumAcrossLanes(
       sumHeld(held, valid, [&](Value h) { return sub(h, pivot); }));
   Value rowPivot = pivot;
@@ -975,6 +991,7 @@ void KernelEmitter::emitStreamedRow() {
       pivot = convert(convert(add(pivot, convert(r, computeType)), inputType),
                       computeType);
     }
+    pivot = finitePivot(pivot);
     Value shiftedSum =
         sumAcrossRow(sumStreamed(firstRead, 1,
                                  [&](Value h) -> SmallVector<Value> {

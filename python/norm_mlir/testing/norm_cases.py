@@ -243,11 +243,18 @@ class NormCase:
             flat[:, 0] = 100.0
             return flat.reshape(shape)
         if self.data == "nonfinite":
+            # +inf inside a row; -inf as a row's first element (the pivot of
+            # the lowerings' sums); NaN; and +inf with -inf in one row.
             v = rng.standard_normal(shape)
             flat = v.reshape(-1, self.n)
             flat[0, self.n // 2] = np.inf
+            if flat.shape[0] > 1:
+                flat[1, 0] = -np.inf
             if flat.shape[0] > 2:
                 flat[2, 0] = np.nan
+            if flat.shape[0] > 3 and self.n > 1:
+                flat[3, 0] = np.inf
+                flat[3, -1] = -np.inf
             return flat.reshape(shape)
         raise ValueError(f"unknown data distribution {self.data}")
 

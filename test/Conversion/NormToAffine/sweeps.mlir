@@ -7,9 +7,13 @@
 // CHECK-SAME: (%[[X:.*]]: memref<?x4099xf32>, %[[G:.*]]: memref<4099xf32>, %[[B:.*]]: memref<4099xf32>, %[[O:.*]]: memref<?x4099xf32>)
 // CHECK:      %[[ROWS:.*]] = memref.dim %[[X]], %c0
 // CHECK:      affine.parallel (%[[R:.*]]) = (0) to (symbol(%[[ROWS]])) {
-// The pivot: the row's first element.
+// The pivot: the row's first element, or 0 if it is not finite.
 // CHECK:        %[[FIRST:.*]] = vector.load %[[X]][%[[R]], %{{.*}}] : memref<?x4099xf32>, vector<1xf32>
-// CHECK:        %[[P:.*]] = vector.extract %[[FIRST]][0]
+// CHECK:        %[[P0:.*]] = vector.extract %[[FIRST]][0]
+// CHECK:        %[[BELOW:.*]] = arith.cmpf olt, %[[P0]], %{{.*}} : f32
+// CHECK:        %[[ABOVE:.*]] = arith.cmpf ogt, %[[P0]], %{{.*}} : f32
+// CHECK:        %[[FINITE:.*]] = arith.andi %[[BELOW]], %[[ABOVE]] : i1
+// CHECK:        %[[P:.*]] = arith.select %[[FINITE]], %[[P0]], %{{.*}} : f32
 // CHECK:        %[[PV:.*]] = vector.broadcast %[[P]] : f32 to vector<16xf32>
 // Sweep 1: sum(h - p).
 // CHECK:        %[[S:.*]]:4 = affine.for %[[I:.*]] = 0 to 4096 step 64 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)

@@ -133,7 +133,8 @@ func.func @f64(%x: memref<?x1000xf64>, %o: memref<?x1000xf64>) {
 
 // A dynamic row length: each row is streamed by 256 threads, three times
 // (the shifted sum, the centred sum of squares, the output), with the row's
-// first element as the common pivot; N and 1/sqrt(N) come from the host.
+// first element (0 if not finite) as the common pivot; N and 1/sqrt(N) come
+// from the host.
 // CHECK-LABEL: func.func @dynamic_row_length
 // CHECK-SAME: (%[[X:.*]]: memref<?x?xf32>, %[[O:.*]]: memref<?x?xf32>)
 // CHECK: %[[N:.*]] = memref.dim %[[X]], %c1
@@ -141,7 +142,8 @@ func.func @f64(%x: memref<?x1000xf64>, %o: memref<?x1000xf64>) {
 // CHECK: %[[ROOT:.*]] = math.sqrt %[[NF]] : f32
 // CHECK: %[[C:.*]] = arith.divf %{{.*}}, %[[ROOT]] : f32
 // CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}} threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c256,
-// CHECK: %[[PIVOT:.*]] = memref.load %[[X]][%[[BID]], %c0] : memref<?x?xf32>
+// CHECK: %[[FIRST:.*]] = memref.load %[[X]][%[[BID]], %c0] : memref<?x?xf32>
+// CHECK: %[[PIVOT:.*]] = arith.select %{{.*}}, %[[FIRST]], %{{.*}} : f32
 // CHECK: scf.for %{{.*}} = %[[TID]] to %[[N]] step %c256 iter_args
 // CHECK: memref.load %[[X]]
 // CHECK: arith.subf %{{.*}}, %[[PIVOT]] : f32

@@ -23,9 +23,13 @@
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
 // CHECK: vector.load %[[X]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
-// Pass 1, the mean: the warp's pivot comes from lane 0, the shifted sum
-// goes through a butterfly of adds.
-// CHECK: %[[P:.*]], %{{.*}} = gpu.shuffle  idx %{{.*}}, %{{.*}}, %c32_i32 : f32
+// Pass 1, the mean: the warp's pivot comes from lane 0 (0 if it is not
+// finite), the shifted sum goes through a butterfly of adds.
+// CHECK: %[[FIRST:.*]], %{{.*}} = gpu.shuffle  idx %{{.*}}, %{{.*}}, %c32_i32 : f32
+// CHECK: %[[BELOW:.*]] = arith.cmpf olt, %[[FIRST]], %{{.*}} : f32
+// CHECK: %[[ABOVE:.*]] = arith.cmpf ogt, %[[FIRST]], %{{.*}} : f32
+// CHECK: %[[FINITE:.*]] = arith.andi %[[BELOW]], %[[ABOVE]] : i1
+// CHECK: %[[P:.*]] = arith.select %[[FINITE]], %[[FIRST]], %{{.*}} : f32
 // CHECK: arith.subf %{{.*}}, %[[P]] : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32

@@ -1,9 +1,9 @@
 // RUN: norm-opt %s -split-input-file -convert-norm-to-linalg | FileCheck %s
 
-// LayerNorm: a pivoted sum (pivot p = the row's first element), the offset
-// d = mean - p, a centred and scaled sum of squares, rsqrt, then one
-// elementwise output. Elements are centred as (x - p) - d, never by the
-// rounded mean p + d.
+// LayerNorm: a pivoted sum (pivot p = the row's first element, or 0 if it
+// is not finite), the offset d = mean - p, a centred and scaled sum of
+// squares, rsqrt, then one elementwise output. Elements are centred as
+// (x - p) - d, never by the rounded mean p + d.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[PIVOT:.*]] = affine_map<(d0, d1) -> (d0, 0)>
 // CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
@@ -16,7 +16,11 @@
 // CHECK: %[[C:.*]] = arith.divf %{{.*}}, %[[SQRTN]]
 // CHECK: %[[EPS:.*]] = arith.constant 9.99999974E-6 : f32
 // CHECK: %[[SUMS:.*]]:2 = linalg.generic {indexing_maps = [#[[ID]], #[[PIVOT]], #[[ROW]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]], %[[X]] :
-// CHECK:   ^bb0(%[[XV:.*]]: f32, %[[PV:.*]]: f32, %{{.*}}: f32, %[[ACC:.*]]: f32):
+// CHECK:   ^bb0(%[[XV:.*]]: f32, %[[FIRST:.*]]: f32, %{{.*}}: f32, %[[ACC:.*]]: f32):
+// CHECK:   %[[BELOW:.*]] = arith.cmpf olt, %[[FIRST]], %[[INF:.*]] : f32
+// CHECK:   %[[ABOVE:.*]] = arith.cmpf ogt, %[[FIRST]], %[[NEGINF:.*]] : f32
+// CHECK:   %[[FINITE:.*]] = arith.andi %[[BELOW]], %[[ABOVE]]
+// CHECK:   %[[PV:.*]] = arith.select %[[FINITE]], %[[FIRST]], %{{.*}} : f32
 // CHECK:   %[[SH:.*]] = arith.subf %[[XV]], %[[PV]]
 // CHECK:   %[[ADD:.*]] = arith.addf %[[ACC]], %[[SH]]
 // CHECK:   linalg.yield %[[PV]], %[[ADD]]

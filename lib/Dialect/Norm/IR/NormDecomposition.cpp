@@ -6,7 +6,7 @@
 //
 // For a row `h` of N elements (in the compute type: f32, or f64 for f64):
 //
-//   p    = h[0]                                 (pivot, see below)
+//   p    = h[0], or 0 if not finite            (pivot, see below)
 //   d    = sum(h - p) / N,  mean = p + d        (LayerNorm)
 //   var  = sum((((h - p) - d) * c)^2),  c = 1/sqrt(N)
 //   ms   = sum((h * c)^2)                       (RMSNorm)
@@ -49,6 +49,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -297,7 +299,22 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
         {rowMap, rowMap}, /*reducing=*/true,
         [&](ValueRange args) -> SmallVector<Value> {
           Value x = convert(args[0], computeType);
-          Value p = convert(args[1], computeType);
+          // A non-finite first element pivots at 0 instead, so that a row
+          // holding inf gets its IEEE mean, not inf - inf.
+          Value first = convert(args[1], computeType);
+          double infinity = std::numeric_limits<double>::infinity();
+          Value inf = arith::ConstantOp::create(
+              b, loc, b.getFloatAttr(computeType, infinity));
+          Value negInf = arith::ConstantOp::create(
+              b, loc, b.getFloatAttr(computeType, -infinity));
+          Value belowInf = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OLT, first, inf);
+          Value aboveNegInf = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OGT, first, negInf);
+          Value isFinite = arith::AndIOp::create(b, loc, belowInf, aboveNegInf);
+          Value zero =
+              arith::ConstantOp::create(b, loc, b.getZeroAttr(computeType));
+          Value p = arith::SelectOp::create(b, loc, isFinite, first, zero);
           Value shifted = arith::SubFOp::create(b, loc, x, p);
           return {p, arith::AddFOp::create(b, loc, args[3], shifted)};
         });
