@@ -161,6 +161,8 @@ private:
                SmallVectorImpl<Factor> &factors);
   bool flattenAll(Expr *e, CastMode mode, SmallVectorImpl<Factor> &factors);
   FailureOr<NormMatch> matchAffine(Expr *product, Expr *shift);
+  /// The output as a sum of distributed terms, `x * s - m * s (+ beta)`.
+  FailureOr<NormMatch> matchDistributed(Expr *core);
   FailureOr<NormMatch> matchWithInverseStd(ArrayRef<Factor> factors,
                                            const Factor &inverseStd,
                                            Expr *shift);
@@ -499,6 +501,20 @@ LogicalResult Matcher::resolveInput(Expr *h, NormMatch &result) {
     result.input = materialized;
     return success();
   }
+  // A widened copy of h that the IR holds (an f16 input extended to f32,
+  // then reshaped): the op reads that; it computes in f32 anyway.
+  MLIRContext *context = rootType.getContext();
+  for (Type wide : {Type(Float32Type::get(context)),
+                    Type(Float64Type::get(context))}) {
+    if (precisionOf(wide) <= precisionOf(h->getType()))
+      continue;
+    Value copy = translator.getMaterializedValue(
+        translator.getContext().ext(h, wide));
+    if (copy && compatible(copy)) {
+      result.input = copy;
+      return success();
+    }
+  }
   return fail("the normalised tensor is not a value of the IR");
 }
 
@@ -699,6 +715,86 @@ Expr *Matcher::findNarrowStatistic(ArrayRef<Expr *> roots,
   return first;
 }
 
+/// Appends the additive terms of `e` (through `+`, `-` and negation) with
+/// their signs to `terms`; false if there are more than `kMaxTerms`.
+static bool collectTerms(Expr *e, double sign,
+                         SmallVectorImpl<std::pair<Expr *, double>> &terms) {
+  constexpr unsigned kMaxTerms = 4;
+  if (e->is(ExprKind::Add))
+    return collectTerms(e->getLhs(), sign, terms) &&
+           collectTerms(e->getRhs(), sign, terms);
+  if (e->is(ExprKind::Sub))
+    return collectTerms(e->getLhs(), sign, terms) &&
+           collectTerms(e->getRhs(), -sign, terms);
+  if (e->is(ExprKind::Mul) && e->getRhs()->isConstant(-1.0))
+    return collectTerms(e->getLhs(), -sign, terms);
+  if (e->is(ExprKind::Mul) && e->getLhs()->isConstant(-1.0))
+    return collectTerms(e->getRhs(), -sign, terms);
+  if (terms.size() >= kMaxTerms)
+    return false;
+  terms.push_back({e, sign});
+  return true;
+}
+
+FailureOr<NormMatch> Matcher::matchDistributed(Expr *core) {
+  // x * s - m * s + beta, the form of tf.nn.batch_normalization (Keras'
+  // LayerNormalization): the two terms sharing the factors s are
+  // (x - m) * s, which matchAffine then proves a norm of; the third is the
+  // shift. Exact in real arithmetic; the chain's own x * s - m * s cancels
+  // where the op's centring does not.
+  SmallVector<std::pair<Expr *, double>> terms;
+  if (!collectTerms(core, 1.0, terms) || terms.size() < 2 || terms.size() > 3)
+    return fail("not a sum of a scaled input and a scaled mean");
+  ExprContext &ctx = translator.getContext();
+  for (unsigned i = 0; i < terms.size(); ++i) {
+    for (unsigned j = 0; j < terms.size(); ++j) {
+      if (i == j || terms[i].second != 1.0 || terms[j].second != -1.0)
+        continue;
+      SmallVector<Factor> a, b;
+      if (!flattenAll(terms[i].first, CastMode::Any, a) ||
+          !flattenAll(terms[j].first, CastMode::Any, b))
+        continue;
+      // The shared factors s, and what is left of each term.
+      SmallVector<Factor> shared;
+      for (Factor &fa : a) {
+        auto it = llvm::find_if(b, [&](const Factor &fb) {
+          return fb.base == fa.base && fb.exponent == fa.exponent;
+        });
+        if (it == b.end())
+          continue;
+        shared.push_back(fa);
+        b.erase(it);
+        fa.exponent = 0.0;
+      }
+      llvm::erase_if(a, [](const Factor &f) { return f.exponent == 0.0; });
+      if (shared.empty() || a.empty() || b.empty())
+        continue;
+      auto product = [&](ArrayRef<Factor> factors) {
+        Expr *e = nullptr;
+        for (const Factor &f : factors) {
+          Expr *term = ctx.pow(f.base, f.exponent);
+          e = e ? ctx.mul(e, term) : term;
+        }
+        return e;
+      };
+      Expr *scaled = ctx.mul(ctx.sub(product(a), product(b)), product(shared));
+      Expr *shift = nullptr;
+      if (terms.size() == 3) {
+        const auto &rest = terms[3 - i - j];
+        if (rest.second != 1.0)
+          continue;
+        shift = rest.first;
+      }
+      unsigned truncation = narrowestTruncation;
+      FailureOr<NormMatch> result = matchAffine(scaled, shift);
+      if (succeeded(result))
+        return result;
+      narrowestTruncation = truncation;
+    }
+  }
+  return failure();
+}
+
 FailureOr<NormMatch> Matcher::match(Expr *root) {
   Expr *core = root;
   while (core->is(ExprKind::Ext) || core->is(ExprKind::Trunc)) {
@@ -706,18 +802,23 @@ FailureOr<NormMatch> Matcher::match(Expr *root) {
       noteTruncation(core->getType());
     core = core->getOperand();
   }
-  if (core->is(ExprKind::Add)) {
+  if (core->is(ExprKind::Add) || core->is(ExprKind::Sub)) {
     StringRef firstReason;
-    for (auto [product, shift] :
-         {std::make_pair(core->getLhs(), core->getRhs()),
-          std::make_pair(core->getRhs(), core->getLhs())}) {
-      FailureOr<NormMatch> result = matchAffine(product, shift);
-      if (succeeded(result))
-        return result;
-      if (firstReason.empty())
-        firstReason = reason;
+    if (core->is(ExprKind::Add)) {
+      for (auto [product, shift] :
+           {std::make_pair(core->getLhs(), core->getRhs()),
+            std::make_pair(core->getRhs(), core->getLhs())}) {
+        FailureOr<NormMatch> result = matchAffine(product, shift);
+        if (succeeded(result))
+          return result;
+        if (firstReason.empty())
+          firstReason = reason;
+      }
     }
-    reason = firstReason;
+    FailureOr<NormMatch> result = matchDistributed(core);
+    if (succeeded(result))
+      return result;
+    reason = firstReason.empty() ? reason : firstReason;
     return failure();
   }
   return matchAffine(core, nullptr);

@@ -1263,3 +1263,98 @@ func.func @weighted_row_sum(%x: tensor<3x40xf32>, %w: tensor<40xf32>) -> tensor<
   } -> tensor<3x40xf32>
   return %y : tensor<3x40xf32>
 }
+
+// -----
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// Near misses of the distributed form x * inv - m * inv + beta
+// (tf.nn.batch_normalization): m is the mean of another tensor, and m is
+// scaled twice as much as x.
+// CHECK-LABEL: func @distributed_mean_of_other
+// CHECK-NOT: norm.
+// CHECK-LABEL: func @distributed_unequal_scales
+// CHECK-NOT: norm.
+func.func @distributed_mean_of_other(%x: tensor<4x32xf32>, %z: tensor<4x32xf32>, %b: tensor<32xf32>) -> tensor<4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 32.0 : f32
+  %eps = arith.constant 1.0e-03 : f32
+  %rows = tensor.empty() : tensor<4xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<4xf32>) -> tensor<4xf32>
+  %sx = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %o, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  %sz = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%z : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %o, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %sx : tensor<4x32xf32>, tensor<4xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    %c = arith.subf %in, %m : f32
+    %sq = arith.mulf %c, %c : f32
+    %0 = arith.addf %o, %sq : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  %full = tensor.empty() : tensor<4x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #row, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sz, %ss, %b : tensor<4x32xf32>, tensor<4xf32>, tensor<4xf32>, tensor<32xf32>) outs(%full : tensor<4x32xf32>) {
+  ^bb0(%in: f32, %s: f32, %v: f32, %bv: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    %var = arith.divf %v, %n : f32
+    %ve = arith.addf %var, %eps : f32
+    %inv = math.rsqrt %ve : f32
+    %xs = arith.mulf %in, %inv : f32
+    %ms = arith.mulf %m, %inv : f32
+    %sh = arith.subf %bv, %ms : f32
+    %0 = arith.addf %xs, %sh : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+func.func @distributed_unequal_scales(%x: tensor<4x32xf32>, %b: tensor<32xf32>) -> tensor<4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 32.0 : f32
+  %two = arith.constant 2.0 : f32
+  %eps = arith.constant 1.0e-03 : f32
+  %rows = tensor.empty() : tensor<4xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%rows : tensor<4xf32>) -> tensor<4xf32>
+  %sx = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x32xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %o, %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  %ss = linalg.generic {indexing_maps = [#id, #row, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %sx : tensor<4x32xf32>, tensor<4xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    %c = arith.subf %in, %m : f32
+    %sq = arith.mulf %c, %c : f32
+    %0 = arith.addf %o, %sq : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  %full = tensor.empty() : tensor<4x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #row, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sx, %ss, %b : tensor<4x32xf32>, tensor<4xf32>, tensor<4xf32>, tensor<32xf32>) outs(%full : tensor<4x32xf32>) {
+  ^bb0(%in: f32, %s: f32, %v: f32, %bv: f32, %o: f32):
+    %m = arith.divf %s, %n : f32
+    %var = arith.divf %v, %n : f32
+    %ve = arith.addf %var, %eps : f32
+    %inv = math.rsqrt %ve : f32
+    %xs = arith.mulf %in, %inv : f32
+    %ms = arith.mulf %m, %inv : f32
+    %ms2 = arith.mulf %ms, %two : f32
+    %sh = arith.subf %bv, %ms2 : f32
+    %0 = arith.addf %xs, %sh : f32
+    linalg.yield %0 : f32
+  } -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
