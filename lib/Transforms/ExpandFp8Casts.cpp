@@ -112,22 +112,21 @@ struct ExpandTruncFToF8E4M3FN : public OpRewritePattern<arith::TruncFOp> {
         rewriter, loc, bits, cst.integer(intScalar, signMask - 1));
 
     // Normal range: round the mantissa to 3 bits and rebias the exponent.
-    Value lowestKept = arith::AndIOp::create(
-        rewriter, loc,
-        arith::ShRUIOp::create(rewriter, loc, magnitude,
-                               cst.integer(intScalar, shift)),
-        cst.integer(intScalar, 1));
+    Value mantissaShifted = arith::ShRUIOp::create(
+        rewriter, loc, magnitude, cst.integer(intScalar, shift));
+    Value lowestKept = arith::AndIOp::create(rewriter, loc, mantissaShifted,
+                                             cst.integer(intScalar, 1));
     Value rounded = arith::AddIOp::create(
         rewriter, loc,
         arith::AddIOp::create(
             rewriter, loc, magnitude,
             cst.integer(intScalar, (uint64_t(1) << (shift - 1)) - 1)),
         lowestKept);
-    Value normal = arith::SubIOp::create(
-        rewriter, loc,
-        arith::ShRUIOp::create(rewriter, loc, rounded,
-                               cst.integer(intScalar, shift)),
-        cst.integer(intScalar, uint64_t(bias - 7) << 3));
+    Value roundedShifted = arith::ShRUIOp::create(
+        rewriter, loc, rounded, cst.integer(intScalar, shift));
+    Value normal =
+        arith::SubIOp::create(rewriter, loc, roundedShifted,
+                              cst.integer(intScalar, uint64_t(bias - 7) << 3));
 
     // Subnormal range: let the float adder round to a multiple of 2^-9.
     APFloat magicValue = APFloat::getOne(sem);
@@ -137,9 +136,9 @@ struct ExpandTruncFToF8E4M3FN : public OpRewritePattern<arith::TruncFOp> {
                                               op.getIn().getType(), magnitude);
     Value sum = arith::AddFOp::create(rewriter, loc, absolute,
                                       cst.floating(sourceType, magicValue));
+    Value sumBits = arith::BitcastOp::create(rewriter, loc, intType, sum);
     Value subnormal = arith::SubIOp::create(
-        rewriter, loc, arith::BitcastOp::create(rewriter, loc, intType, sum),
-        cst.integer(intScalar, bitsOf(magicValue)));
+        rewriter, loc, sumBits, cst.integer(intScalar, bitsOf(magicValue)));
 
     APFloat smallestNormal =
         scalbn(APFloat::getOne(sem), -6, APFloat::rmNearestTiesToEven);
@@ -156,9 +155,9 @@ struct ExpandTruncFToF8E4M3FN : public OpRewritePattern<arith::TruncFOp> {
     Value tooLarge =
         arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt, result,
                               cst.integer(intScalar, 0x7E));
-    result = arith::SelectOp::create(
-        rewriter, loc, arith::OrIOp::create(rewriter, loc, isNan, tooLarge),
-        cst.integer(intScalar, 0x7F), result);
+    Value isInvalid = arith::OrIOp::create(rewriter, loc, isNan, tooLarge);
+    result = arith::SelectOp::create(rewriter, loc, isInvalid,
+                                     cst.integer(intScalar, 0x7F), result);
 
     // Copy the sign into bit 7.
     Value sign = arith::ShRUIOp::create(rewriter, loc, bits,
