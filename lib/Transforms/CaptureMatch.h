@@ -44,6 +44,32 @@ struct NormMatch {
   Type narrowType;
 };
 
+/// A statistic of a norm op that a chain of its own computes.
+enum class RowStatistic { Mean, Rstd };
+
+/// What a row statistic must be the statistic of: a norm over the trailing
+/// dims from `axis` of the tensor whose expression is one of `inputs` (the
+/// norm's input; with a residual, the sum in the input's type, and the
+/// op's own residual sum result), with the norm's epsilon (a constant, as
+/// rounded to any float type, or the run-time scalar `epsValue`).
+struct StatisticTarget {
+  bool isLayerNorm = false;
+  unsigned axis = 0;
+  SmallVector<Expr *, 2> inputs;
+  std::optional<double> epsilon;
+  Value epsValue;
+};
+
+/// Proves that `statistic`, the expression of a row-shaped value read along
+/// the leading `target.axis` dims of a space of type `spaceType` (the
+/// norm's input type), is the target's mean, or its rstd
+/// `(var + eps)^(-1/2)` (var the biased variance for LayerNorm, the mean
+/// square for RMSNorm; rsqrt, 1/sqrt, any association). Statistics computed
+/// in a type narrower than f32 do not match: the op's are f32 or wider.
+LogicalResult matchRowStatistic(ExprTranslator &translator, Expr *statistic,
+                                ShapedType spaceType, RowStatistic kind,
+                                const StatisticTarget &target);
+
 /// Proves that `root`, the expression of a tensor of type `rootType` read at
 /// the identity, is a LayerNorm or RMSNorm of a tensor the IR holds, and
 /// returns its operands. On failure sets `reason`.
