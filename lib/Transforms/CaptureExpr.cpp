@@ -300,6 +300,28 @@ Expr *ExprContext::trunc(Expr *a, Type type) {
              {});
 }
 
+Expr *ExprContext::min(Expr *a, Expr *b) {
+  orderOperands(a, b);
+  return get(ExprKind::Min, a->getType(), a, b, 0.0, Value(), AffineMap(), 0, 0,
+             {});
+}
+
+Expr *ExprContext::max(Expr *a, Expr *b) {
+  orderOperands(a, b);
+  return get(ExprKind::Max, a->getType(), a, b, 0.0, Value(), AffineMap(), 0, 0,
+             {});
+}
+
+Expr *ExprContext::roundEven(Expr *a) {
+  return get(ExprKind::RoundEven, a->getType(), a, nullptr, 0.0, Value(),
+             AffineMap(), 0, 0, {});
+}
+
+Expr *ExprContext::toInt(Expr *a, Type type) {
+  return get(ExprKind::ToInt, type, a, nullptr, 0.0, Value(), AffineMap(), 0,
+             0, {});
+}
+
 Expr *ExprContext::reduce(Expr *body, uint64_t reducedDims) {
   if (body->is(ExprKind::Reduce) && (body->getReducedDims() & reducedDims) == 0)
     return reduce(body->getOperand(), body->getReducedDims() | reducedDims);

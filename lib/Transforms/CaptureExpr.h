@@ -36,6 +36,8 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Allocator.h"
 
+#include <functional>
+
 namespace mlir {
 class Operation;
 
@@ -64,6 +66,13 @@ enum class ExprKind : uint8_t {
   Add,
   Sub,
   Mul,
+  /// NaN-propagating minimum / maximum (`arith.minimumf` / `maximumf`).
+  Min,
+  Max,
+  /// Rounding to the nearest integer, ties to even (`math.roundeven`).
+  RoundEven,
+  /// Conversion to the signed integer type `getType()` (`arith.fptosi`).
+  ToInt,
 };
 
 /// One dimension of one tensor, as read by `tensor.dim`.
@@ -164,6 +173,12 @@ public:
   Expr *trunc(Expr *a, Type type);
   /// Merges a sum of a sum over disjoint dims into one.
   Expr *reduce(Expr *body, uint64_t reducedDims);
+  /// `min(a, b)` / `max(a, b)`, NaN-propagating (operands ordered).
+  Expr *min(Expr *a, Expr *b);
+  Expr *max(Expr *a, Expr *b);
+  Expr *roundEven(Expr *a);
+  /// `a` converted to the signed integer type `type`.
+  Expr *toInt(Expr *a, Type type);
 
 private:
   Expr *get(ExprKind kind, Type type, Expr *lhs, Expr *rhs, double number,
@@ -204,6 +219,12 @@ struct BufferRead {
 class ExprTranslator {
 public:
   explicit ExprTranslator(ExprContext &ctx) : ctx(ctx) {}
+  /// A translator that looks only through the ops `lookThrough` accepts;
+  /// the results of others are read as `Load`s (fusion matches one op and
+  /// its operands as they are).
+  ExprTranslator(ExprContext &ctx,
+                 std::function<bool(Operation *)> lookThrough)
+      : ctx(ctx), lookThrough(std::move(lookThrough)) {}
 
   ExprContext &getContext() { return ctx; }
   /// The expression of `tensor` read at `map(p)` (`map` goes from the
@@ -266,6 +287,7 @@ private:
   bool enter();
 
   ExprContext &ctx;
+  std::function<bool(Operation *)> lookThrough;
   DenseMap<std::pair<Value, AffineMap>, MemoEntry> tensorMemo;
   DenseMap<Value, MemoEntry> scalarMemo;
   /// What a buffer writer (op, init) wrote, read at a map.

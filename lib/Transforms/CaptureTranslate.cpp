@@ -177,8 +177,24 @@ Expr *mlir::norm::capture::applyElementwiseOp(ExprContext &ctx, Operation *op,
       })
       .Case<arith::ExtFOp>(
           [&](auto) { return ctx.ext(operands[0], resultType); })
-      .Case<arith::TruncFOp>(
-          [&](auto) { return ctx.trunc(operands[0], resultType); })
+      .Case<arith::TruncFOp>([&](arith::TruncFOp truncf) -> Expr * {
+        // The view's truncation rounds to nearest even.
+        std::optional<arith::RoundingMode> mode = truncf.getRoundingmode();
+        if (mode && *mode != arith::RoundingMode::to_nearest_even)
+          return nullptr;
+        return ctx.trunc(operands[0], resultType);
+      })
+      .Case<arith::MinimumFOp>(
+          [&](auto) { return ctx.min(operands[0], operands[1]); })
+      .Case<arith::MaximumFOp>(
+          [&](auto) { return ctx.max(operands[0], operands[1]); })
+      .Case<math::RoundEvenOp>(
+          [&](auto) { return ctx.roundEven(operands[0]); })
+      .Case<arith::FPToSIOp>([&](auto) -> Expr * {
+        if (!isa<FloatType>(operands[0]->getType()))
+          return nullptr;
+        return ctx.toInt(operands[0], resultType);
+      })
       .Case<tosa::CastOp>([&](auto) -> Expr * {
         if (!isa<FloatType>(operands[0]->getType()) ||
             !isa<FloatType>(resultType))
@@ -375,7 +391,8 @@ Expr *ExprTranslator::translate(Value tensor, AffineMap map) {
   unsigned startDepth = depth;
   unsigned startCutoffs = cutoffs;
   Operation *op = tensor.getDefiningOp();
-  if (op && isa<FloatType>(type.getElementType()) && enter()) {
+  if (op && isa<FloatType, IntegerType>(type.getElementType()) &&
+      (!lookThrough || lookThrough(op)) && enter()) {
     expr = translateOp(op, tensor, map);
     --depth;
     if (expr && !op->hasTrait<OpTrait::ConstantLike>()) {
@@ -521,7 +538,10 @@ Expr *ExprTranslator::translateLinalg(Operation *op, unsigned resultNumber,
 Expr *ExprTranslator::translateTosa(Operation *op, Value result,
                                     AffineMap map) {
   auto resultType = cast<RankedTensorType>(result.getType());
-  if (!resultType.hasStaticShape())
+  // A dynamic dim could broadcast at run time; a unary op cannot broadcast.
+  bool unary = isa<tosa::CastOp, tosa::RsqrtOp, tosa::ReciprocalOp,
+                   tosa::NegateOp>(op);
+  if (!resultType.hasStaticShape() && !unary)
     return nullptr;
   if (isa<tosa::ReshapeOp>(op))
     return translateReshape(op, result, map);
@@ -529,6 +549,8 @@ Expr *ExprTranslator::translateTosa(Operation *op, Value result,
   // TOSA broadcasts unit dims of operands of the same rank.
   auto operandMap = [&](Value operand) -> AffineMap {
     auto type = dyn_cast<RankedTensorType>(operand.getType());
+    if (unary && type && type.getShape() == resultType.getShape())
+      return map;
     if (!type || !type.hasStaticShape() ||
         type.getRank() != resultType.getRank())
       return AffineMap();

@@ -13,21 +13,23 @@
 //   statistics a separately computed mean / rstd of the norm's input
 //              -> the op's mean / rstd results (see RowStatistics.h)
 //
-// Elementwise ops are recognised as `arith` ops on tensors, as any
-// `linalg` structured op whose body is the one operation (generic, named,
-// elementwise), or as `tosa` ops. A pattern fuses only what it can prove
-// has the op's semantics: a weight must be broadcast along the row
-// dimensions exactly, an add feeding the input must not broadcast, a cast
-// must round to nearest even from the compute type, a quantisation chain
-// must round half to even and clamp to the full range with NaN-propagating
-// min/max. What fusion may change is rounding: the fused op rounds once, in
-// the compute type, where the original rounded after each step.
+// Neighbours are recognised in the capture's expression view (FuseMatch.h,
+// RowStatistics.h): `arith`/`math` ops on tensors, any `linalg` structured
+// op (and the `linalg.broadcast` feeding it), `tosa` ops with their
+// broadcasting, read alike. A pattern fuses only what it can prove has the
+// op's semantics: a weight must be broadcast along the row dimensions
+// exactly, an add feeding the input must not broadcast, a cast must round
+// to nearest even from the compute type, a quantisation chain must divide
+// by the scale, round half to even and clamp to the full range with
+// NaN-propagating min/max. What fusion may change is rounding: the fused op
+// rounds once, in the compute type, where the original rounded after each
+// step.
 //
 //===----------------------------------------------------------------------===//
 
 #include "norm/Transforms/Passes.h"
 
-#include "CaptureExpr.h"
+#include "FuseMatch.h"
 #include "RowStatistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -276,182 +278,21 @@ static SmallVector<Operation *> getUsersOfOtherResults(Operation *op,
 
 namespace {
 enum class BinaryKind { Add, Mul };
-
-/// How an operand of an elementwise op over the norm's iteration space is
-/// indexed.
-enum class Broadcast {
-  /// Element for element (the identity).
-  Full,
-  /// Broadcast along the leading (row) dims: one value per normalised
-  /// element.
-  Row,
-  /// Anything else.
-  Other,
-};
-
-struct BinaryOperand {
-  Value value;
-  Broadcast broadcast = Broadcast::Other;
-  /// For a row broadcast given with unit row dims (TOSA's rank-equal
-  /// broadcasting): the value must be collapsed to the normalised shape.
-  bool hasUnitRowDims = false;
-};
-
-/// `result = lhs <kind> rhs`, elementwise on tensors.
-struct ElementwiseBinary {
-  Operation *op;
-  BinaryOperand lhs, rhs;
-  Value result;
-};
 } // namespace
 
-/// Whether `map` (over `rank` loops) selects exactly the normalised loops
-/// `[axis, rank)`, in order.
-static bool isRowBroadcastMap(AffineMap map, int64_t axis, int64_t rank) {
-  if (map.getNumDims() != rank || map.getNumSymbols() != 0 ||
-      map.getNumResults() != rank - axis)
-    return false;
-  for (int64_t i = 0; i < rank - axis; ++i)
-    if (map.getResult(i) != getAffineDimExpr(axis + i, map.getContext()))
-      return false;
-  return true;
-}
-
-/// Classifies an operand of an `arith` op on tensors: element for element,
-/// unless it is a `linalg.broadcast` adding exactly the row dims.
-static BinaryOperand classifyTensorOperand(Value value, int64_t axis) {
-  if (auto broadcast = value.getDefiningOp<linalg::BroadcastOp>()) {
-    ArrayRef<int64_t> dims = broadcast.getDimensions();
-    bool rowDims = static_cast<int64_t>(dims.size()) == axis;
-    for (int64_t i = 0; rowDims && i < axis; ++i)
-      rowDims = dims[i] == i;
-    if (rowDims && axis > 0)
-      return {broadcast.getInput(), Broadcast::Row};
-  }
-  return {value, Broadcast::Full};
-}
-
-/// Classifies an operand of a TOSA elementwise op whose result has `shape`.
-static BinaryOperand
-classifyTosaOperand(Value value, ArrayRef<int64_t> resultShape, int64_t axis) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || type.getRank() != static_cast<int64_t>(resultShape.size()))
-    return {value, Broadcast::Other};
-  ArrayRef<int64_t> shape = type.getShape();
-  if (shape == resultShape && !ShapedType::isDynamicShape(shape))
-    return {value, Broadcast::Full};
-  bool unitRows =
-      llvm::all_of(shape.take_front(axis), [](int64_t d) { return d == 1; });
-  bool sameNormalized = shape.drop_front(axis) == resultShape.drop_front(axis);
-  if (unitRows && sameNormalized &&
-      !ShapedType::isDynamicShape(shape.drop_front(axis)))
-    return {value, Broadcast::Row, /*hasUnitRowDims=*/axis > 0};
-  return {value, Broadcast::Other};
-}
-
-/// Whether the body of `linalgOp` is `yield(<op>(in0, in1))` with `<op>` of
-/// type `BinOpTy`, in either operand order, not reading the output.
-template <typename BinOpTy>
-static bool hasBinaryBody(linalg::LinalgOp linalgOp) {
-  Block *body = linalgOp.getBlock();
-  if (!body || body->getOperations().size() != 2)
-    return false;
-  auto binary = dyn_cast<BinOpTy>(body->front());
-  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
-  if (!binary || !yield || yield.getNumOperands() != 1 ||
-      yield.getOperand(0) != binary.getResult())
-    return false;
-  Value in0 = body->getArgument(0), in1 = body->getArgument(1);
-  return (binary.getLhs() == in0 && binary.getRhs() == in1) ||
-         (binary.getLhs() == in1 && binary.getRhs() == in0);
-}
-
-/// Whether `linalgOp` is an elementwise op on tensors over `rank` parallel
-/// loops with one identity-indexed result, and `numInputs` inputs.
-static bool isElementwiseOnTensors(linalg::LinalgOp linalgOp, int64_t rank,
-                                   unsigned numInputs) {
-  return linalgOp.hasPureTensorSemantics() &&
-         linalgOp.getNumDpsInputs() == numInputs &&
-         linalgOp.getNumDpsInits() == 1 &&
-         linalgOp.getNumLoops() == static_cast<unsigned>(rank) &&
-         linalgOp.getNumParallelLoops() == linalgOp.getNumLoops() &&
-         !linalgOp.hasIndexSemantics() &&
-         linalgOp
-             .getIndexingMapMatchingResult(
-                 cast<OpResult>(linalgOp->getResult(0)))
-             .isIdentity();
-}
-
-/// Matches `op` as an elementwise `kind` over a rank-`rank` iteration space
-/// whose trailing dims from `axis` are the normalised dims.
-static std::optional<ElementwiseBinary> matchElementwiseBinary(Operation *op,
-                                                               BinaryKind kind,
-                                                               int64_t axis,
-                                                               int64_t rank) {
-  if (!op || op->getNumResults() != 1)
-    return std::nullopt;
-  auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!resultType || resultType.getRank() != rank)
-    return std::nullopt;
-  bool isAdd = kind == BinaryKind::Add;
-
-  // arith on tensors.
-  if ((isAdd && isa<arith::AddFOp>(op)) || (!isAdd && isa<arith::MulFOp>(op)))
-    return ElementwiseBinary{op, classifyTensorOperand(op->getOperand(0), axis),
-                             classifyTensorOperand(op->getOperand(1), axis),
-                             op->getResult(0)};
-
-  // TOSA, with its rank-equal broadcasting.
-  if ((isAdd && isa<tosa::AddOp>(op)) || (!isAdd && isa<tosa::MulOp>(op))) {
-    if (auto mul = dyn_cast<tosa::MulOp>(op)) {
-      // The shift must be zero (it is for floats).
-      DenseIntElementsAttr shift;
-      if (!matchPattern(mul.getShift(), m_Constant(&shift)) ||
-          llvm::any_of(shift.getValues<APInt>(),
-                       [](const APInt &v) { return !v.isZero(); }))
-        return std::nullopt;
-    }
-    ArrayRef<int64_t> shape = resultType.getShape();
-    return ElementwiseBinary{
-        op, classifyTosaOperand(op->getOperand(0), shape, axis),
-        classifyTosaOperand(op->getOperand(1), shape, axis), op->getResult(0)};
-  }
-
-  // Any linalg structured op whose body is the one operation.
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || !isElementwiseOnTensors(linalgOp, rank, /*numInputs=*/2))
-    return std::nullopt;
-  if (isAdd ? !hasBinaryBody<arith::AddFOp>(linalgOp)
-            : !hasBinaryBody<arith::MulFOp>(linalgOp))
-    return std::nullopt;
-  SmallVector<BinaryOperand> operands;
-  for (OpOperand *input : linalgOp.getDpsInputOperands()) {
-    AffineMap map = linalgOp.getMatchingIndexingMap(input);
-    auto type = dyn_cast<RankedTensorType>(input->get().getType());
-    Broadcast broadcast = Broadcast::Other;
-    if (type && capture::isWholeRead(map, type, resultType.getShape()))
-      broadcast = Broadcast::Full;
-    else if (type && isRowBroadcastMap(map, axis, rank))
-      broadcast = Broadcast::Row;
-    operands.push_back({input->get(), broadcast});
-  }
-  return ElementwiseBinary{op, operands[0], operands[1], op->getResult(0)};
-}
-
-/// The row-broadcast operand `operand` as a tensor of the normalised shape.
+/// The row operand `operand` as a tensor of the normalised shape.
 static Value getNormalizedShapeValue(OpBuilder &b, Location loc,
-                                     const BinaryOperand &operand,
-                                     int64_t axis) {
+                                     const fuse::RowOperand &operand) {
   Value value = materializeAt(b, operand.value);
-  if (!operand.hasUnitRowDims)
+  if (operand.leadingUnitDims == 0)
     return value;
   int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
   SmallVector<ReassociationIndices> groups;
   ReassociationIndices first;
-  for (int64_t d = 0; d <= axis; ++d)
+  for (int64_t d = 0; d <= operand.leadingUnitDims; ++d)
     first.push_back(d);
   groups.push_back(first);
-  for (int64_t d = axis + 1; d < rank; ++d)
+  for (int64_t d = operand.leadingUnitDims + 1; d < rank; ++d)
     groups.push_back({d});
   return tensor::CollapseShapeOp::create(b, loc, value, groups);
 }
@@ -513,18 +354,10 @@ struct FuseResidualAdd : public OpInterfaceRewritePattern<NormOpInterface> {
     if (op.getResidual())
       return rewriter.notifyMatchFailure(op, "already has a residual");
     Value sum = op.getInput();
-    int64_t rank = op.getInputType().getRank();
-    std::optional<ElementwiseBinary> add = matchElementwiseBinary(
-        sum.getDefiningOp(), BinaryKind::Add, op.getNormalizedAxis(), rank);
+    std::optional<fuse::ResidualSum> add = fuse::matchResidualSum(sum);
     if (!add)
-      return rewriter.notifyMatchFailure(op, "input is not an elementwise add");
-    if (add->lhs.broadcast != Broadcast::Full ||
-        add->rhs.broadcast != Broadcast::Full)
-      return rewriter.notifyMatchFailure(op, "the add broadcasts an operand");
-    if (add->lhs.value.getType() != sum.getType() ||
-        add->rhs.value.getType() != sum.getType())
-      return rewriter.notifyMatchFailure(op, "the add's operand types differ "
-                                             "from its result type");
+      return rewriter.notifyMatchFailure(
+          op, "input is not an elementwise add of two tensors of its type");
 
     SmallVector<OpOperand *> otherUses;
     for (OpOperand &use : sum.getUses())
@@ -536,13 +369,13 @@ struct FuseResidualAdd : public OpInterfaceRewritePattern<NormOpInterface> {
 
     NormOperands oldOperands = NormOperands::get(op);
     NormOperands o = oldOperands;
-    o.input = add->lhs.value;
-    o.residual = add->rhs.value;
+    o.input = add->input;
+    o.residual = add->residual;
     SmallVector<Value> operands = o.getInputs();
     llvm::append_range(operands, o.getInits());
     // At the op, or, when a user of the sum comes first, right after the add.
-    Operation *insertionPoint =
-        findInsertionPoint({op, add->op->getNextNode()}, operands, users);
+    Operation *insertionPoint = findInsertionPoint(
+        {op, sum.getDefiningOp()->getNextNode()}, operands, users);
     if (!insertionPoint)
       return rewriter.notifyMatchFailure(
           op, "no point dominates the sum's users and follows the operands");
@@ -580,31 +413,13 @@ struct FuseAffineConsumer : public OpInterfaceRewritePattern<NormOpInterface> {
       return rewriter.notifyMatchFailure(
           op, "output is not used once (on tensors, not quantised)");
     int64_t axis = op.getNormalizedAxis();
-    int64_t rank = op.getInputType().getRank();
-    std::optional<ElementwiseBinary> binary =
-        matchElementwiseBinary(consumer, kind, axis, rank);
-    if (!binary)
-      return rewriter.notifyMatchFailure(op, "not an elementwise consumer");
     Value y = op->getResult(0);
-    BinaryOperand weight;
-    if (binary->lhs.value == y && binary->lhs.broadcast == Broadcast::Full)
-      weight = binary->rhs;
-    else if (binary->rhs.value == y && binary->rhs.broadcast == Broadcast::Full)
-      weight = binary->lhs;
-    else
-      return rewriter.notifyMatchFailure(op, "output is not read elementwise");
-    if (weight.value == y)
-      return rewriter.notifyMatchFailure(op, "the output times itself");
-    // With every dim normalised, element for element is a row broadcast.
-    bool isRowWeight = weight.broadcast == Broadcast::Row ||
-                       (weight.broadcast == Broadcast::Full && axis == 0);
-    if (!isRowWeight)
+    std::optional<fuse::RowOperand> weight = fuse::matchAffineConsumer(
+        consumer, y, axis, /*isAdd=*/kind == BinaryKind::Add);
+    if (!weight)
       return rewriter.notifyMatchFailure(
-          op, "the other operand is not broadcast along the rows");
+          op, "not the output times (plus) a weight broadcast along the rows");
     Type elementType = getElementTypeOrSelf(y);
-    if (getElementTypeOrSelf(weight.value) != elementType ||
-        binary->result.getType() != y.getType())
-      return rewriter.notifyMatchFailure(op, "element types differ");
     if (kind == BinaryKind::Add && !op.isLayerNorm())
       return rewriter.notifyMatchFailure(op, "rms_norm has no shift");
     for (Value affine : {op.getGamma(), op.getBeta()})
@@ -616,16 +431,16 @@ struct FuseAffineConsumer : public OpInterfaceRewritePattern<NormOpInterface> {
     NormOperands o = oldOperands;
     SmallVector<Value> operands = o.getInputs();
     llvm::append_range(operands, o.getInits());
-    operands.push_back(weight.value);
+    operands.push_back(weight->value);
     SmallVector<Operation *> users = getUsersOfOtherResults(op, y);
-    llvm::append_range(users, binary->result.getUsers());
+    llvm::append_range(users, consumer->getResult(0).getUsers());
     if (!findInsertionPoint({op}, operands, users))
       return rewriter.notifyMatchFailure(op, "the weight is not available at "
                                              "the norm op");
 
     rewriter.setInsertionPoint(op);
     Location loc = consumer->getLoc();
-    Value w = getNormalizedShapeValue(rewriter, loc, weight, axis);
+    Value w = getNormalizedShapeValue(rewriter, loc, *weight);
     if (kind == BinaryKind::Mul) {
       // (y * g + b) * w = y * (g * w) + (b * w).
       o.gamma = o.gamma ? createElementwise(rewriter, loc, BinaryKind::Mul,
@@ -652,47 +467,6 @@ private:
 // Output cast.
 //===----------------------------------------------------------------------===//
 
-/// The element type `consumer` converts its only input `y` to, if it is a
-/// float narrowing that rounds to nearest even: `arith.truncf`,
-/// `tosa.cast`, or a `linalg` op whose body is one `arith.truncf`.
-static FloatType getTruncationType(Operation *consumer, Value y, int64_t rank) {
-  auto isNearestEven = [](arith::TruncFOp truncf) {
-    std::optional<arith::RoundingMode> mode = truncf.getRoundingmode();
-    return !mode || *mode == arith::RoundingMode::to_nearest_even;
-  };
-  FloatType from = dyn_cast<FloatType>(getElementTypeOrSelf(y));
-  FloatType to;
-  if (auto truncf = dyn_cast<arith::TruncFOp>(consumer)) {
-    if (truncf.getIn() != y || !isNearestEven(truncf))
-      return {};
-    to = dyn_cast<FloatType>(getElementTypeOrSelf(truncf.getType()));
-  } else if (auto cast = dyn_cast<tosa::CastOp>(consumer)) {
-    // TOSA casts between floats round to nearest even.
-    if (cast.getInput() != y)
-      return {};
-    to = dyn_cast<FloatType>(getElementTypeOrSelf(cast.getType()));
-  } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(consumer)) {
-    if (!isElementwiseOnTensors(linalgOp, rank, /*numInputs=*/1) ||
-        linalgOp.getDpsInputOperand(0)->get() != y ||
-        !linalgOp.getMatchingIndexingMap(linalgOp.getDpsInputOperand(0))
-             .isIdentity())
-      return {};
-    Block *body = linalgOp.getBlock();
-    auto truncf = dyn_cast<arith::TruncFOp>(body->front());
-    auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
-    if (body->getOperations().size() != 2 || !truncf || !yield ||
-        truncf.getIn() != body->getArgument(0) ||
-        yield.getOperand(0) != truncf.getResult() || !isNearestEven(truncf))
-      return {};
-    to = dyn_cast<FloatType>(truncf.getType());
-  } else {
-    return {};
-  }
-  if (!from || !to || to.getWidth() >= from.getWidth())
-    return {};
-  return to;
-}
-
 namespace {
 /// `truncf(norm(x))` -> a norm op with the narrower output type. Only from
 /// an output in the compute type, so that the fused op, which rounds once
@@ -707,8 +481,7 @@ struct FuseOutputCast : public OpInterfaceRewritePattern<NormOpInterface> {
       return rewriter.notifyMatchFailure(
           op, "output is not used once (on tensors, not quantised)");
     Value y = op->getResult(0);
-    FloatType target =
-        getTruncationType(consumer, y, op.getInputType().getRank());
+    FloatType target = fuse::matchOutputCast(consumer, y);
     if (!target)
       return rewriter.notifyMatchFailure(op, "not a rounding float narrowing");
     Type computeType =
@@ -735,84 +508,6 @@ struct FuseOutputCast : public OpInterfaceRewritePattern<NormOpInterface> {
 // Quantisation.
 //===----------------------------------------------------------------------===//
 
-/// Whether `value` is a float constant equal to `expected` (defined in the
-/// body or above it).
-static bool isFloatConstant(Value value, double expected) {
-  FloatAttr attr;
-  return matchPattern(value, m_Constant(&attr)) &&
-         attr.getValueAsDouble() == expected;
-}
-
-/// If `value` is `min(max(x, lo), hi)` or `max(min(x, hi), lo)` with the
-/// NaN-propagating `arith.minimumf` / `arith.maximumf`, returns `x`.
-static Value matchClamp(Value value, double lo, double hi) {
-  // The operand of a `BinOpTy` that is not the constant `bound`.
-  auto other = [](Operation *op, double bound) -> Value {
-    if (isFloatConstant(op->getOperand(1), bound))
-      return op->getOperand(0);
-    if (isFloatConstant(op->getOperand(0), bound))
-      return op->getOperand(1);
-    return {};
-  };
-  if (auto min = value.getDefiningOp<arith::MinimumFOp>()) {
-    Value inner = other(min, hi);
-    if (auto max = inner ? inner.getDefiningOp<arith::MaximumFOp>() : nullptr)
-      return other(max, lo);
-    return {};
-  }
-  if (auto max = value.getDefiningOp<arith::MaximumFOp>()) {
-    Value inner = other(max, lo);
-    if (auto min = inner ? inner.getDefiningOp<arith::MinimumFOp>() : nullptr)
-      return other(min, hi);
-  }
-  return {};
-}
-
-namespace {
-/// A per-tensor quantisation in a `linalg` body.
-struct QuantizationMatch {
-  /// The value divided by the scale (the output, perhaps extended).
-  Value dividend;
-  /// Where the scale comes from: a block argument of a scalar input, a
-  /// value defined above the op, or a constant.
-  Value scale;
-};
-} // namespace
-
-/// Matches the body yield `result` of a quantisation to `type`:
-///   i8:       fptosi(clamp(roundeven(d / s), -128, 127)) (or round after
-///             the clamp)
-///   f8E4M3FN: truncf(clamp(d / s, -448, 448))
-static std::optional<QuantizationMatch> matchQuantization(Value result,
-                                                          Type type) {
-  Value scaled;
-  if (type.isSignlessInteger(8)) {
-    auto fptosi = result.getDefiningOp<arith::FPToSIOp>();
-    if (!fptosi)
-      return std::nullopt;
-    Value rounded = fptosi.getIn();
-    if (auto round = rounded.getDefiningOp<math::RoundEvenOp>()) {
-      scaled = matchClamp(round.getOperand(), -128.0, 127.0);
-    } else if (Value clamped = matchClamp(rounded, -128.0, 127.0)) {
-      if (auto round = clamped.getDefiningOp<math::RoundEvenOp>())
-        scaled = round.getOperand();
-    }
-  } else if (isa<Float8E4M3FNType>(type)) {
-    auto truncf = result.getDefiningOp<arith::TruncFOp>();
-    if (!truncf ||
-        (truncf.getRoundingmode() &&
-         *truncf.getRoundingmode() != arith::RoundingMode::to_nearest_even))
-      return std::nullopt;
-    scaled = matchClamp(truncf.getIn(), -448.0, 448.0);
-  }
-  if (!scaled)
-    return std::nullopt;
-  auto div = scaled.getDefiningOp<arith::DivFOp>();
-  if (!div)
-    return std::nullopt;
-  return QuantizationMatch{div.getLhs(), div.getRhs()};
-}
-
 namespace {
 /// A `linalg.generic` quantising the output per tensor -> a quantised
 /// output with that scale. The division must happen in the compute type;
@@ -827,71 +522,25 @@ struct FuseQuantization : public OpInterfaceRewritePattern<NormOpInterface> {
     if (!consumer)
       return rewriter.notifyMatchFailure(
           op, "output is not used once (on tensors, not quantised)");
-    int64_t rank = op.getInputType().getRank();
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(consumer);
-    if (!linalgOp || linalgOp.getNumDpsInputs() < 1 ||
-        !isElementwiseOnTensors(linalgOp, rank, linalgOp.getNumDpsInputs()))
-      return rewriter.notifyMatchFailure(op, "not an elementwise linalg op");
+    if (consumer->getNumResults() != 1)
+      return rewriter.notifyMatchFailure(op, "not a consumer with one result");
     Type quantizedType = getElementTypeOrSelf(consumer->getResult(0));
     if (!isQuantizedElementType(quantizedType))
       return rewriter.notifyMatchFailure(op, "not an i8 / f8E4M3FN result");
-
-    Block *body = linalgOp.getBlock();
-    auto yield = cast<linalg::YieldOp>(body->getTerminator());
-    std::optional<QuantizationMatch> match =
-        matchQuantization(yield.getOperand(0), quantizedType);
-    if (!match)
-      return rewriter.notifyMatchFailure(op, "not a quantisation chain");
-
-    // The dividend: the output, read element for element, perhaps extended.
     Value y = op->getResult(0);
-    Value dividend = match->dividend;
-    if (auto extf = dividend.getDefiningOp<arith::ExtFOp>())
-      dividend = extf.getIn();
-    auto arg = dyn_cast<BlockArgument>(dividend);
-    if (!arg || arg.getOwner() != body ||
-        arg.getArgNumber() >= linalgOp.getNumDpsInputs())
-      return rewriter.notifyMatchFailure(op, "does not divide the output");
-    OpOperand *yOperand = linalgOp.getDpsInputOperand(arg.getArgNumber());
-    if (yOperand->get() != y ||
-        !linalgOp.getMatchingIndexingMap(yOperand).isIdentity())
-      return rewriter.notifyMatchFailure(op, "does not divide the output");
     Type computeType =
         getComputeElementType(op.getInputType().getElementType());
-    if (match->dividend.getType() != computeType)
-      return rewriter.notifyMatchFailure(op, "divides in another type than "
-                                             "the compute type");
-
-    // The scale: one value for the whole tensor.
-    Value scale = match->scale;
-    OpOperand *scaleTensor = nullptr;
-    auto scaleArg = dyn_cast<BlockArgument>(scale);
-    if (scaleArg && scaleArg.getOwner() == body) {
-      if (scaleArg.getArgNumber() >= linalgOp.getNumDpsInputs())
-        return rewriter.notifyMatchFailure(op, "scale is not an input");
-      scaleTensor = linalgOp.getDpsInputOperand(scaleArg.getArgNumber());
-      AffineMap map = linalgOp.getMatchingIndexingMap(scaleTensor);
-      bool perTensor = llvm::all_of(map.getResults(), [](AffineExpr e) {
-        auto c = dyn_cast<AffineConstantExpr>(e);
-        return c && c.getValue() == 0;
-      });
-      if (!perTensor)
-        return rewriter.notifyMatchFailure(op, "the scale is not per tensor");
-    } else if (!scaleArg && !isClonableConstant(scale) &&
-               consumer->isAncestor(scale.getDefiningOp())) {
-      return rewriter.notifyMatchFailure(op, "scale computed in the body");
-    }
-    // Every other input must be unused by the body.
-    for (OpOperand *input : linalgOp.getDpsInputOperands())
-      if (input != yOperand && input != scaleTensor &&
-          linalgOp.payloadUsesValueFromOperand(input))
-        return rewriter.notifyMatchFailure(op, "reads another input");
-
+    std::optional<fuse::Quantization> match =
+        fuse::matchQuantization(consumer, y, computeType);
+    if (!match)
+      return rewriter.notifyMatchFailure(
+          op, "not a per-tensor quantisation of the output in the compute "
+              "type");
     NormOperands oldOperands = NormOperands::get(op);
     NormOperands o = oldOperands;
     SmallVector<Value> operands = o.getInputs();
     llvm::append_range(operands, o.getInits());
-    operands.push_back(scaleTensor ? scaleTensor->get() : scale);
+    operands.push_back(match->scale);
     SmallVector<Operation *> users = getUsersOfOtherResults(op, y);
     llvm::append_range(users, consumer->getResult(0).getUsers());
     if (!findInsertionPoint({op}, operands, users))
@@ -900,15 +549,15 @@ struct FuseQuantization : public OpInterfaceRewritePattern<NormOpInterface> {
 
     rewriter.setInsertionPoint(op);
     Location loc = consumer->getLoc();
-    if (scaleTensor) {
+    if (match->scaleIsTensor) {
       int64_t scaleRank =
-          cast<RankedTensorType>(scaleTensor->get().getType()).getRank();
-      SmallVector<Value> indices(
-          scaleRank, arith::ConstantIndexOp::create(rewriter, loc, 0));
+          cast<RankedTensorType>(match->scale.getType()).getRank();
+      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      SmallVector<Value> indices(scaleRank, zero);
       o.outScale =
-          tensor::ExtractOp::create(rewriter, loc, scaleTensor->get(), indices);
+          tensor::ExtractOp::create(rewriter, loc, match->scale, indices);
     } else {
-      o.outScale = materializeAt(rewriter, scale);
+      o.outScale = materializeAt(rewriter, match->scale);
     }
     o.output = createEmptyLike(rewriter, loc, o.output, quantizedType);
     NormOpInterface fused = buildNormOp(rewriter, op, o);
