@@ -19,6 +19,9 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from norm_mlir.core import tools  # noqa: E402
 
 MAPS = """#id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -184,8 +187,7 @@ def main(argv=None):
     parser.add_argument("--counts", type=int, nargs="+", default=[500, 1000, 2000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", help="also write the table (Markdown) here")
-    parser.add_argument("--norm-opt", default=os.environ.get(
-        "NORM_OPT", os.path.join(ROOT, "build", "bin", "norm-opt")))
+    parser.add_argument("--norm-opt", default=tools.norm_opt())
     args = parser.parse_args(argv)
 
     rows = []

@@ -33,7 +33,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-LLVM = "/usr/lib/llvm-22"
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from norm_mlir.core import tools  # noqa: E402
+from norm_mlir.core.kernels import NormKernel, norm_op  # noqa: E402
 
 # Output element type, bytes per output element.
 FORMS = [("f32", 4), ("bf16", 2), ("i8", 1)]
@@ -63,8 +66,8 @@ def unfused_block(rows, n, out):
     lines += [
         f"  %sum = arith.addf %xt, %rt : {t(full)}",
         f"  %e = tensor.empty() : {t(full)}",
-        f"  %n = norm.rms_norm eps(1.0e-06) ins(%sum : {t(full)}) "
-        f"gamma(%wt : {t(vec)}) outs(%e : {t(full)}) -> {t(full)}",
+        "  %n = " + norm_op("rms_norm", ("%sum", t(full)), ("%e", t(full)),
+                            eps=1e-6, gamma=("%wt", t(vec))),
     ]
     y = "%n"
     if out == "bf16":
@@ -103,24 +106,10 @@ def unfused_block(rows, n, out):
 
 
 def norm_kernel(rows, n):
-    """The unfused sequence's middle kernel: RMSNorm with gamma, f32."""
-    full, vec = f"{rows}x{n}xf32", f"{n}xf32"
-    return "\n".join([
-        f"func.func @norm_f32(%h: memref<{full}>, %w: memref<{vec}>, "
-        f"%y: memref<{full}>) attributes {{llvm.emit_c_interface}} {{",
-        f"  %ht = bufferization.to_tensor %h restrict : memref<{full}> to "
-        f"tensor<{full}>",
-        f"  %wt = bufferization.to_tensor %w restrict : memref<{vec}> to "
-        f"tensor<{vec}>",
-        f"  %e = tensor.empty() : tensor<{full}>",
-        f"  %n = norm.rms_norm eps(1.0e-06) ins(%ht : tensor<{full}>) "
-        f"gamma(%wt : tensor<{vec}>) outs(%e : tensor<{full}>) -> "
-        f"tensor<{full}>",
-        f"  bufferization.materialize_in_destination %n in restrict writable "
-        f"%y : (tensor<{full}>, memref<{full}>) -> ()",
-        "  return",
-        "}",
-    ])
+    """The unfused sequence's middle kernel: RMSNorm with gamma, f32, called
+    with h, w and y."""
+    return NormKernel(op="rms_norm", shape=(rows, n), gamma=True, eps=1e-6,
+                      abi="kernel", c_interface=True).ir("norm_f32")
 
 
 def build(args, rows, n, out_dir):
@@ -154,17 +143,17 @@ def build(args, rows, n, out_dir):
         lowered = os.path.join(out_dir, f"fusion_{prefix}.llvm.mlir")
         run([norm_opt, variant, "--norm-fuse", pipeline, "-o", lowered])
         ll = os.path.join(out_dir, f"fusion_{prefix}.ll")
-        run([f"{LLVM}/bin/mlir-translate", "--mlir-to-llvmir", lowered, "-o",
-             ll])
+        run([tools.mlir_translate(), "--mlir-to-llvmir", lowered, "-o", ll])
         obj = os.path.join(out_dir, f"fusion_{prefix}.o")
-        run(["clang-22", "-O3", "-march=native", "-c", ll, "-o", obj,
+        run([tools.clang(), "-O3", "-march=native", "-c", ll, "-o", obj,
              "-Wno-override-module"])
         objects.append(obj)
     driver = os.path.join(out_dir, "fusion_bench")
-    run(["clang++-22", "-O3", "-march=native", "-fopenmp", "-std=c++17",
+    run([tools.clangxx(), "-O3", "-march=native", "-fopenmp", "-std=c++17",
          f"-DROWS={rows}", f"-DCOLS={n}", f"-DSCALE={SCALE}f",
          os.path.join(HERE, "fusion_driver.cpp")] + objects +
-        [f"-L{LLVM}/lib", f"-Wl,-rpath,{LLVM}/lib", "-o", driver])
+        [f"-L{tools.lib_dir()}", f"-Wl,-rpath,{tools.lib_dir()}", "-o",
+         driver])
     return driver
 
 
@@ -208,8 +197,7 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--min-time", type=float, default=2.0)
     parser.add_argument("--min-reps", type=int, default=7)
-    parser.add_argument("--norm-opt",
-                        default=os.path.join(ROOT, "build", "bin", "norm-opt"))
+    parser.add_argument("--norm-opt", default=tools.norm_opt())
     parser.add_argument("--cpu-options", default="",
                         help="extra norm-cpu-pipeline options, e.g. "
                         "'prefetch-locality=2'")

@@ -1,7 +1,7 @@
 """MLIR kernels for the benchmark, and the C table that lets the driver call them.
 
-Every kernel uses the usual kernel ABI: memref arguments, read with
-`bufferization.to_tensor` and written with
+Every kernel uses the usual kernel ABI (written by norm_mlir.core.kernels):
+memref arguments, read with `bufferization.to_tensor` and written with
 `bufferization.materialize_in_destination`, the norm op on tensors in
 between, and `llvm.emit_c_interface` for a C-callable `_mlir_ciface_` entry:
 
@@ -9,7 +9,14 @@ between, and `llvm.emit_c_interface` for a C-callable `_mlir_ciface_` entry:
                              Memref2D *out);
 """
 
+import os
+import sys
 from dataclasses import dataclass
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "python"))
+
+from norm_mlir.core.kernels import NormKernel  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -30,29 +37,11 @@ class Config:
 
 def kernel(config, name):
     """The MLIR function `name` computing `config`."""
-    dt = config.dtype
-    full = f"{config.rows}x{config.n}x{dt}"
-    vec = f"{config.n}x{dt}"
-    params = [("x", full), ("g", vec)]
-    if config.has_beta:
-        params.append(("b", vec))
-    args = ", ".join(f"%{p}: memref<{t}>" for p, t in params)
-    lines = [f"func.func @{name}({args}, %o: memref<{full}>) "
-             "attributes {llvm.emit_c_interface} {"]
-    for p, t in params:
-        lines.append(f"  %{p}t = bufferization.to_tensor %{p} restrict : "
-                     f"memref<{t}> to tensor<{t}>")
-    lines.append(f"  %e = tensor.empty() : tensor<{full}>")
-    eps = "1.0e-05" if config.op == "layer_norm" else "1.0e-06"
-    beta = f" beta(%bt : tensor<{vec}>)" if config.has_beta else ""
-    lines.append(f"  %y = norm.{config.op} eps({eps}) ins(%xt : tensor<{full}>) "
-                 f"gamma(%gt : tensor<{vec}>){beta} outs(%e : tensor<{full}>) "
-                 f"-> tensor<{full}>")
-    lines.append(f"  bufferization.materialize_in_destination %y in restrict "
-                 f"writable %o : (tensor<{full}>, memref<{full}>) -> ()")
-    lines.append("  return")
-    lines.append("}")
-    return "\n".join(lines)
+    return NormKernel(
+        op=config.op, shape=(config.rows, config.n), dtype=config.dtype,
+        gamma=True, beta=config.has_beta,
+        eps=1e-5 if config.op == "layer_norm" else 1e-6, abi="kernel",
+        c_interface=True).ir(name)
 
 
 def module(configs, prefix):

@@ -33,10 +33,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import kernels  # noqa: E402
+from norm_mlir.core import tools  # noqa: E402
 
-LLVM = "/usr/lib/llvm-22"
 SHAPES = [(256, 768), (4096, 768), (65536, 1024), (16384, 4096), (4096, 8192)]
 BF16_SHAPES = [(16384, 4096)]
 QUICK_SHAPES = [(4096, 768), (16384, 4096)]
@@ -110,9 +111,9 @@ def build(args, configs, out):
         lowered = os.path.join(out, f"{prefix}.llvm.mlir")
         run([norm_opt, src, "-o", lowered] + passes)
         ll = os.path.join(out, f"{prefix}.ll")
-        run([f"{LLVM}/bin/mlir-translate", "--mlir-to-llvmir", lowered, "-o", ll])
+        run([tools.mlir_translate(), "--mlir-to-llvmir", lowered, "-o", ll])
         obj = os.path.join(out, f"{prefix}.o")
-        run(["clang-22", "-O3", "-march=native", "-c", ll, "-o", obj,
+        run([tools.clang(), "-O3", "-march=native", "-c", ll, "-o", obj,
              "-Wno-override-module"])
         objects.append(obj)
     with open(os.path.join(out, "bench_kernels.h"), "w") as f:
@@ -121,9 +122,9 @@ def build(args, configs, out):
     # --disable-new-dtags: an RPATH that also applies to libdnnl's own
     # dependencies, so that its libgomp.so.1 is LLVM's libomp (which carries
     # the GOMP_* entry points) and the process holds one OpenMP runtime.
-    run(["clang++-22", "-O3", "-march=native", "-fopenmp", "-I", out, "-I", HERE,
+    run([tools.clangxx(), "-O3", "-march=native", "-fopenmp", "-I", out, "-I", HERE,
          os.path.join(HERE, "driver.cpp")] + objects +
-        ["-ldnnl", f"-L{LLVM}/lib", f"-Wl,-rpath,{LLVM}/lib",
+        ["-ldnnl", f"-L{tools.lib_dir()}", f"-Wl,-rpath,{tools.lib_dir()}",
          "-Wl,--disable-new-dtags", "-o", driver])
     return driver
 
@@ -288,10 +289,7 @@ def main():
                         metavar=("NAME", "OPTIONS"),
                         help="also time norm-mlir built with these extra "
                         "pipeline options, as v_NAME")
-    parser.add_argument("--norm-opt",
-                        default=os.environ.get("NORM_OPT",
-                                               os.path.join(ROOT, "build", "bin",
-                                                            "norm-opt")))
+    parser.add_argument("--norm-opt", default=tools.norm_opt())
     parser.add_argument("--torch-fresh-pages", action="store_true",
                         help="time PyTorch with glibc's default malloc, which "
                         "maps fresh pages for every large output")

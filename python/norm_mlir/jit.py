@@ -20,23 +20,11 @@ import numpy as np
 
 from norm_mlir import _capi
 from norm_mlir.compiler import DEFAULT_SOURCE_NAME, session
+from norm_mlir.core import tools
+# Element types a JIT-callable function may use, with their numpy storage
+# (bf16 values live in uint16 arrays, their bit patterns).
+from norm_mlir.core.types import NUMPY_DTYPES
 from norm_mlir.diagnostics import MLIRError
-from norm_mlir.testing import harness
-
-# Element types a JIT-callable function may use, with their numpy storage.
-# bf16 values live in uint16 arrays (their bit patterns).
-NUMPY_DTYPES = {
-    "f16": np.dtype(np.float16),
-    "bf16": np.dtype(np.uint16),
-    "f32": np.dtype(np.float32),
-    "f64": np.dtype(np.float64),
-    "i1": np.dtype(np.bool_),
-    "i8": np.dtype(np.int8),
-    "i16": np.dtype(np.int16),
-    "i32": np.dtype(np.int32),
-    "i64": np.dtype(np.int64),
-    "index": np.dtype(np.int64),
-}
 _SCALAR_CTYPES = {
     "f32": ctypes.c_float,
     "f64": ctypes.c_double,
@@ -56,7 +44,7 @@ def default_pipeline():
     """The lowering pipeline the JIT uses unless told otherwise:
     `$NORM_MLIR_PIPELINE` when set, else the project's CPU pipeline ("cpu",
     `--norm-cpu-pipeline`) when this build registers it, else the reference
-    lowering ("linalg"). Names refer to `norm_mlir.testing.harness.PIPELINES`.
+    lowering ("linalg"). Names refer to `norm_mlir.core.pipelines.PIPELINES`.
     """
     global _default_pipeline
     if _default_pipeline is None:
@@ -73,7 +61,7 @@ def default_pipeline():
 def shared_libraries():
     """Runtime libraries the JIT-compiled code may call into (memrefCopy,
     printing): MLIR's runner utils, from `$MLIR_LIB_DIR` or LLVM's lib dir."""
-    return [path for path in harness.runner_libs() if os.path.exists(path)]
+    return [path for path in tools.runner_libs() if os.path.exists(path)]
 
 
 class ArgSpec:

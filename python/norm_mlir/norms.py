@@ -23,7 +23,9 @@ from typing import Optional
 import numpy as np
 
 from norm_mlir import jit
-from norm_mlir.testing.harness import mlir_float
+from norm_mlir.core import kernels
+from norm_mlir.core.types import DTYPE_NAMES as _DTYPE_NAMES, \
+    FLOAT_ELEMENT_TYPES as _ELEMENT_TYPES, NUMPY_DTYPES as _NUMPY_DTYPES
 
 
 def _torch():
@@ -33,20 +35,6 @@ def _torch():
     return sys.modules.get("torch")
 
 
-# numpy storage -> MLIR element type.
-_ELEMENT_TYPES = {
-    np.dtype(np.float16): "f16",
-    np.dtype(np.float32): "f32",
-    np.dtype(np.float64): "f64",
-    np.dtype(np.uint16): "bf16",
-}
-_NUMPY_DTYPES = {v: k for k, v in _ELEMENT_TYPES.items()}
-_DTYPE_NAMES = {
-    "f16": "f16", "float16": "f16", "half": "f16",
-    "f32": "f32", "float32": "f32", "float": "f32",
-    "f64": "f64", "float64": "f64", "double": "f64",
-    "bf16": "bf16", "bfloat16": "bf16",
-}
 _SUPPORTED = "float32, float16, float64, or bf16 (uint16 bit patterns)"
 
 CacheInfo = collections.namedtuple("CacheInfo", "hits misses size")
@@ -66,40 +54,15 @@ class KernelSignature:
     pipeline: str
 
     def kernel_ir(self, func="norm_kernel"):
-        """The kernel as MLIR: memrefs outside (x, [residual], [gamma],
-        [beta], out, [residual_out]), a norm op on tensors inside."""
-        row = lambda t: f"?x{self.n}x{t}"
-        vec = lambda t: f"{self.n}x{t}"
-        ins = [("x", "ins", row(self.dtype))]
-        if self.residual:
-            ins.append(("r", "residual", row(self.dtype)))
-        if self.gamma:
-            ins.append(("g", "gamma", vec(self.gamma)))
-        if self.beta:
-            ins.append(("b", "beta", vec(self.beta)))
-        outs = [("o", "outs", row(self.out_dtype))]
-        if self.residual:
-            outs.append(("s", "residual_out", row(self.dtype)))
-        args = [f"%{n}: memref<{t}>" for n, _, t in ins + outs]
-        lines = [f"func.func @{func}({', '.join(args)}) {{"]
-        for name, _, t in ins:
-            lines.append(f"  %{name}_t = bufferization.to_tensor %{name} restrict "
-                         f": memref<{t}> to tensor<{t}>")
-        lines.append("  %c0 = arith.constant 0 : index")
-        lines.append(f"  %rows = tensor.dim %x_t, %c0 : tensor<{row(self.dtype)}>")
-        for name, _, t in outs:
-            lines.append(f"  %{name}_init = tensor.empty(%rows) : tensor<{t}>")
-        op = [f"norm.{self.op} eps({mlir_float(self.eps)})"]
-        op += [f"{kw}(%{n}_t : tensor<{t}>)" for n, kw, t in ins]
-        op += [f"{kw}(%{n}_init : tensor<{t}>)" for n, kw, t in outs]
-        op.append("-> " + ", ".join(f"tensor<{t}>" for _, _, t in outs))
-        lines.append(f"  %y:{len(outs)} = " + " ".join(op))
-        for i, (name, _, t) in enumerate(outs):
-            lines.append(f"  bufferization.materialize_in_destination %y#{i} in "
-                         f"restrict writable %{name} : (tensor<{t}>, memref<{t}>) "
-                         "-> ()")
-        lines += ["  return", "}"]
-        return "\n".join(lines)
+        """The kernel as MLIR (core.kernels, the kernel ABI): memrefs
+        outside (x, [residual], [gamma], [beta], out, [residual_out]) of
+        any number of rows, a norm op on tensors inside."""
+        return kernels.NormKernel(
+            op=self.op, shape=(None, self.n), dtype=self.dtype,
+            out=self.out_dtype, param_dtype=self.gamma or self.beta or "",
+            gamma=self.gamma is not None, beta=self.beta is not None,
+            residual=self.residual, residual_out=self.residual,
+            eps=self.eps, abi="kernel").ir(func)
 
 
 class _KernelCache:

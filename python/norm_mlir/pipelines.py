@@ -3,7 +3,7 @@
 
 A pipeline may be given as
 
-- a name from `norm_mlir.testing.harness.PIPELINES` ("linalg", "cpu", ...),
+- a name from `norm_mlir.core.pipelines.PIPELINES` ("linalg", "cpu", ...),
   the one place the project's lowering pipelines are spelled out;
 - `norm-opt` flags, as a list or one string (`"--convert-norm-to-linalg
   --one-shot-bufferize=bufferize-function-boundaries"`). They mean what they
@@ -17,9 +17,8 @@ A pipeline may be given as
 import shlex
 from dataclasses import dataclass
 
-from norm_mlir.testing.harness import PIPELINES
-
-_MODULE = "builtin.module"
+from norm_mlir.core.pipelines import ANCHOR as _MODULE
+from norm_mlir.core.pipelines import PIPELINES, unanchor as _unanchor
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,6 @@ def _strip_quotes(text):
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     return text
-
-
-def _unanchor(text):
-    prefix = _MODULE + "("
-    text = text.strip()
-    if not (text.startswith(prefix) and text.endswith(")")):
-        raise ValueError(f"a textual pipeline must be anchored on {_MODULE}, "
-                         f"got {text!r}")
-    return text[len(prefix):-1]
 
 
 def _flag_step(flag):

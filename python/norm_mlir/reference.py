@@ -7,12 +7,12 @@ computed in float64.
 
 import numpy as np
 
-# Element types the project handles, with their numpy storage.
-FLOAT_TYPES = ("f64", "f32", "f16", "bf16")
-# Quantised output types (they need an out_scale).
-QUANTIZED_TYPES = ("i8", "f8E4M3FN")
-# The largest finite f8E4M3FN value.
-F8E4M3FN_MAX = 448.0
+# Element types and bit patterns live in norm_mlir.core.types; these names
+# stay here for the code that reads them from the reference.
+from norm_mlir.core.types import (  # noqa: F401
+    F8E4M3FN_MAX, FLOAT_TYPES, QUANTIZED_TYPES, bf16_bits_to_float,
+    f8e4m3fn_bits_to_float, float_to_bf16_bits, float_to_f8e4m3fn_bits,
+    from_int_bits, to_bits)
 
 
 def round_to(values, dtype):
@@ -27,62 +27,6 @@ def round_to(values, dtype):
     if dtype == "bf16":
         return bf16_bits_to_float(float_to_bf16_bits(values))
     raise ValueError(f"unsupported element type {dtype}")
-
-
-def float_to_bf16_bits(values):
-    """The bf16 bit patterns (uint16) of `values`, rounded to nearest even."""
-    f32 = np.asarray(values, dtype=np.float64).astype(np.float32)
-    bits = f32.view(np.uint32).astype(np.uint64)
-    nan = np.isnan(f32)
-    rounding = ((bits >> 16) & 1) + 0x7FFF
-    rounded = ((bits + rounding) >> 16).astype(np.uint16)
-    rounded[nan] = 0x7FC0
-    return rounded
-
-
-def bf16_bits_to_float(bits):
-    """Float64 values of bf16 bit patterns."""
-    bits = np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16
-    return bits.view(np.float32).astype(np.float64)
-
-
-def f8e4m3fn_bits_to_float(bits):
-    """Float64 values of f8E4M3FN bit patterns (bias 7, 3 mantissa bits,
-    no infinities, NaN = S.1111.111)."""
-    bits = np.asarray(bits, dtype=np.int64) & 0xFF
-    sign = np.where(bits & 0x80, -1.0, 1.0)
-    exponent = (bits >> 3) & 0xF
-    mantissa = (bits & 0x7).astype(np.float64)
-    value = np.where(exponent == 0, mantissa * 2.0 ** -9,
-                     (1.0 + mantissa / 8.0) * np.exp2(exponent - 7.0))
-    value = np.where((bits & 0x7F) == 0x7F, np.nan, value)
-    return sign * value
-
-
-# Every finite non-negative f8E4M3FN value, indexed by its bit pattern.
-_F8_GRID = f8e4m3fn_bits_to_float(np.arange(0x7F))
-
-
-def float_to_f8e4m3fn_bits(values):
-    """f8E4M3FN bit patterns of `values`, rounded to nearest even; NaN (0x7F,
-    with the sign) for NaN and for magnitudes that round above 448 (the
-    format has no infinity), as APFloat converts."""
-    values = np.asarray(values, dtype=np.float64)
-    magnitude = np.abs(values)
-    # The largest grid point <= |v| and its successor; pick the nearer, ties
-    # to the even bit pattern.
-    lower = np.clip(np.searchsorted(_F8_GRID, magnitude, side="right") - 1,
-                    0, len(_F8_GRID) - 1)
-    upper = lower + 1
-    upper_value = np.where(upper < len(_F8_GRID),
-                           _F8_GRID[np.minimum(upper, len(_F8_GRID) - 1)],
-                           480.0)  # where 0x7F would be, were it a number
-    below = magnitude - _F8_GRID[lower]
-    above = upper_value - magnitude
-    take_upper = (above < below) | ((above == below) & (lower % 2 == 1))
-    bits = np.where(take_upper, upper, lower)
-    bits = np.where(np.isnan(values) | (bits > 0x7E), 0x7F, bits)
-    return (bits | np.where(np.signbit(values), 0x80, 0)).astype(np.int64)
 
 
 def quantize(values, dtype, scale):
@@ -110,41 +54,6 @@ def quantization_step(quantized, dtype):
     with np.errstate(divide="ignore"):
         exponent = np.floor(np.log2(np.maximum(magnitude, 2.0 ** -6)))
     return np.exp2(exponent - 3)
-
-
-def to_bits(values, dtype):
-    """Little-endian raw bytes of `values` stored as `dtype`."""
-    if dtype == "f64":
-        return np.asarray(values, dtype="<f8").tobytes()
-    if dtype == "f32":
-        return np.asarray(values, dtype="<f4").tobytes()
-    if dtype == "f16":
-        return np.asarray(values, dtype="<f2").tobytes()
-    if dtype == "bf16":
-        return float_to_bf16_bits(values).astype("<u2").tobytes()
-    if dtype == "i8":
-        return np.asarray(values, dtype=np.float64).astype("<i1").tobytes()
-    if dtype == "f8E4M3FN":
-        return float_to_f8e4m3fn_bits(values).astype("<u1").tobytes()
-    raise ValueError(f"unsupported element type {dtype}")
-
-
-def from_int_bits(ints, dtype):
-    """Float64 values from integer bit patterns (as printed by the harness)."""
-    ints = np.asarray(ints, dtype=np.int64)
-    if dtype == "f64":
-        return ints.view(np.float64).copy()
-    if dtype == "f32":
-        return ints.astype(np.uint32).view(np.float32).astype(np.float64)
-    if dtype == "f16":
-        return ints.astype(np.uint16).view(np.float16).astype(np.float64)
-    if dtype == "bf16":
-        return bf16_bits_to_float(ints.astype(np.uint16))
-    if dtype == "i8":
-        return (ints & 0xFF).astype(np.uint8).view(np.int8).astype(np.float64)
-    if dtype == "f8E4M3FN":
-        return f8e4m3fn_bits_to_float(ints)
-    raise ValueError(f"unsupported element type {dtype}")
 
 
 def _normalized_axes(ndim, axis):

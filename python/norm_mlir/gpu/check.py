@@ -34,8 +34,8 @@ def run_cases(specs, options="", batch=8, verbose=False, keep=None):
             calls.append(harness.Call(func, args, outputs, result_shapes))
             data.append(values)
         try:
-            results = emulator.run_calls("\n".join(kernels), calls, options,
-                                         keep=keep)
+            results = harness.run_calls_emulated("\n".join(kernels), calls,
+                                                 options, keep=keep)
         except (harness.HarnessError, emulator.EmulatorError) as err:
             print(f"FAIL [{label}] batch of {len(chunk)} cases starting at "
                   f"'{chunk[0].spec}':\n{err}")

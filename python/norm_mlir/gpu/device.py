@@ -22,35 +22,13 @@ import time
 
 import numpy as np
 
-from norm_mlir import reference
+from norm_mlir.core import types
 from norm_mlir.testing.norm_cases import NormCase
-
-_NUMPY_TYPES = {"f64": "<f8", "f32": "<f4", "f16": "<f2"}
 
 
 class DeviceError(RuntimeError):
     pass
 
-
-def to_bytes(values, dtype):
-    return reference.to_bits(values, dtype)
-
-
-def from_bytes(data, dtype, shape):
-    """Float64 values of raw little-endian `data` of element type `dtype`."""
-    if dtype == "bf16":
-        bits = np.frombuffer(data, dtype="<u2")
-        values = reference.bf16_bits_to_float(bits)
-    elif dtype in reference.QUANTIZED_TYPES:
-        values = reference.from_int_bits(np.frombuffer(data, dtype="<u1"), dtype)
-    else:
-        values = np.frombuffer(data, dtype=_NUMPY_TYPES[dtype]).astype(np.float64)
-    return values.reshape(shape)
-
-
-def element_bytes(dtype):
-    return {"f64": 8, "f32": 4, "f16": 2, "bf16": 2, "i8": 1,
-            "f8E4M3FN": 1}[dtype]
 
 
 def param_values(launch, args, pointers):
@@ -276,16 +254,16 @@ def run_case(device, manifest, variant, artefacts, functions):
             sizes.append(0)
             continue
         count = int(np.prod(arg["shape"])) if arg["shape"] else 1
-        nbytes = count * element_bytes(arg["dtype"])
+        nbytes = count * types.byte_size(arg["dtype"])
         ptr = device.alloc(nbytes)
         if arg["role"] == "in":
-            device.upload(ptr, to_bytes(inputs[arg["name"]], arg["dtype"]))
-        elif arg["dtype"] in reference.QUANTIZED_TYPES:
+            device.upload(ptr, types.to_bits(inputs[arg["name"]], arg["dtype"]))
+        elif arg["dtype"] in types.QUANTIZED_TYPES:
             # 0x7F: NaN in f8E4M3FN, i8's saturated 127 (i8 has no NaN).
             device.upload(ptr, b"\x7f" * nbytes)
         else:
             # NaN-filled destinations: an element the kernel misses shows.
-            device.upload(ptr, to_bytes(np.full(count, np.nan), arg["dtype"]))
+            device.upload(ptr, types.to_bits(np.full(count, np.nan), arg["dtype"]))
         pointers.append(ptr)
         sizes.append(nbytes)
     try:
@@ -299,7 +277,8 @@ def run_case(device, manifest, variant, artefacts, functions):
             device.launch(functions[key], launch["grid"], launch["block"],
                           param_values(launch, args, pointers))
         device.synchronize()
-        outputs = [from_bytes(device.download(ptr, n), arg["dtype"], arg["shape"])
+        outputs = [types.from_bytes(device.download(ptr, n), arg["dtype"],
+                                    arg["shape"])
                    for arg, ptr, n in zip(args, pointers, sizes)
                    if arg["role"] == "out"]
     finally:

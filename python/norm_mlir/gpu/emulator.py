@@ -15,19 +15,18 @@ hangs here as it would misbehave on a GPU.
 What this checks is everything above the NVPTX back end: the lowering, the
 pipeline, the kernel ABI, and the numbers (IEEE f32 arithmetic on both).
 The PTX itself is checked by ptxas (see test/Integration/GPU).
+
+`run_module` runs a module with a `main` (the test harness writes one:
+norm_mlir.testing.harness.run_calls_emulated) and returns what it printed.
 """
 
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
-import numpy as np
-
-from norm_mlir import reference
+from norm_mlir.core import tools, types
 from norm_mlir.gpu import binaries
-from norm_mlir.testing import harness
 
 _RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "emulator_runtime.c")
@@ -61,19 +60,6 @@ class EmulatorError(RuntimeError):
     pass
 
 
-def _tool(name):
-    return harness._tool(name)
-
-
-def _clang():
-    for name in ("clang-22", "clang"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return os.path.join(os.environ.get("MLIR_TOOLS_DIR", "/usr/lib/llvm-22/bin"),
-                        "clang")
-
-
 def retarget(ll_text):
     """The kernel module's LLVM IR, rewritten to compile for the host.
     Returns (ir, [(kernel name, [param types])])."""
@@ -96,7 +82,7 @@ def retarget(ll_text):
     for m in re.finditer(r"^define\s+(?:[\w]+\s+)*void\s+@([\w.$]+)\((.*)\)",
                          text, re.M):
         params = []
-        for param in harness._split_top_level(m.group(2)):
+        for param in types.split_top_level(m.group(2)):
             params.append(param.split()[0])
         kernels.append((m.group(1), params))
     return text, kernels
@@ -136,8 +122,7 @@ def build_library(lowered_ir, workdir):
         bc = os.path.join(workdir, f"kernel{i}.bc")
         with open(bc, "wb") as f:
             f.write(obj.data)
-        proc = subprocess.run([_tool("llvm-dis"), bc, "-o", "-"],
-                              capture_output=True, text=True)
+        proc = tools.run([tools.llvm_dis(), bc, "-o", "-"])
         if proc.returncode:
             raise EmulatorError("llvm-dis failed:\n" + proc.stderr)
         ir, kernels = retarget(proc.stdout)
@@ -150,19 +135,21 @@ def build_library(lowered_ir, workdir):
     with open(table, "w") as f:
         f.write(_trampolines(all_kernels))
     library = os.path.join(workdir, "libnorm_gpu_emulator.so")
-    cmd = [_clang(), "-shared", "-fPIC", "-O1", "-pthread",
+    cmd = [tools.clang(), "-shared", "-fPIC", "-O1", "-pthread",
            "-Wno-override-module", "-o", library, _RUNTIME, table] + sources
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = tools.run(cmd)
     if proc.returncode:
         raise EmulatorError("compiling the kernels for the host failed:\n" +
                             " ".join(cmd) + "\n" + proc.stderr[-4000:])
     return library
 
 
-def run_calls(kernel_ir, calls, pipeline_options="", keep=None, timeout=600):
-    """As norm_mlir.testing.harness.run_calls, through --norm-gpu-pipeline
-    (with `pipeline_options`) and the emulator."""
-    module, out_specs = harness.build_module(kernel_ir, calls)
+def run_module(module, pipeline_options="", keep=None, timeout=600):
+    """Lowers `module` (which has a `main`) through --norm-gpu-pipeline (with
+    `pipeline_options`), builds its kernels for the host and runs `main`
+    with mlir-runner; returns what it printed. Raises tools.ToolError when
+    norm-opt or mlir-runner fails or the run takes longer than `timeout`
+    seconds, EmulatorError when the kernels cannot be emulated."""
     options = ("format=llvm " + pipeline_options).strip()
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "module.mlir")
@@ -171,53 +158,22 @@ def run_calls(kernel_ir, calls, pipeline_options="", keep=None, timeout=600):
         if keep:
             shutil.copy(src, keep)
         lowered = os.path.join(tmp, "lowered.mlir")
-        cmd = [harness.norm_opt(), src, "-o", lowered,
+        cmd = [tools.norm_opt(), src, "-o", lowered,
                f"--norm-gpu-pipeline={options}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = tools.run(cmd)
         if proc.returncode != 0:
-            raise harness.HarnessError("norm-opt failed:\n" + " ".join(cmd) +
-                                       "\n" + proc.stderr[-4000:])
+            raise tools.ToolError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
+                                  proc.stderr[-4000:])
         with open(lowered) as f:
             library = build_library(f.read(), tmp)
-        cmd = [_tool("mlir-runner"), lowered, "-e", "main",
+        cmd = [tools.mlir_runner(), lowered, "-e", "main",
                "-entry-point-result=void", "-O2",
-               "-shared-libs=" + ",".join(harness.runner_libs() + [library])]
+               "-shared-libs=" + ",".join(tools.runner_libs() + [library])]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise harness.HarnessError("emulated run timed out (a shuffle or "
-                                       "barrier not reached by every thread?)")
+            proc = tools.run(cmd, timeout=timeout)
+        except tools.ToolError:
+            raise tools.ToolError("emulated run timed out (a shuffle or "
+                                  "barrier not reached by every thread?)") from None
         if proc.returncode != 0:
-            raise harness.HarnessError("mlir-runner failed:\n" +
-                                       proc.stderr[-4000:])
-    return _parse_outputs(proc.stdout, out_specs)
-
-
-def _parse_outputs(stdout, out_specs):
-    """Decodes what the harness's `main` prints (see harness.build_module):
-    a marker, then one bit pattern per element of each output."""
-    values, current = {}, None
-    tokens = stdout.split()
-    i = 0
-    while i < len(tokens):
-        if tokens[i] == "-123456789":
-            current = (int(tokens[i + 1]), int(tokens[i + 2]))
-            values[current] = []
-            i += 3
-            continue
-        values[current].append(int(tokens[i]))
-        i += 1
-    results = []
-    for ci, spec in enumerate(out_specs):
-        outs = []
-        for oi, (shape, dtype) in enumerate(spec):
-            ints = values.get((ci, oi), [])
-            expected = int(np.prod(shape)) if shape else 1
-            if len(ints) != expected:
-                raise harness.HarnessError(
-                    f"call {ci} output {oi}: expected {expected} values, got "
-                    f"{len(ints)}")
-            outs.append(reference.from_int_bits(ints, dtype).reshape(shape))
-        results.append(outs)
-    return results
+            raise tools.ToolError("mlir-runner failed:\n" + proc.stderr[-4000:])
+    return proc.stdout

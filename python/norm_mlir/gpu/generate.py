@@ -21,12 +21,11 @@ import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 
+from norm_mlir.core import tools
+from norm_mlir.core.types import split_top_level
 from norm_mlir.gpu import binaries
-from norm_mlir.testing import harness
 from norm_mlir.testing.norm_cases import NormCase
 from norm_mlir.testing.sweeps import SWEEPS
 
@@ -125,18 +124,17 @@ def _descriptor_fields(case):
 
 
 def _host_args(case):
-    """The kernel function's arguments, in order (see NormCase.kernel_ir)."""
-    names = {"x": "input", "r": "residual", "g": "gamma", "b": "beta"}
-    args = [{"name": names[n], "role": "in", "dtype": d, "shape": list(s)}
-            for n, _, s, d in case.operands()]
-    if case.eps_operand:
-        args.append({"name": "eps", "role": "scalar", "dtype": "f32",
-                     "shape": [], "value": case.eps})
-    if case.scale:
-        args.append({"name": "out_scale", "role": "scalar", "dtype": "f32",
-                     "shape": [], "value": case.scale})
-    args += [{"name": n, "role": "out", "dtype": d, "shape": list(s)}
-             for n, s, d in case.destinations()]
+    """The kernel function's arguments, in order (core.kernels.NormKernel),
+    named by the op keyword they feed."""
+    names = {"ins": "input", "outs": "out"}
+    values = {"eps": case.eps, "out_scale": case.scale}
+    args = []
+    for arg in case.kernel().arguments():
+        entry = {"name": names.get(arg.keyword, arg.keyword), "role": arg.kind,
+                 "dtype": arg.dtype, "shape": list(arg.shape)}
+        if arg.kind == "scalar":
+            entry["value"] = values[arg.keyword]
+        args.append(entry)
     return args
 
 
@@ -147,7 +145,7 @@ def read_launches(ir, case, func):
         if name != func:
             continue
         params = [p.split(":")[0].strip()
-                  for p in harness._split_top_level(params_text)]
+                  for p in split_top_level(params_text)]
         fields = _descriptor_fields(case)
         if len(fields) != len(params):
             raise ValueError(f"@{func}: {len(params)} host parameters, expected "
@@ -167,7 +165,7 @@ def read_launches(ir, case, func):
             grid = [constant(v.strip()) for v in m.group(3).split(",")]
             block = [constant(v.strip()) for v in m.group(4).split(",")]
             kernel_params = []
-            for arg in harness._split_top_level(m.group(6)):
+            for arg in split_top_level(m.group(6)):
                 value, type_ = [t.strip() for t in arg.split(":", 1)]
                 if value in by_name:
                     kernel_params.append(dict(by_name[value], type=type_))
@@ -193,9 +191,9 @@ def read_launches(ir, case, func):
 # -- Driving the pipeline ----------------------------------------------------
 
 def _run_pipeline(module_path, options, out_path):
-    cmd = [harness.norm_opt(), module_path, "-o", out_path,
+    cmd = [tools.norm_opt(), module_path, "-o", out_path,
            f"--norm-gpu-pipeline={options}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = tools.run(cmd)
     if proc.returncode:
         raise RuntimeError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
                            proc.stderr[-4000:])
@@ -203,21 +201,12 @@ def _run_pipeline(module_path, options, out_path):
         return f.read()
 
 
-def find_ptxas():
-    path = shutil.which("ptxas")
-    if path:
-        return path
-    for candidate in (os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"):
-        path = os.path.join(candidate, "bin", "ptxas")
-        if candidate and os.path.exists(path):
-            return path
-    return None
+find_ptxas = tools.ptxas  # The name this module used to define.
 
 
 def _ptxas_stats(ptxas, ptx_path, chip):
     """Registers, spill bytes and local memory of each kernel, from ptxas -v."""
-    proc = subprocess.run([ptxas, f"-arch={chip}", "-v", ptx_path, "-o",
-                           os.devnull], capture_output=True, text=True)
+    proc = tools.run([ptxas, f"-arch={chip}", "-v", ptx_path, "-o", os.devnull])
     if proc.returncode:
         raise RuntimeError(f"ptxas failed on {ptx_path}:\n{proc.stderr}")
     text = proc.stderr

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 
-from norm_mlir.testing import equiv, harness
+from norm_mlir.core import tools
+from norm_mlir.testing import equiv
 
 # (pattern, replacement) pairs; each is applied at every match separately.
 MUTATIONS = [
@@ -55,7 +56,7 @@ def mutants(section):
 
 
 def _norm_opt(text, *flags):
-    proc = subprocess.run([harness.norm_opt(), "-", *flags], input=text,
+    proc = subprocess.run([tools.norm_opt(), "-", *flags], input=text,
                           capture_output=True, text=True)
     return proc.stdout if proc.returncode == 0 else None
 

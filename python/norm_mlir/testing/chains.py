@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from norm_mlir import reference
-from norm_mlir.testing import harness
+from norm_mlir.core.types import mlir_float, shaped_type
 from norm_mlir.testing.fusions import conditioning_tolerance
 
 _ODD_DIMS = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127]
@@ -86,7 +86,7 @@ class Chain:
         return int(np.prod(self.norm_shape))
 
     def _t(self, shape, dtype="f32"):
-        return f"tensor<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
+        return shaped_type("tensor", shape, dtype)
 
     def _kept(self, kind):
         """TOSA keeps reduced dims as size 1."""
@@ -123,7 +123,7 @@ class Chain:
 
     def _const_scalar(self, value, dtype="f32"):
         v = self._new()
-        self._emit(f"{v} = arith.constant {harness.mlir_float(value)} : {dtype}")
+        self._emit(f"{v} = arith.constant {mlir_float(value)} : {dtype}")
         return v
 
     def _const_tensor(self, value, kind):
@@ -133,10 +133,10 @@ class Chain:
         shape = (1,) * len(self.shape) if self.spelling == "tosa" else self._shape(kind)
         t = self._t(shape)
         if self.spelling == "tosa":
-            self._emit(f'{v} = "tosa.const"() <{{values = dense<{harness.mlir_float(value)}> '
+            self._emit(f'{v} = "tosa.const"() <{{values = dense<{mlir_float(value)}> '
                        f': {t}}}> : () -> {t}')
         else:
-            self._emit(f"{v} = arith.constant dense<{harness.mlir_float(value)}> : {t}")
+            self._emit(f"{v} = arith.constant dense<{mlir_float(value)}> : {t}")
         return v
 
     def _shift(self):
@@ -314,7 +314,7 @@ class Chain:
     def with_constant(self, fn, v, kind, value):
         """v `fn` constant (mulf/divf/addf)."""
         if self.spelling in ("generic", "named"):
-            c = harness.mlir_float(value)
+            c = mlir_float(value)
             return self.scalar_op(v, kind, [f"%c = arith.constant {c} : f32",
                                             f"%r = arith.{fn} %x, %c : f32"])
         c = self._const_tensor(value, kind)

@@ -10,6 +10,7 @@ Exits non-zero (and says which case and why) on any mismatch.
 import argparse
 import sys
 
+from norm_mlir.core.pipelines import PIPELINES
 from norm_mlir.testing import harness
 from norm_mlir.testing.norm_cases import NormCase
 from norm_mlir.testing.sweeps import SWEEPS
@@ -58,7 +59,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline", default="linalg",
                         help="pipeline name (%s) or norm-opt flags" %
-                        ", ".join(harness.PIPELINES))
+                        ", ".join(PIPELINES))
     parser.add_argument("--sweep", action="append", default=[],
                         help="named sweep: %s" % ", ".join(SWEEPS))
     parser.add_argument("--case", action="append", default=[],

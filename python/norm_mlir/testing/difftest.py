@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from norm_mlir.core import pipelines as core_pipelines
+from norm_mlir.core import tools
 from norm_mlir.testing import harness
 from norm_mlir.testing.chains import random_chain, random_shape
 from norm_mlir.testing.fusions import random_fuse_case
@@ -58,13 +60,11 @@ from norm_mlir.testing.norm_cases import NormCase
 # Pipelines
 # ---------------------------------------------------------------------------
 
-_TOSA = "func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor)"
-_BUFFERIZE = ("convert-elementwise-to-linalg,eliminate-empty-tensors,"
-              "one-shot-bufferize{bufferize-function-boundaries},"
-              "buffer-deallocation-pipeline,convert-bufferization-to-memref")
-_TO_LLVM = ("convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-            "convert-scf-to-cf,norm-expand-fp8-casts,convert-to-llvm,"
-            "reconcile-unrealized-casts")
+# The steps of the named pipelines (norm_mlir.core.pipelines), as textual
+# pipeline elements.
+_TOSA = core_pipelines.TOSA_TO_LINALG
+_BUFFERIZE = core_pipelines.elements(core_pipelines.BUFFERIZE)
+_TO_LLVM = core_pipelines.elements(core_pipelines.LOOPS_TO_LLVM)
 
 
 @dataclass
@@ -147,19 +147,16 @@ def registered_names():
     """Pass, pipeline and option names that `norm-opt --help` mentions."""
     global _REGISTERED
     if _REGISTERED is None:
-        proc = subprocess.run([harness.norm_opt(), "--help"], capture_output=True,
+        proc = subprocess.run([tools.norm_opt(), "--help"], capture_output=True,
                               text=True)
         _REGISTERED = set(re.findall(r"--?([a-z][a-z0-9-]*)", proc.stdout))
     return _REGISTERED
 
 
 def _have_gpu_emulator():
-    try:
-        from norm_mlir.gpu import emulator
-        emulator._clang()
-        return True
-    except Exception:
-        return False
+    """Whether the CPU emulator of the GPU kernels can run: it compiles
+    them with clang."""
+    return os.path.exists(tools.clang())
 
 
 def available_pipelines(wanted=None):
@@ -274,7 +271,7 @@ def _compile_only(kernels, pipeline):
         f.write(kernels)
         path = f.name
     try:
-        proc = subprocess.run([harness.norm_opt(), path, "-o", os.devnull] +
+        proc = subprocess.run([tools.norm_opt(), path, "-o", os.devnull] +
                               pipeline.args(), capture_output=True, text=True)
     finally:
         os.unlink(path)
@@ -285,7 +282,7 @@ def _transformed_functions(items, prefix):
     """The text of each kernel (by name) of `items` after the pass (with
     options) `prefix`, from one norm-opt run; (None, error) if it fails."""
     ir = "\n".join(c.kernel_ir(f"k{i}") for i, c in items)
-    proc = subprocess.run([harness.norm_opt(), "-",
+    proc = subprocess.run([tools.norm_opt(), "-",
                            f"--pass-pipeline=builtin.module({prefix})"], input=ir,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -329,13 +326,12 @@ def _run_norm_batch(cases, pipeline, report):
         data.append(values)
     try:
         if pipeline.gpu_emulated is not None:
-            from norm_mlir.gpu import emulator
             # The emulator starts a host thread per GPU thread, block by
             # block, and a dynamic row gets a whole block: 8,001 such rows
             # take ~17 minutes on two cores. Allow time per row.
             rows = sum(math.prod(c.rows) for _, c in cases)
-            results = emulator.run_calls(kernels, calls, pipeline.gpu_emulated,
-                                         timeout=600 + 0.25 * rows)
+            results = harness.run_calls_emulated(
+                kernels, calls, pipeline.gpu_emulated, timeout=600 + 0.25 * rows)
         else:
             results = harness.run_calls(kernels, calls, pipeline.args(),
                                         runner_opt=RUNNER_OPT)

@@ -10,7 +10,7 @@ pipeline (TOSA legalised to linalg, bufferised, loops), and the result of
 outputs must agree within docs/Tolerances.md, and (unless
 --allow-uncaptured) every function must contain a norm op after capture.
 
-Inputs come from the signature (harness.parse_signature): dynamic dims get
+Inputs come from the signature (core.types.parse_signature): dynamic dims get
 --dyn; scalar arguments and tensors whose dims are all 1 get --eps (they are
 epsilons); the first tensor is the data (--data); other tensors of the
 output's rank are normal; smaller tensors (gamma, beta) are U(-1.5, 1.5), and
@@ -35,11 +35,11 @@ import sys
 import numpy as np
 
 from norm_mlir import reference
+from norm_mlir.core import pipelines, tools, types
 from norm_mlir.testing import harness
 
 # TOSA legalisation, then the reference lowering of the norm ops.
-CAPTURED_PIPELINE = [harness.textual_pipeline(
-    [harness.TOSA_TO_LINALG] + harness.PIPELINES["linalg"])]
+CAPTURED_PIPELINE = pipelines.with_tosa("linalg")
 
 _FUNC_RE = re.compile(r"func\.func\s+(?:public\s+)?@([\w$.-]+)\s*\(")
 _NORM_RE = re.compile(r"norm\.(layer_norm|rms_norm)(?:\s+axis\((\d+)\))?")
@@ -75,7 +75,7 @@ def merge_sections(text):
 
 
 def capture(ir):
-    cmd = [harness.norm_opt(), "-", "--norm-capture"]
+    cmd = [tools.norm_opt(), "-", "--norm-capture"]
     proc = subprocess.run(cmd, input=ir, capture_output=True, text=True)
     if proc.returncode != 0:
         raise harness.HarnessError("norm-capture failed:\n" + proc.stderr[-4000:])
@@ -98,7 +98,7 @@ def _concrete(dims, dyn):
 def make_call(ir, func, body, args_spec, rng):
     """A harness.Call for `func` with generated inputs; returns (call,
     tolerance scale, output rank)."""
-    arg_types, result_types = harness.parse_signature(ir, func)
+    arg_types, result_types = types.parse_signature(ir, func)
     names = _arg_names(ir, func)
     written = set(re.findall(r"materialize_in_destination\s+%[\w$.#-]+\s+in\s+"
                              r"(?:restrict\s+)?(?:writable\s+)?(%[\w$.-]+)", body))

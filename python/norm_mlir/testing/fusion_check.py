@@ -27,6 +27,8 @@ import sys
 import numpy as np
 
 from norm_mlir import reference
+from norm_mlir.core import pipelines, tools
+from norm_mlir.core.types import parse_signature
 from norm_mlir.testing import harness
 
 _DYNAMIC_SIZE = 6
@@ -48,7 +50,7 @@ def _module_bodies(text):
 def _print(path, flags):
     """The functions of `path` after `flags`, as one module's body, with
     affine maps printed inline (chunks' aliases would clash)."""
-    cmd = [harness.norm_opt(), path, "--split-input-file",
+    cmd = [tools.norm_opt(), path, "--split-input-file",
            "--mlir-print-local-scope"] + flags
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -59,12 +61,7 @@ def _print(path, flags):
 def _pipeline(name="linalg"):
     """TOSA legalisation, then the harness pipeline `name`, as one textual
     pipeline (norm-opt cannot mix --pass-pipeline with pass flags)."""
-    elements = ["func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
-                "tosa-to-tensor)"]
-    for flag in harness.PIPELINES[name]:
-        name, _, options = flag[2:].partition("=")
-        elements.append(f"{name}{{{options}}}" if options else name)
-    return ["--pass-pipeline=builtin.module(" + ",".join(elements) + ")"]
+    return pipelines.with_tosa(name)
 
 
 def _concrete(dims):
@@ -106,7 +103,7 @@ def check(path, flags, seed=0, after_pipeline="linalg"):
     rng = np.random.default_rng(seed)
     calls, result_types = [], []
     for func in funcs:
-        arg_types, results = harness.parse_signature(original, func)
+        arg_types, results = parse_signature(original, func)
         calls.append(harness.Call(func, _inputs(arg_types, rng), [],
                                   [_concrete(r.dims) for r in results]))
         result_types.append(results)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from norm_mlir import reference
-from norm_mlir.testing import harness
+from norm_mlir.core.kernels import norm_op
+from norm_mlir.core.types import shaped_type
 
 _SPELLINGS = ("arith", "named", "generic", "tosa")
 
@@ -62,7 +63,7 @@ class FuseCase:
         return self.quant or self.cast or self.dtype
 
     def _t(self, shape, dtype):
-        return f"tensor<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
+        return shaped_type("tensor", shape, dtype)
 
     def _new(self):
         self.counter += 1
@@ -231,9 +232,9 @@ class FuseCase:
             h = self._elementwise("addf", "%arg_x", "%arg_r", self.dtype)
         out = self._empty(self.dtype)
         y = self._new()
-        axis = "" if self.axis == len(self.shape) - 1 else f"axis({self.axis}) "
-        self._emit(f"{y} = norm.{self.op} {axis}eps({harness.mlir_float(self.eps)}) "
-                   f"ins({h} : {t}) outs({out} : {t}) -> {t}")
+        axis = None if self.axis == len(self.shape) - 1 else self.axis
+        self._emit(f"{y} = " + norm_op(self.op, (h, t), (out, t), axis=axis,
+                                       eps=self.eps))
         if self.gamma:
             y = self._elementwise("mulf", y, "%arg_g", self.dtype, b_is_param=True)
         if self.beta:

@@ -4,191 +4,29 @@ A kernel is a `func.func` taking tensors or memrefs (and float scalars). The
 harness appends a `main` that materialises the inputs as hex-encoded
 `memref.global`s (bit-exact), calls each kernel, and prints every output
 element as its integer bit pattern, then lowers the module through a
-norm-opt pipeline and runs it with mlir-runner. Several kernels run in one
-module, so a sweep pays the JIT start-up once.
+norm-opt pipeline and runs it with mlir-runner (`run_calls`), or through
+--norm-gpu-pipeline and the CPU emulator of its GPU kernels
+(`run_calls_emulated`). Several kernels run in one module, so a sweep pays
+the JIT start-up once.
 """
 
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from norm_mlir import reference
-
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-
-
-def _tool(name, env_var=None):
-    if env_var and os.environ.get(env_var):
-        return os.environ[env_var]
-    tools_dir = os.environ.get("MLIR_TOOLS_DIR", "/usr/lib/llvm-22/bin")
-    candidate = os.path.join(tools_dir, name)
-    if os.path.exists(candidate):
-        return candidate
-    return shutil.which(name) or name
-
-
-def norm_opt():
-    local = os.path.join(_ROOT, "build", "bin", "norm-opt")
-    return os.environ.get("NORM_OPT") or local
-
-
-def runner_libs():
-    lib_dir = os.environ.get("MLIR_LIB_DIR", "/usr/lib/llvm-22/lib")
-    return [os.path.join(lib_dir, "libmlir_runner_utils.so"),
-            os.path.join(lib_dir, "libmlir_c_runner_utils.so")]
-
-
-# Lowering pipelines, by name. Each takes a module of tensor or memref
-# functions (norm ops, linalg, tensor, arith, math, bufferization) to the
-# LLVM dialect.
-_BUFFERIZE = [
-    "--convert-elementwise-to-linalg",
-    "--eliminate-empty-tensors",
-    "--one-shot-bufferize=bufferize-function-boundaries",
-    "--buffer-deallocation-pipeline",
-    # Clones of returned buffers the deallocation pipeline inserts.
-    "--convert-bufferization-to-memref",
-]
-_LOOPS_TO_LLVM = [
-    "--convert-linalg-to-loops",
-    "--expand-strided-metadata",
-    "--lower-affine",
-    "--convert-scf-to-cf",
-    "--norm-expand-fp8-casts",
-    "--convert-to-llvm",
-    "--reconcile-unrealized-casts",
-]
-def _textual(flag):
-    """`--pass=opt` as it reads in a textual pipeline: `pass{opt}`."""
-    name, _, options = flag[2:].partition("=")
-    return f"{name}{{{options}}}" if options else name
-
-
-# TOSA legalisation, nested on functions, as an element of a textual pipeline.
-TOSA_TO_LINALG = ("func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,"
-                  "tosa-to-tensor)")
-
-
-def textual_pipeline(passes):
-    """One `--pass-pipeline` flag running `passes` (pass flags, or textual
-    elements such as TOSA_TO_LINALG) on the module."""
-    elements = [_textual(p) if p.startswith("--") else p for p in passes]
-    return "--pass-pipeline=builtin.module(" + ",".join(elements) + ")"
-
-
-PIPELINES = {
-    # Bufferize (norm ops included), then the reference lowering on memrefs,
-    # then upstream's plain loop lowering. Handles every kernel ABI.
-    "linalg": _BUFFERIZE + ["--convert-norm-to-linalg"] + _LOOPS_TO_LLVM,
-    # The reference lowering on tensors, then bufferize. (Memref-form norm
-    # ops would be lowered with their own deallocations, which upstream's
-    # deallocation pipeline refuses: use "linalg" for those.)
-    "linalg-tensor": ["--convert-norm-to-linalg"] + _BUFFERIZE + _LOOPS_TO_LLVM,
-    # Upstream only, for IR without norm ops (e.g. decomposed originals);
-    # TOSA is legalised to linalg first.
-    # (One textual pipeline: norm-opt refuses --pass-pipeline next to
-    # individual pass flags, and the TOSA passes must nest on func.func.)
-    "upstream": [
-        "--pass-pipeline=builtin.module(func.func(tosa-to-linalg-named,"
-        "tosa-to-linalg,tosa-to-arith,tosa-to-tensor)," +
-        ",".join(_textual(flag) for flag in _BUFFERIZE + _LOOPS_TO_LLVM) + ")"],
-    # The project's CPU pipeline.
-    "cpu": ["--norm-cpu-pipeline"],
-}
-
-
-def pipeline_args(pipeline):
-    if isinstance(pipeline, str):
-        if pipeline in PIPELINES:
-            return list(PIPELINES[pipeline])
-        # Quotes keep a flag with spaces whole: "'--norm-cpu-pipeline=a=1 b=2'".
-        return shlex.split(pipeline)
-    return list(pipeline)
-
-
-_ELEM_RE = r"(f64|f32|f16|bf16|i8|f8E4M3FN)"
-
-
-@dataclass
-class ArgType:
-    """A kernel argument or result type: `tensor<...>`, `memref<...>` or a
-    float scalar."""
-    text: str
-    kind: str  # "tensor", "memref" or "scalar"
-    dims: list  # None for dynamic dims
-    dtype: str
-
-    @staticmethod
-    def parse(text):
-        text = text.strip()
-        m = re.fullmatch(r"(tensor|memref)<(.*)>", text)
-        if not m:
-            if re.fullmatch(_ELEM_RE, text):
-                return ArgType(text, "scalar", [], text)
-            raise ValueError(f"unsupported kernel type {text}")
-        kind, body = m.groups()
-        body = body.split(",")[0]  # drop a memref layout
-        parts = body.split("x")
-        dtype = parts[-1]
-        if not re.fullmatch(_ELEM_RE, dtype):
-            raise ValueError(f"unsupported element type in {text}")
-        dims = [None if p == "?" else int(p) for p in parts[:-1]]
-        return ArgType(text, kind, dims, dtype)
-
-
-def _split_top_level(text):
-    parts, depth, current = [], 0, ""
-    for ch in text:
-        if ch in "<([{":
-            depth += 1
-        elif ch in ">)]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        parts.append(current)
-    return parts
-
-
-def parse_signature(ir, func):
-    """Argument and result types of `func.func @func` in `ir`."""
-    m = re.search(r"func\.func\s+(?:public\s+)?@" + re.escape(func) + r"\s*\(", ir)
-    if not m:
-        raise ValueError(f"no function @{func}")
-    i, depth = m.end(), 1
-    start = i
-    while depth:
-        depth += {"(": 1, ")": -1}.get(ir[i], 0)
-        i += 1
-    args_text = ir[start:i - 1]
-    arg_types = []
-    for arg in _split_top_level(args_text):
-        type_text = arg.split(":", 1)[1]
-        type_text = re.sub(r"\{.*\}\s*$", "", type_text.strip())
-        arg_types.append(ArgType.parse(type_text))
-    rest = ir[i:].lstrip()
-    results = []
-    if rest.startswith("->"):
-        rest = rest[2:].lstrip()
-        if rest.startswith("("):
-            depth, j = 1, 1
-            while depth:
-                depth += {"(": 1, ")": -1}.get(rest[j], 0)
-                j += 1
-            results = [ArgType.parse(t) for t in _split_top_level(rest[1:j - 1])]
-        else:
-            results = [ArgType.parse(re.match(r"[^\s{]+", rest).group(0))]
-    return arg_types, results
+from norm_mlir.core import tools, types
+# Tool discovery, the pipeline table and the signature parser live in
+# norm_mlir.core; these names stay here for the scripts that use them.
+from norm_mlir.core.pipelines import (  # noqa: F401
+    PIPELINES, TOSA_TO_LINALG, pipeline_args, textual_pipeline)
+from norm_mlir.core.tools import norm_opt, runner_libs  # noqa: F401
+from norm_mlir.core.types import (  # noqa: F401
+    ArgType, mlir_float, parse_signature)
+from norm_mlir.gpu import emulator
 
 
 @dataclass
@@ -203,26 +41,6 @@ class Call:
     result_shapes: list = field(default_factory=list)
 
 
-def mlir_float(value):
-    """`value` as an MLIR float literal (always with a '.')."""
-    text = repr(float(value))
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    return mantissa + ("e" + exponent if exponent else "")
-
-
-def _static_type(arg_type, shape):
-    dims = "x".join(str(d) for d in shape)
-    body = f"{dims}x{arg_type.dtype}" if shape else arg_type.dtype
-    return f"{arg_type.kind}<{body}>"
-
-
-def _int_type(dtype):
-    return {"f64": "i64", "f32": "i32", "f16": "i16", "bf16": "i16",
-            "i8": "i8", "f8E4M3FN": "i8"}[dtype]
-
-
 def _print_loops(lines, memref, shape, dtype, prefix):
     """Emits loops printing every element of `memref` as its bit pattern."""
     rank = len(shape)
@@ -234,9 +52,9 @@ def _print_loops(lines, memref, shape, dtype, prefix):
         lines.append(f"    scf.for %{prefix}i{d} = %{prefix}c0 to %{prefix}n{d} "
                      f"step %{prefix}c1 {{")
         ivs.append(f"%{prefix}i{d}")
-    mtype = f"memref<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
+    mtype = types.shaped_type("memref", shape, dtype)
     lines.append(f"    %{prefix}v = memref.load {memref}[{', '.join(ivs)}] : {mtype}")
-    itype = _int_type(dtype)
+    itype = types.bit_type(dtype)
     bits = f"%{prefix}v"
     if itype != dtype:  # Floats print as their bit patterns.
         bits = f"%{prefix}b"
@@ -264,7 +82,7 @@ def _guarded_alloc(lines, name, static, shape, dtype):
     the code that counts the guard bytes changed after the call into
     `name`_bad (i64), or None when the element type has no byte size."""
     try:
-        size = int(_int_type(dtype)[1:]) // 8
+        size = types.byte_size(dtype)
     except KeyError:
         return None
     total = int(np.prod(shape)) * size if shape else size
@@ -321,8 +139,7 @@ def build_module(kernel_ir, calls, guard=False):
                 operands.append(name)
                 continue
             value = np.asarray(value, np.float64)
-            static = _static_type(
-                ArgType("", "memref", [], atype.dtype), value.shape)
+            static = types.shaped_type("memref", value.shape, atype.dtype)
             if ai in call.output_args:
                 guarded = (_guarded_alloc(lines, name, static, value.shape,
                                           atype.dtype) if guard else None)
@@ -333,7 +150,7 @@ def build_module(kernel_ir, calls, guard=False):
                 out_buffers.append((f"{name}_m", value.shape, atype.dtype))
             else:
                 gname = f"g{ci}_{ai}"
-                hexdata = reference.to_bits(value, atype.dtype).hex().upper()
+                hexdata = types.to_bits(value, atype.dtype).hex().upper()
                 globals_.append(
                     f"  memref.global \"private\" constant @{gname} : {static} = "
                     f"dense<\"0x{hexdata}\">")
@@ -346,7 +163,7 @@ def build_module(kernel_ir, calls, guard=False):
                     lines.append(f"    {name} = memref.cast {name}_m : {static} "
                                  f"to {static}")
             else:
-                tstatic = _static_type(atype, value.shape)
+                tstatic = types.shaped_type(atype.kind, value.shape, atype.dtype)
                 lines.append(f"    {name}_t = bufferization.to_tensor {name}_m "
                              f"restrict : {static} to {tstatic}")
                 lines.append(f"    {name} = tensor.cast {name}_t : {tstatic} to "
@@ -370,8 +187,8 @@ def build_module(kernel_ir, calls, guard=False):
         outputs = list(out_buffers)
         for ri, rtype in enumerate(result_types):
             shape = call.result_shapes[ri]
-            static = _static_type(ArgType("", "memref", [], rtype.dtype), shape)
-            tstatic = _static_type(rtype, shape)
+            static = types.shaped_type("memref", shape, rtype.dtype)
+            tstatic = types.shaped_type(rtype.kind, shape, rtype.dtype)
             name = f"%r{ci}_{ri}"
             lines.append(f"    {name}_t = tensor.cast %r{ci}#{ri} : {rtype.text} "
                          f"to {tstatic}")
@@ -433,7 +250,7 @@ def build_module(kernel_ir, calls, guard=False):
     return module, out_specs
 
 
-class HarnessError(RuntimeError):
+class HarnessError(tools.ToolError):
     pass
 
 
@@ -444,10 +261,9 @@ TOOL_TIMEOUT = 900
 
 def _run_tool(cmd):
     try:
-        return subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=TOOL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise HarnessError(f"timed out after {TOOL_TIMEOUT} s: {' '.join(cmd)}")
+        return tools.run(cmd, timeout=TOOL_TIMEOUT)
+    except tools.ToolError as err:
+        raise HarnessError(str(err)) from None
 
 
 def _clip(text, head=2500, tail=1500):
@@ -471,22 +287,42 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
         if keep:
             shutil.copy(src, keep)
         lowered = os.path.join(tmp, "lowered.mlir")
-        cmd = [norm_opt(), src, "-o", lowered] + pipeline_args(pipeline)
+        cmd = [tools.norm_opt(), src, "-o", lowered] + pipeline_args(pipeline)
         proc = _run_tool(cmd)
         if proc.returncode != 0:
             raise HarnessError("norm-opt failed:\n" + " ".join(cmd) + "\n" +
                                _clip(proc.stderr))
-        libs = runner_libs()
+        libs = tools.runner_libs()
         with open(lowered) as f:
             if "omp." in f.read():  # OpenMP code needs LLVM's runtime.
-                libs.append(os.path.join(os.path.dirname(libs[0]), "libomp.so"))
-        cmd = [_tool("mlir-runner"), lowered, "-e", "main",
+                libs.append(tools.openmp_lib())
+        cmd = [tools.mlir_runner(), lowered, "-e", "main",
                "-entry-point-result=void", runner_opt,
                "-shared-libs=" + ",".join(libs)]
         proc = _run_tool(cmd)
         if proc.returncode != 0:
             raise HarnessError("mlir-runner failed:\n" + _clip(proc.stderr))
-    tokens = proc.stdout.split()
+    return _parse_outputs(proc.stdout, calls, out_specs)
+
+
+def run_calls_emulated(kernel_ir, calls, pipeline_options="", keep=None,
+                       timeout=600):
+    """As run_calls, through --norm-gpu-pipeline (with `pipeline_options`)
+    and the CPU emulator of its GPU kernels (norm_mlir.gpu.emulator)."""
+    module, out_specs = build_module(kernel_ir, calls)
+    try:
+        stdout = emulator.run_module(module, pipeline_options, keep=keep,
+                                     timeout=timeout)
+    except tools.ToolError as err:
+        raise HarnessError(str(err)) from None
+    return _parse_outputs(stdout, calls, out_specs)
+
+
+def _parse_outputs(stdout, calls, out_specs):
+    """Decodes what `main` printed (see build_module): per call, its outputs
+    as float64 arrays. Raises HarnessError when a call wrote outside an
+    output buffer or an output is short."""
+    tokens = stdout.split()
     values = {}
     i, current = 0, None
     while i < len(tokens):
@@ -515,6 +351,6 @@ def run_calls(kernel_ir, calls, pipeline="linalg", keep=None, runner_opt="-O2"):
             if len(ints) != expected:
                 raise HarnessError(f"call {ci} output {oi}: expected {expected} "
                                    f"values, got {len(ints)}")
-            outs.append(reference.from_int_bits(ints, dtype).reshape(shape))
+            outs.append(types.from_int_bits(ints, dtype).reshape(shape))
         results.append(outs)
     return results

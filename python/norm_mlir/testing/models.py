@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from norm_mlir.core import tools
+from norm_mlir.core.types import mlir_float
 from norm_mlir.testing import harness
 
 
@@ -615,7 +617,7 @@ def emit(config):
     for (value, type_), name in w.constants.items():
         literal = {"inf": "0x7F800000", "-inf": "0xFF800000"}.get(value)
         if literal is None:
-            literal = harness.mlir_float(float(value))
+            literal = mlir_float(float(value))
         lines.append(f"    {name} = arith.constant {literal} : {type_}")
     lines += w.lines
     lines.append(f"    return {h} : {w.type(h3)}")
@@ -636,7 +638,7 @@ def count_norm_ops(ir):
 
 
 def _norm_opt(ir, passes):
-    cmd = [harness.norm_opt(), "-"] + list(passes)
+    cmd = [tools.norm_opt(), "-"] + list(passes)
     proc = subprocess.run(cmd, input=ir, capture_output=True, text=True)
     if proc.returncode != 0:
         raise harness.HarnessError(" ".join(cmd) + " failed:\n" + proc.stderr[-3000:])

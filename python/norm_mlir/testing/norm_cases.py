@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from norm_mlir import reference
+from norm_mlir.core import kernels
 
 
 @dataclass
@@ -72,11 +73,20 @@ class NormCase:
             raise ValueError("a quantised out= needs scale= (and only it)")
         return case
 
-    # -- types ---------------------------------------------------------------
-    def _type(self, kind, shape, dtype):
-        dims = ["?" if self.dynamic else str(d) for d in shape]
-        body = "x".join(dims + [dtype]) if shape else dtype
-        return f"{kind}<{body}>"
+    # -- the kernel --------------------------------------------------------
+    def kernel(self):
+        """The kernel this case runs (norm_mlir.core.kernels)."""
+        return kernels.NormKernel(
+            op=self.op, shape=self.shape, axis=self.axis, dtype=self.dtype,
+            out=self.out, gamma=self.gamma, beta=self.beta,
+            residual=self.residual, residual_out=self.residual_out,
+            mean=self.mean, rstd=self.rstd, eps=self.eps,
+            eps_operand=self.eps_operand, out_scale=bool(self.scale),
+            dynamic=self.dynamic, abi=self.abi)
+
+    def kernel_ir(self, func):
+        """A func.func named `func` computing this case."""
+        return self.kernel().ir(func)
 
     @property
     def rows(self):
@@ -92,119 +102,13 @@ class NormCase:
 
     def operands(self):
         """(name, role, shape, dtype) for the op's inputs, in order."""
-        ops = [("x", "in", self.shape, self.dtype)]
-        if self.residual:
-            ops.append(("r", "in", self.shape, self.dtype))
-        if self.gamma:
-            ops.append(("g", "in", self.normalized, self.dtype))
-        if self.beta:
-            ops.append(("b", "in", self.normalized, self.dtype))
-        return ops
+        return [(name, "in", shape, dtype)
+                for name, _, shape, dtype in self.kernel().operands()]
 
     def destinations(self):
         """(name, shape, dtype) of the op's destinations, in result order."""
-        dests = [("out", self.shape, self.out)]
-        if self.residual_out:
-            dests.append(("residual_out", self.shape, self.dtype))
-        if self.mean:
-            dests.append(("mean", self.rows, "f32" if self.dtype != "f64" else "f64"))
-        if self.rstd:
-            dests.append(("rstd", self.rows, "f32" if self.dtype != "f64" else "f64"))
-        return dests
-
-    # -- IR ------------------------------------------------------------------
-    def _op_text(self, kind, values, dest_values, eps_value):
-        t = lambda shape, dtype: self._type(kind, shape, dtype)
-        parts = [f"norm.{self.op}"]
-        if self.axis != len(self.shape) - 1:
-            parts.append(f"axis({self.axis})")
-        if self.eps_operand:
-            parts.append(f"eps({eps_value} : f32)")
-        else:
-            parts.append(f"eps({self._eps_literal()})")
-        names = {"x": "ins", "r": "residual", "g": "gamma", "b": "beta"}
-        for (name, _, shape, dtype) in self.operands():
-            parts.append(f"{names[name]}({values[name]} : {t(shape, dtype)})")
-        if self.scale:
-            parts.append("out_scale(%s : f32)")
-        keywords = {"out": "outs", "residual_out": "residual_out", "mean": "mean",
-                    "rstd": "rstd"}
-        for (name, shape, dtype) in self.destinations():
-            parts.append(f"{keywords[name]}({dest_values[name]} : {t(shape, dtype)})")
-        if kind == "tensor":
-            parts.append("-> " + ", ".join(t(s, d) for _, s, d in self.destinations()))
-        return " ".join(parts)
-
-    def _eps_literal(self):
-        from norm_mlir.testing.harness import mlir_float
-        return mlir_float(self.eps)
-
-    def kernel_ir(self, func):
-        """A func.func named `func` computing this case."""
-        lines = []
-        eps_arg = ["%e: f32"] if self.eps_operand else []
-        if self.scale:
-            eps_arg.append("%s: f32")
-        ins = [f"%{n}: {self._type('tensor' if self.abi == 'tensor' else 'memref', s, d)}"
-               for n, _, s, d in self.operands()]
-        if self.abi == "tensor":
-            results = [self._type("tensor", s, d) for _, s, d in self.destinations()]
-            lines.append(f"func.func @{func}({', '.join(ins + eps_arg)}) -> "
-                         f"({', '.join(results)}) {{")
-            dests = self._empty_destinations(lines, "%x")
-            values = {n: f"%{n}" for n, _, _, _ in self.operands()}
-            k = len(results)
-            lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
-            lines.append(f"  return {', '.join(f'%y#{i}' for i in range(k))} : "
-                         f"{', '.join(results)}")
-            lines.append("}")
-            return "\n".join(lines)
-        outs = [f"%{n}_buf: {self._type('memref', s, d)}"
-                for n, s, d in self.destinations()]
-        lines.append(f"func.func @{func}({', '.join(ins + eps_arg + outs)}) {{")
-        if self.abi == "memref":
-            values = {n: f"%{n}" for n, _, _, _ in self.operands()}
-            dests = {n: f"%{n}_buf" for n, _, _ in self.destinations()}
-            lines.append("  " + self._op_text("memref", values, dests, "%e"))
-        else:  # The usual kernel ABI: tensors inside, memrefs outside.
-            values = {}
-            for n, _, s, d in self.operands():
-                values[n] = f"%{n}_t"
-                lines.append(f"  %{n}_t = bufferization.to_tensor %{n} restrict : "
-                             f"{self._type('memref', s, d)} to {self._type('tensor', s, d)}")
-            dests = self._empty_destinations(lines, "%x_t")
-            k = len(self.destinations())
-            lines.append(f"  %y:{k} = " + self._op_text("tensor", values, dests, "%e"))
-            for i, (name, shape, dtype) in enumerate(self.destinations()):
-                lines.append(f"  bufferization.materialize_in_destination %y#{i} in "
-                             f"restrict writable %{name}_buf : "
-                             f"({self._type('tensor', shape, dtype)}, "
-                             f"{self._type('memref', shape, dtype)}) -> ()")
-        lines.append("  return")
-        lines.append("}")
-        return "\n".join(lines)
-
-    def _empty_destinations(self, lines, source):
-        """Emits a tensor.empty per destination (sized from the tensor
-        `source` when dynamic); returns their names by destination."""
-        dests = {}
-        for name, shape, dtype in self.destinations():
-            dyn = self._dim_values(lines, source, "tensor", len(shape), name)
-            dests[name] = f"%d_{name}"
-            lines.append(f"  %d_{name} = tensor.empty({', '.join(dyn)}) : "
-                         f"{self._type('tensor', shape, dtype)}")
-        return dests
-
-    def _dim_values(self, lines, source, kind, rank, tag):
-        if not self.dynamic:
-            return []
-        values = []
-        for d in range(rank):
-            lines.append(f"  %{tag}_c{d} = arith.constant {d} : index")
-            lines.append(f"  %{tag}_dim{d} = {kind}.dim {source}, %{tag}_c{d} : "
-                         f"{self._type(kind, self.shape, self.dtype)}")
-            values.append(f"%{tag}_dim{d}")
-        return values
+        return [(name, shape, dtype)
+                for name, _, shape, dtype in self.kernel().destinations()]
 
     # -- data ----------------------------------------------------------------
     def inputs(self):

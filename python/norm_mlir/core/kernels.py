@@ -1,0 +1,262 @@
+"""The one writer of norm kernel IR: a `norm.layer_norm` / `norm.rms_norm`
+op (`norm_op`), and a `func.func` computing one (`NormKernel.ir`) in one of
+three ABIs:
+
+- `tensor`: tensors in, the op's results returned (its destinations made
+  with `tensor.empty`);
+- `memref`: memrefs in and out, the op in memref form;
+- `kernel`: memrefs outside, read with `bufferization.to_tensor` and
+  written with `bufferization.materialize_in_destination`, the op on
+  tensors inside: the usual kernel ABI, which the JIT, the benchmarks and
+  the GPU device harness call.
+
+A kernel's arguments, in order: x, [residual], [gamma], [beta], [eps : f32],
+[out_scale : f32], then (memref and kernel ABIs) one buffer per destination:
+out, [residual_out], [mean], [rstd]. `llvm.emit_c_interface` on the function
+(`c_interface`) gives it a C-callable `_mlir_ciface_` entry.
+"""
+
+from dataclasses import dataclass
+
+from norm_mlir.core.types import QUANTIZED_TYPES, mlir_float, shaped_type
+
+OPS = ("layer_norm", "rms_norm")
+ABIS = ("tensor", "memref", "kernel")
+
+# (value name, keyword) of the op's inputs, scalar operands and
+# destinations, in the op's order.
+_INPUTS = (("x", "ins"), ("r", "residual"), ("g", "gamma"), ("b", "beta"))
+_SCALARS = (("e", "eps"), ("s", "out_scale"))
+_DESTINATIONS = (("out", "outs"), ("residual_out", "residual_out"),
+                 ("mean", "mean"), ("rstd", "rstd"))
+
+
+def statistics_type(dtype):
+    """The element type of the mean and rstd of an op on `dtype` inputs."""
+    return "f64" if dtype == "f64" else "f32"
+
+
+def norm_op(op, x, outs, *, axis=None, eps=1e-5, residual=None, gamma=None,
+            beta=None, out_scale=None, residual_out=None, mean=None, rstd=None,
+            results=True):
+    """The text of one `norm.<op>`. Operands and destinations are
+    (value, type) pairs (None when absent); `eps` is a float (the eps
+    attribute) or a (value, type) pair (an operand); `axis` None leaves the
+    default, the last dim. With `results` (tensor form) the op ends with
+    `-> ` its destinations' types; without (memref form) it has none."""
+    parts = [f"norm.{op}"]
+    if axis is not None:
+        parts.append(f"axis({axis})")
+    if isinstance(eps, tuple):
+        parts.append(f"eps({eps[0]} : {eps[1]})")
+    else:
+        parts.append(f"eps({mlir_float(eps)})")
+    operands = (("ins", x), ("residual", residual), ("gamma", gamma),
+                ("beta", beta), ("out_scale", out_scale))
+    destinations = [(keyword, value) for keyword, value in (
+        ("outs", outs), ("residual_out", residual_out), ("mean", mean),
+        ("rstd", rstd)) if value]
+    for keyword, value in list(operands) + destinations:
+        if value:
+            parts.append(f"{keyword}({value[0]} : {value[1]})")
+    if results:
+        parts.append("-> " + ", ".join(t for _, (_, t) in destinations))
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A kernel function argument: its value name (without %), kind ("in",
+    "scalar" or "out"), the op keyword it feeds, shape and element type."""
+    name: str
+    kind: str
+    keyword: str
+    shape: tuple
+    dtype: str
+
+
+@dataclass(frozen=True)
+class NormKernel:
+    """A norm kernel: the op, its operands and destinations, and the ABI of
+    the function around it. `shape` holds None for a dynamic dim (`dynamic`
+    makes every dim dynamic); the op normalises over dims `[axis, rank)`."""
+    op: str = "layer_norm"
+    shape: tuple = (4, 8)
+    axis: int = -1
+    dtype: str = "f32"  # x's and residual's element type
+    out: str = ""  # out's element type (default: dtype)
+    param_dtype: str = ""  # gamma's and beta's element type (default: dtype)
+    gamma: bool = False
+    beta: bool = False
+    residual: bool = False
+    residual_out: bool = False
+    mean: bool = False
+    rstd: bool = False
+    eps: float = 1e-5
+    eps_operand: bool = False  # eps as an f32 argument, not an attribute
+    out_scale: bool = False  # an f32 out_scale argument (quantised out)
+    dynamic: bool = False
+    abi: str = "tensor"
+    c_interface: bool = False
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"unknown norm op {self.op!r}")
+        if self.abi not in ABIS:
+            raise ValueError(f"unknown kernel ABI {self.abi!r}")
+        if not -len(self.shape) <= self.axis < len(self.shape):
+            raise ValueError(f"axis {self.axis} out of range for rank "
+                             f"{len(self.shape)}")
+        if self.op == "rms_norm" and (self.beta or self.mean):
+            raise ValueError("rms_norm has no beta or mean")
+        if (self.out_type in QUANTIZED_TYPES) != self.out_scale:
+            raise ValueError("a quantised out type needs out_scale (and only it)")
+
+    # -- shapes and types ----------------------------------------------------
+    @property
+    def axis_index(self):
+        return self.axis + len(self.shape) if self.axis < 0 else self.axis
+
+    @property
+    def rows(self):
+        return tuple(self.shape[:self.axis_index])
+
+    @property
+    def normalized(self):
+        return tuple(self.shape[self.axis_index:])
+
+    @property
+    def out_type(self):
+        return self.out or self.dtype
+
+    def type(self, kind, shape, dtype):
+        """`kind` ("tensor" or "memref") of `shape` and `dtype`, with this
+        kernel's dynamic dims."""
+        return shaped_type(kind, shape, dtype, self.dynamic)
+
+    def _dim_is_dynamic(self, d):
+        return self.dynamic or self.shape[d] is None
+
+    # -- operands ------------------------------------------------------------
+    def operands(self):
+        """(name, keyword, shape, dtype) of the op's tensor inputs, in order."""
+        present = {"x": True, "r": self.residual, "g": self.gamma,
+                   "b": self.beta}
+        shapes = {"x": self.shape, "r": self.shape, "g": self.normalized,
+                  "b": self.normalized}
+        params = self.param_dtype or self.dtype
+        dtypes = {"x": self.dtype, "r": self.dtype, "g": params, "b": params}
+        return [(name, keyword, tuple(shapes[name]), dtypes[name])
+                for name, keyword in _INPUTS if present[name]]
+
+    def scalars(self):
+        """(name, keyword) of the op's f32 scalar operands, in order."""
+        present = {"e": self.eps_operand, "s": self.out_scale}
+        return [(name, keyword) for name, keyword in _SCALARS if present[name]]
+
+    def destinations(self):
+        """(name, keyword, shape, dtype) of the op's destinations, in result
+        order."""
+        stats = statistics_type(self.dtype)
+        present = {"out": True, "residual_out": self.residual_out,
+                   "mean": self.mean, "rstd": self.rstd}
+        shapes = {"out": self.shape, "residual_out": self.shape,
+                  "mean": self.rows, "rstd": self.rows}
+        dtypes = {"out": self.out_type, "residual_out": self.dtype,
+                  "mean": stats, "rstd": stats}
+        return [(name, keyword, tuple(shapes[name]), dtypes[name])
+                for name, keyword in _DESTINATIONS if present[name]]
+
+    def arguments(self):
+        """The function's arguments (Argument), in order."""
+        args = [Argument(name, "in", keyword, shape, dtype)
+                for name, keyword, shape, dtype in self.operands()]
+        args += [Argument(name, "scalar", keyword, (), "f32")
+                 for name, keyword in self.scalars()]
+        if self.abi != "tensor":
+            args += [Argument(f"{name}_buf", "out", keyword, shape, dtype)
+                     for name, keyword, shape, dtype in self.destinations()]
+        return args
+
+    # -- IR ------------------------------------------------------------------
+    def _op(self, kind, values, dests):
+        """The op on `values` (input values by name) into `dests`
+        (destination values by name), in `kind` form."""
+        t = lambda shape, dtype: self.type(kind, shape, dtype)
+        operands = {keyword: (values[name], t(shape, dtype))
+                    for name, keyword, shape, dtype in self.operands()}
+        destinations = {keyword: (dests[name], t(shape, dtype))
+                        for name, keyword, shape, dtype in self.destinations()}
+        eps = ("%e", "f32") if self.eps_operand else self.eps
+        axis = self.axis_index if self.axis_index != len(self.shape) - 1 else None
+        return norm_op(
+            self.op, operands["ins"], destinations["outs"], axis=axis, eps=eps,
+            residual=operands.get("residual"), gamma=operands.get("gamma"),
+            beta=operands.get("beta"),
+            out_scale=("%s", "f32") if self.out_scale else None,
+            residual_out=destinations.get("residual_out"),
+            mean=destinations.get("mean"), rstd=destinations.get("rstd"),
+            results=kind == "tensor")
+
+    def ir(self, func):
+        """The `func.func @func` computing this kernel."""
+        args = [f"%{a.name}: " + (a.dtype if a.kind == "scalar" else self.type(
+            "tensor" if self.abi == "tensor" else "memref", a.shape, a.dtype))
+            for a in self.arguments()]
+        attributes = (" attributes {llvm.emit_c_interface}" if self.c_interface
+                      else "")
+        values = {name: f"%{name}" for name, _, _, _ in self.operands()}
+        dests = self.destinations()
+        lines = []
+        if self.abi == "tensor":
+            results = [self.type("tensor", s, d) for _, _, s, d in dests]
+            lines.append(f"func.func @{func}({', '.join(args)}) -> "
+                         f"({', '.join(results)}){attributes} {{")
+            empties = self._empty_destinations(lines, "%x")
+            lines.append(f"  %y:{len(dests)} = " +
+                         self._op("tensor", values, empties))
+            lines.append(f"  return {', '.join(f'%y#{i}' for i in range(len(dests)))}"
+                         f" : {', '.join(results)}")
+            lines.append("}")
+            return "\n".join(lines)
+        lines.append(f"func.func @{func}({', '.join(args)}){attributes} {{")
+        if self.abi == "memref":
+            buffers = {name: f"%{name}_buf" for name, _, _, _ in dests}
+            lines.append("  " + self._op("memref", values, buffers))
+        else:
+            for name, _, shape, dtype in self.operands():
+                values[name] = f"%{name}_t"
+                lines.append(f"  %{name}_t = bufferization.to_tensor %{name} "
+                             f"restrict : {self.type('memref', shape, dtype)} "
+                             f"to {self.type('tensor', shape, dtype)}")
+            empties = self._empty_destinations(lines, "%x_t")
+            lines.append(f"  %y:{len(dests)} = " +
+                         self._op("tensor", values, empties))
+            for i, (name, _, shape, dtype) in enumerate(dests):
+                lines.append(f"  bufferization.materialize_in_destination %y#{i} "
+                             f"in restrict writable %{name}_buf : "
+                             f"({self.type('tensor', shape, dtype)}, "
+                             f"{self.type('memref', shape, dtype)}) -> ()")
+        lines.append("  return")
+        lines.append("}")
+        return "\n".join(lines)
+
+    def _empty_destinations(self, lines, source):
+        """Emits a tensor.empty per destination, its dynamic sizes read from
+        the tensor `source` (x: a destination's dim d is x's dim d); returns
+        their values by destination name."""
+        empties = {}
+        source_type = self.type("tensor", self.shape, self.dtype)
+        for name, _, shape, dtype in self.destinations():
+            sizes = []
+            for d in range(len(shape)):
+                if not self._dim_is_dynamic(d):
+                    continue
+                lines.append(f"  %{name}_c{d} = arith.constant {d} : index")
+                lines.append(f"  %{name}_dim{d} = tensor.dim {source}, "
+                             f"%{name}_c{d} : {source_type}")
+                sizes.append(f"%{name}_dim{d}")
+            empties[name] = f"%d_{name}"
+            lines.append(f"  %d_{name} = tensor.empty({', '.join(sizes)}) : "
+                         f"{self.type('tensor', shape, dtype)}")
+        return empties
