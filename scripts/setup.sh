@@ -8,6 +8,9 @@ PKGS=(
   # scripts/test-gcc.sh.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
   libclang-rt-22-dev libomp-22-dev g++
+  # norm-tblgen links LLVM's static TableGen and Support libraries, and so
+  # libzstd, whose development files llvm-22-dev does not pull in.
+  libzstd-dev
   cmake ninja-build
   # Python used by the tests and the reference (Debian's, seen by /usr/bin/python3).
   python3 python3-numpy python3-pytest

@@ -11,7 +11,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "NORM"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".td"]
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.norm_obj_root, "test")
@@ -37,9 +37,14 @@ config.substitutions.append(
     ("%mlir_c_runner_utils", os.path.join(config.mlir_lib_dir, "libmlir_c_runner_utils.so")))
 
 tool_dirs = [config.norm_tools_dir, config.llvm_tools_dir]
-tools = ["norm-opt", "mlir-runner", "mlir-translate", "FileCheck", "not", "split-file",
-         "llvm-nm"]
+tools = ["norm-opt", "norm-tblgen", "mlir-runner", "mlir-translate", "FileCheck", "not",
+         "split-file", "llvm-nm"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+# Include paths for norm-tblgen: our .td files and MLIR's.
+tblgen_includes = [os.path.join(config.norm_src_root, "include")]
+tblgen_includes += filter(None, config.mlir_include_dirs.split(";"))
+config.substitutions.append(
+    ("%tblgen_includes", " ".join("-I" + d for d in tblgen_includes)))
 
 # Optional features.
 ptxas = shutil.which("ptxas") or (

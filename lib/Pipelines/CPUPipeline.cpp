@@ -60,14 +60,10 @@ static void buildBufferizationPipeline(OpPassManager &pm) {
 /// and the row loops to OpenMP when asked.
 static void buildLoopPipeline(OpPassManager &pm,
                               const NormCPUPipelineOptions &options) {
-  ConvertNormToAffineOptions lowering;
-  lowering.vectorWidth = options.vectorWidth;
-  lowering.unroll = options.unroll;
+  // The row loop is always affine.parallel: OpenMP threads with `openmp`, a
+  // serial loop otherwise.
+  ConvertNormToAffineOptions lowering = options.getConvertNormToAffineOptions();
   lowering.parallel = true;
-  lowering.nontemporalThreshold = options.nontemporalThreshold;
-  lowering.prefetch = options.prefetch;
-  lowering.prefetchLocality = options.prefetchLocality;
-  lowering.onePassVariance = options.onePassVariance;
   pm.addPass(createConvertNormToAffine(lowering));
   pm.addPass(createConvertLinalgToAffineLoopsPass());
   pm.addPass(createLowerAffinePass());

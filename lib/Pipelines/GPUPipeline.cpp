@@ -62,11 +62,7 @@ static void buildBufferizationPipeline(OpPassManager &pm) {
 /// Norm ops to launches, launches to kernels, and what both sides share.
 static void buildCommonPipeline(OpPassManager &pm,
                                 const NormGPUPipelineOptions &options) {
-  ConvertNormToGPUOptions lowering;
-  lowering.blockSize = options.blockSize;
-  lowering.rowsPerBlock = options.rowsPerBlock;
-  lowering.vectorWidth = options.vectorWidth;
-  pm.addPass(createConvertNormToGPU(lowering));
+  pm.addPass(createConvertNormToGPU(options.getConvertNormToGPUOptions()));
   pm.addNestedPass<func::FuncOp>(createNormGPUDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
