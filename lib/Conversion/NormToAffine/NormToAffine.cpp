@@ -1246,7 +1246,8 @@ void RowKernelEmitter::emit() {
   Value sqrtRowSize = math::SqrtOp::create(b, loc, rowSize);
   invSqrtRowSize = arith::DivFOp::create(b, loc, one, sqrtRowSize);
   epsilon = getEpsilon();
-  if (std::optional<TinyRowRescue> rescue = getTinyRowRescue(op))
+  if (std::optional<TinyRowRescue> rescue =
+          getTinyRowRescue(computeType, op.getEpsilon()))
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, epsilon,
                                              /*runTimeEps=*/!!op.getEpsValue());
   if (Value scale = op.getOutScale())

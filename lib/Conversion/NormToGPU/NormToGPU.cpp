@@ -1066,7 +1066,8 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   if (operands.invSqrtNConstant)
     operands.invSqrtN =
         arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
-  if (std::optional<TinyRowRescue> rescue = getTinyRowRescue(op))
+  if (std::optional<TinyRowRescue> rescue =
+          getTinyRowRescue(computeType, op.getEpsilon()))
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, operands.eps,
                                              /*runTimeEps=*/!!op.getEpsValue());
   if (operands.rowSizeConstant)
