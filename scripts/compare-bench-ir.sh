@@ -55,6 +55,10 @@ opt_a, opt_b = sys.argv[1], sys.argv[2]
 TRANSLATE = "/usr/lib/llvm-22/bin/mlir-translate"
 TIMING = re.compile(r"\b(LLVMIRToISA|ISAToBinary)TimeInMs\s*=\s*\d+\s*:\s*i64,?\s*")
 BUFFERIZE = "--one-shot-bufferize=bufferize-function-boundaries"
+# Identity layouts at function boundaries, as the pipelines bufferize: the
+# GPU lowering refuses the fully dynamic layouts of the default.
+BUFFERIZE_IDENTITY = ("--one-shot-bufferize=bufferize-function-boundaries "
+                      "function-boundary-type-conversion=identity-layout-map")
 
 SWEEP_PIPELINES = [
     ["--convert-norm-to-linalg"],
@@ -64,12 +68,13 @@ SWEEP_PIPELINES = [
     [BUFFERIZE, "--convert-norm-to-affine=vector-width=4 unroll=1 "
                 "one-pass-variance=false prefetch=false"],
     [BUFFERIZE, "--convert-norm-to-affine=parallel=false vector-width=8"],
+    [BUFFERIZE_IDENTITY, "--convert-norm-to-affine=nontemporal-threshold=0"],
     ["--norm-cpu-pipeline"],
     ["--norm-cpu-pipeline=openmp=true"],
     ["--norm-cpu-pipeline=nontemporal-threshold=0 vector-width=8"],
-    [BUFFERIZE, "--convert-norm-to-gpu"],
-    [BUFFERIZE, "--convert-norm-to-gpu=block-size=128 vector-width=2"],
-    [BUFFERIZE, "--convert-norm-to-gpu=rows-per-block=4"],
+    [BUFFERIZE_IDENTITY, "--convert-norm-to-gpu"],
+    [BUFFERIZE_IDENTITY, "--convert-norm-to-gpu=block-size=128 vector-width=2"],
+    [BUFFERIZE_IDENTITY, "--convert-norm-to-gpu=rows-per-block=4"],
     ["--norm-gpu-pipeline=chip=sm_90 format=isa"],
 ]
 
