@@ -184,14 +184,18 @@ OnePassVariance createOnePassVariance(OpBuilder &b, Location loc,
 // rstd
 //===----------------------------------------------------------------------===//
 
-/// How a lowering forms 1/sqrt(v). The value is the same: the CPU pipeline
-/// lowers `math.rsqrt` to a correctly rounded `llvm.sqrt` and a division.
+/// How a lowering spells 1/sqrt(v). Both forms compute the same value once
+/// lowered: the CPU pipeline lowers `math.rsqrt` to `llvm.sqrt` and a
+/// division, and the GPU pipeline (`norm-gpu-sqrt-to-llvm`) lowers either
+/// form to `llvm.sqrt` and a division, NVPTX's correctly rounded `sqrt.rn`
+/// and `div.rn`.
 enum class RsqrtKind {
   /// `math.rsqrt` (the reference decomposition and the CPU lowering).
   Rsqrt,
-  /// `math.sqrt`, then a division (the GPU lowering): `convert-gpu-to-nvvm`
-  /// would make `math.rsqrt` a libdevice call (and `__nv_rsqrtf` is not
-  /// correctly rounded), while NVPTX's `sqrt.rn` and `div.rn` both are.
+  /// `math.sqrt`, then `arith.divf` (the GPU lowering): the kernel says
+  /// what the PTX does, without relying on `norm-gpu-sqrt-to-llvm` to keep
+  /// `convert-gpu-to-nvvm` from making `math.rsqrt` a libdevice call
+  /// (`__nv_rsqrtf`, which is not correctly rounded).
   SqrtThenDivide,
 };
 
