@@ -4,7 +4,10 @@
 // `AggregatedOpInterface::decomposeOperation` and the body of
 // `--convert-norm-to-linalg`; every other lowering is checked against it.
 //
-// For a row `h` of N elements (in the compute type: f32, or f64 for f64):
+// The arithmetic of a row is the row-math layer's
+// (norm/Dialect/Norm/Utils/RowMath.h); this file is its schedule as
+// generics. For a row `h` of N elements (in the compute type: f32, or f64
+// for f64):
 //
 //   p    = h[0], or 0 if not finite            (pivot, see below)
 //   d    = sum(h - p) / N,  mean = p + d        (LayerNorm)
@@ -42,15 +45,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "norm/Dialect/Norm/IR/NormOps.h"
+#include "norm/Dialect/Norm/Utils/RowMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-
-#include <limits>
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -86,18 +86,26 @@ private:
   Value createTemporary(bool rowShaped, Type elementType);
   /// A row-shaped temporary holding zeros in the compute type.
   Value createZeroAccumulator();
-  /// Converts a float scalar to `type` (extension or truncation).
-  Value convert(Value value, Type type);
-  /// The scalar epsilon in the compute type.
-  Value getEpsilon();
-  /// N, the number of normalised elements per row, in the compute type.
-  Value getRowSize();
-  /// Converts the compute-type output value `y` to the output element type:
-  /// a rounding conversion, or, given `outScale` (in the compute type),
-  /// quantisation.
-  Value convertOutput(Value y, Type outputElementType, Value outScale);
-  /// A scalar constant of the compute type.
-  Value computeConstant(double value);
+  /// Converts a float scalar to the compute type.
+  Value toCompute(Value value) {
+    return createFloatConversion(b, loc, value, computeType);
+  }
+  /// Sets up the affine maps of the generics.
+  void buildMaps();
+
+  //--- The stages, in order; each sets the values the next ones use. -------
+  /// h = input (+ residual, rounded to the input's element type).
+  void emitResidualSum();
+  /// LayerNorm: the per-row pivot p and offset d = mean - p (and the mean
+  /// destination).
+  void emitPivotAndOffset();
+  /// The per-row scaled sum of squares (and, with the tiny-row rescue, that
+  /// of the elements times its power of two).
+  void emitSumsOfSquares();
+  /// rstd from the sums (and the rstd destination).
+  void emitRstd();
+  /// The output generic; returns its result (tensors).
+  Value emitOutput();
 
   OpBuilder &b;
   NormOpInterface op;
@@ -109,22 +117,20 @@ private:
   Type computeType;
   SmallVector<OpFoldResult> inputSizes;
   SmallVector<Value> temporaries;
+
+  /// Maps of the input space onto itself, the row dims, the normalised dims,
+  /// and the first element of the row.
+  AffineMap fullMap, rowMap, normMap, pivotMap;
+  /// N, c = 1/sqrt(N) and eps, in the compute type.
+  Value rowSize, invSqrtRowSize, eps;
+  std::optional<TinyRowRescue> rescue;
+  TinyRowRescueValues rescueValues;
+  /// What the stages produce: h, then the row-shaped pivot, offset (null
+  /// for RMSNorm), sums of squares and rstd (tensors or buffers).
+  Value h, pivot, offset, rstd;
+  SmallVector<Value> sums;
 };
 } // namespace
-
-Value LinalgDecomposer::convert(Value value, Type type) {
-  unsigned from = value.getType().getIntOrFloatBitWidth();
-  unsigned to = type.getIntOrFloatBitWidth();
-  if (value.getType() == type)
-    return value;
-  if (from < to)
-    return arith::ExtFOp::create(b, loc, type, value);
-  if (from > to)
-    return arith::TruncFOp::create(b, loc, type, value);
-  // Same width, different format (f16 <-> bf16): go through f32.
-  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), value);
-  return arith::TruncFOp::create(b, loc, type, wide);
-}
 
 Value LinalgDecomposer::createTemporary(bool rowShaped, Type elementType) {
   ArrayRef<OpFoldResult> sizes = inputSizes;
@@ -148,12 +154,10 @@ Value LinalgDecomposer::createZeroAccumulator() {
   return onTensors ? fill.getResult(0) : init;
 }
 
-SmallVector<Value> LinalgDecomposer::emitGeneric(ValueRange inputs,
-                                                 ArrayRef<AffineMap> inMaps,
-                                                 ValueRange outputs,
-                                                 ArrayRef<AffineMap> outMaps,
-                                                 bool reducing,
-                                                 BodyBuilder body) {
+SmallVector<Value>
+LinalgDecomposer::emitGeneric(ValueRange inputs, ArrayRef<AffineMap> inMaps,
+                              ValueRange outputs, ArrayRef<AffineMap> outMaps,
+                              bool reducing, BodyBuilder body) {
   unsigned numLoops = inMaps.empty() ? outMaps.front().getNumDims()
                                      : inMaps.front().getNumDims();
   SmallVector<utils::IteratorType> iterators(numLoops,
@@ -194,64 +198,9 @@ SmallVector<Value> LinalgDecomposer::emitRowGeneric(ValueRange inputs,
                      body);
 }
 
-Value LinalgDecomposer::getEpsilon() {
-  if (Value eps = op.getEpsValue())
-    return convert(eps, computeType);
-  APFloat epsilon = *op.getEpsilon();
-  bool losesInfo;
-  epsilon.convert(cast<FloatType>(computeType).getFloatSemantics(),
-                  APFloat::rmNearestTiesToEven, &losesInfo);
-  return arith::ConstantOp::create(b, loc, FloatAttr::get(computeType, epsilon));
-}
-
-Value LinalgDecomposer::getRowSize() {
-  ArrayRef<int64_t> shape = op.getInputType().getShape().drop_front(axis);
-  if (!ShapedType::isDynamicShape(shape)) {
-    double n = ShapedType::getNumElements(shape);
-    return arith::ConstantOp::create(b, loc,
-                                     b.getFloatAttr(computeType, n));
-  }
-  Value n;
-  for (OpFoldResult size : ArrayRef(inputSizes).drop_front(axis)) {
-    Value dim = getValueOrCreateConstantIndexOp(b, loc, size);
-    n = n ? arith::MulIOp::create(b, loc, n, dim).getResult() : dim;
-  }
-  Value n64 = arith::IndexCastUIOp::create(b, loc, b.getI64Type(), n);
-  return arith::UIToFPOp::create(b, loc, computeType, n64);
-}
-
-Value LinalgDecomposer::computeConstant(double value) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(computeType, value));
-}
-
-Value LinalgDecomposer::convertOutput(Value y, Type outputElementType,
-                                      Value outScale) {
-  if (!outScale)
-    return convert(y, outputElementType);
-  Value q = arith::DivFOp::create(b, loc, y, outScale);
-  if (isa<FloatType>(outputElementType)) {
-    // f8E4M3FN: saturate to the largest finite value, then round once.
-    q = arith::MaximumFOp::create(b, loc, q, computeConstant(-448.0));
-    q = arith::MinimumFOp::create(b, loc, q, computeConstant(448.0));
-    return arith::TruncFOp::create(b, loc, outputElementType, q);
-  }
-  // i8: round half to even, saturate, and send NaN to 0.
-  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, q, q);
-  q = math::RoundEvenOp::create(b, loc, q);
-  q = arith::MaximumFOp::create(b, loc, q, computeConstant(-128.0));
-  q = arith::MinimumFOp::create(b, loc, q, computeConstant(127.0));
-  q = arith::SelectOp::create(b, loc, isNan, computeConstant(0.0), q);
-  return arith::FPToSIOp::create(b, loc, outputElementType, q);
-}
-
-FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
-  if (onTensors)
-    inputSizes = tensor::getMixedSizes(b, loc, op.getInput());
-  else
-    inputSizes = memref::getMixedSizes(b, loc, op.getInput());
-
+void LinalgDecomposer::buildMaps() {
   MLIRContext *ctx = b.getContext();
-  AffineMap fullMap = b.getMultiDimIdentityMap(rank);
+  fullMap = b.getMultiDimIdentityMap(rank);
   SmallVector<AffineExpr> rowExprs, normExprs, pivotExprs;
   for (int64_t d = 0; d < rank; ++d) {
     if (d < axis) {
@@ -262,193 +211,168 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
       pivotExprs.push_back(b.getAffineConstantExpr(0));
     }
   }
-  AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
-  AffineMap normMap = AffineMap::get(rank, 0, normExprs, ctx);
-  AffineMap pivotMap = AffineMap::get(rank, 0, pivotExprs, ctx);
+  rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
+  normMap = AffineMap::get(rank, 0, normExprs, ctx);
+  pivotMap = AffineMap::get(rank, 0, pivotExprs, ctx);
+}
 
-  Value n = getRowSize();
-  Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(computeType, 1));
-  Value scale = arith::DivFOp::create(
-      b, loc, one, math::SqrtOp::create(b, loc, n));
-  Value eps = getEpsilon();
+void LinalgDecomposer::emitResidualSum() {
+  h = op.getInput();
+  Value residual = op.getResidual();
+  if (!residual)
+    return;
+  Value sumInit = op.getResidualOutput();
+  if (!sumInit)
+    sumInit = createTemporary(/*rowShaped=*/false, inputElementType);
+  h = emitGeneric(
+      {op.getInput(), residual}, {fullMap, fullMap}, {sumInit}, {fullMap},
+      /*reducing=*/false, [&](ValueRange args) -> SmallVector<Value> {
+        return {createRoundedResidualSum(b, loc, args[0], args[1], computeType,
+                                         inputElementType)};
+      })[0];
+}
 
-  SmallVector<Value> results;
+void LinalgDecomposer::emitPivotAndOffset() {
+  Value pivotInit = createTemporary(/*rowShaped=*/true, computeType);
+  SmallVector<Value> pivotAndSum = emitGeneric(
+      {h, h}, {fullMap, pivotMap}, {pivotInit, createZeroAccumulator()},
+      {rowMap, rowMap}, /*reducing=*/true,
+      [&](ValueRange args) -> SmallVector<Value> {
+        Value x = toCompute(args[0]);
+        Value first = toCompute(args[1]);
+        Value p = createFinitePivot(b, loc, first);
+        Value shifted = createPivoted(b, loc, x, p);
+        return {p, arith::AddFOp::create(b, loc, args[3], shifted)};
+      });
+  pivot = pivotAndSum[0];
+  SmallVector<Value> outs = {createTemporary(true, computeType)};
+  if (Value meanInit = op.getMean())
+    outs.push_back(meanInit);
+  offset = emitRowGeneric(
+      pivotAndSum, outs, [&](ValueRange args) -> SmallVector<Value> {
+        Value d = createOffset(b, loc, args[1], rowSize);
+        SmallVector<Value> yields = {d};
+        if (args.size() > 3) {
+          Value mean = createMean(b, loc, args[0], d);
+          yields.push_back(
+              createFloatConversion(b, loc, mean, args[3].getType()));
+        }
+        return yields;
+      })[0];
+}
 
-  // h = input (+ residual), rounded to the input's element type.
-  Value h = op.getInput();
-  if (Value residual = op.getResidual()) {
-    Value sumInit = op.getResidualOutput();
-    if (!sumInit)
-      sumInit = createTemporary(/*rowShaped=*/false, inputElementType);
-    h = emitGeneric({op.getInput(), residual}, {fullMap, fullMap}, {sumInit},
-                    {fullMap}, /*reducing=*/false,
-                    [&](ValueRange args) -> SmallVector<Value> {
-                      Value x = convert(args[0], computeType);
-                      Value r = convert(args[1], computeType);
-                      Value sum = arith::AddFOp::create(b, loc, x, r);
-                      return {convert(sum, inputElementType)};
-                    })[0];
-  }
-
-  // Per-row pivot p and offset d = mean - p (LayerNorm only).
-  Value pivot, offset;
-  if (op.isLayerNorm()) {
-    Value pivotInit = createTemporary(/*rowShaped=*/true, computeType);
-    SmallVector<Value> pivotAndSum = emitGeneric(
-        {h, h}, {fullMap, pivotMap}, {pivotInit, createZeroAccumulator()},
-        {rowMap, rowMap}, /*reducing=*/true,
-        [&](ValueRange args) -> SmallVector<Value> {
-          Value x = convert(args[0], computeType);
-          // A non-finite first element pivots at 0 instead, so that a row
-          // holding inf gets its IEEE mean, not inf - inf.
-          Value first = convert(args[1], computeType);
-          double infinity = std::numeric_limits<double>::infinity();
-          Value inf = arith::ConstantOp::create(
-              b, loc, b.getFloatAttr(computeType, infinity));
-          Value negInf = arith::ConstantOp::create(
-              b, loc, b.getFloatAttr(computeType, -infinity));
-          Value belowInf = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OLT, first, inf);
-          Value aboveNegInf = arith::CmpFOp::create(
-              b, loc, arith::CmpFPredicate::OGT, first, negInf);
-          Value isFinite = arith::AndIOp::create(b, loc, belowInf, aboveNegInf);
-          Value zero =
-              arith::ConstantOp::create(b, loc, b.getZeroAttr(computeType));
-          Value p = arith::SelectOp::create(b, loc, isFinite, first, zero);
-          Value shifted = arith::SubFOp::create(b, loc, x, p);
-          return {p, arith::AddFOp::create(b, loc, args[3], shifted)};
-        });
-    pivot = pivotAndSum[0];
-    SmallVector<Value> outs = {createTemporary(true, computeType)};
-    if (Value meanInit = op.getMean())
-      outs.push_back(meanInit);
-    offset = emitRowGeneric(
-        pivotAndSum, outs, [&](ValueRange args) -> SmallVector<Value> {
-          Value d = arith::DivFOp::create(b, loc, args[1], n);
-          SmallVector<Value> yields = {d};
-          if (args.size() > 3)
-            yields.push_back(convert(arith::AddFOp::create(b, loc, args[0], d),
-                                     args[3].getType()));
-          return yields;
-        })[0];
-  }
-  // (h - p) - d, the centred element, for LayerNorm.
-  auto centre = [&](Value x, Value p, Value d) -> Value {
-    return arith::SubFOp::create(b, loc, arith::SubFOp::create(b, loc, x, p),
-                                 d);
-  };
-
-  // Per-row (scaled) sum of squares: var for LayerNorm, mean square for RMS.
-  // With the tiny-row rescue, also the sum of squares of the elements
-  // multiplied by its power of two first.
-  std::optional<TinyRowRescue> rescue = getTinyRowRescue(op);
-  TinyRowRescueValues rescueValues;
+void LinalgDecomposer::emitSumsOfSquares() {
+  rescue = getTinyRowRescue(computeType, op.getEpsilon());
   if (rescue)
     rescueValues = createTinyRowRescueValues(b, loc, *rescue, eps,
                                              /*runTimeEps=*/!!op.getEpsValue());
-  SmallVector<Value> sqInputs = {h};
-  SmallVector<AffineMap> sqMaps = {fullMap};
+  SmallVector<Value> inputs = {h};
+  SmallVector<AffineMap> inMaps = {fullMap};
   if (pivot) {
-    sqInputs.append({pivot, offset});
-    sqMaps.append({rowMap, rowMap});
+    inputs.append({pivot, offset});
+    inMaps.append({rowMap, rowMap});
   }
-  SmallVector<Value> sqInits = {createZeroAccumulator()};
+  SmallVector<Value> inits = {createZeroAccumulator()};
   if (rescue)
-    sqInits.push_back(createZeroAccumulator());
-  SmallVector<Value> sums = emitGeneric(
-      sqInputs, sqMaps, sqInits, SmallVector<AffineMap>(sqInits.size(), rowMap),
+    inits.push_back(createZeroAccumulator());
+  sums = emitGeneric(
+      inputs, inMaps, inits, SmallVector<AffineMap>(inits.size(), rowMap),
       /*reducing=*/true, [&](ValueRange args) -> SmallVector<Value> {
-        Value x = convert(args[0], computeType);
+        Value x = toCompute(args[0]);
         if (pivot)
-          x = centre(x, args[1], args[2]);
-        auto square = [&](Value value) -> Value {
-          Value t = arith::MulFOp::create(b, loc, value, scale);
-          return arith::MulFOp::create(b, loc, t, t);
-        };
-        ValueRange accumulators = args.take_back(sqInits.size());
+          x = createCentred(b, loc, x, args[1], args[2]);
+        ValueRange accumulators = args.take_back(inits.size());
+        Value square = createScaledSquare(b, loc, x, invSqrtRowSize);
         SmallVector<Value> yields = {
-            arith::AddFOp::create(b, loc, accumulators[0], square(x))};
-        if (rescue)
-          yields.push_back(arith::AddFOp::create(
-              b, loc, accumulators[1],
-              square(arith::MulFOp::create(b, loc, x, rescueValues.scale))));
+            arith::AddFOp::create(b, loc, accumulators[0], square)};
+        if (rescue) {
+          Value rescaled =
+              createScaledSquare(b, loc, x, invSqrtRowSize, rescueValues.scale);
+          yields.push_back(
+              arith::AddFOp::create(b, loc, accumulators[1], rescaled));
+        }
         return yields;
       });
+}
 
-  // rstd = 1/sqrt(sumSq + eps); NaN for a row whose mean square overflowed
-  // to +inf (only a non-finite input can do that). A row with a tiny sumSq
-  // takes the rescued rstd instead.
-  SmallVector<Value> rstdOuts = {createTemporary(true, computeType)};
+void LinalgDecomposer::emitRstd() {
+  SmallVector<Value> outs = {createTemporary(true, computeType)};
   if (Value rstdInit = op.getRstd())
-    rstdOuts.push_back(rstdInit);
-  Value rstd = emitRowGeneric(
-      sums, rstdOuts, [&](ValueRange args) -> SmallVector<Value> {
-        Value sumSq = args[0];
-        Value sum = arith::AddFOp::create(b, loc, sumSq, eps);
-        Value r = math::RsqrtOp::create(b, loc, sum);
-        const llvm::fltSemantics &sem =
-            cast<FloatType>(computeType).getFloatSemantics();
-        Value inf = arith::ConstantOp::create(
-            b, loc, b.getFloatAttr(computeType, APFloat::getInf(sem)));
-        Value nan = arith::ConstantOp::create(
-            b, loc, b.getFloatAttr(computeType, APFloat::getNaN(sem)));
-        Value isInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                            sumSq, inf);
-        r = arith::SelectOp::create(b, loc, isInf, nan, r);
-        if (rescue) {
-          Value tiny = createIsTinyRow(b, loc, rescueValues, sumSq);
-          Value rescued = arith::MulFOp::create(
-              b, loc, rescueValues.scale,
-              math::RsqrtOp::create(b, loc,
-                                    arith::AddFOp::create(
-                                        b, loc, args[1],
-                                        rescueValues.scaledEps)));
-          r = arith::SelectOp::create(b, loc, tiny, rescued, r);
-        }
-        SmallVector<Value> yields = {r};
-        if (rstdOuts.size() > 1)
-          yields.push_back(convert(r, args.back().getType()));
-        return yields;
-      })[0];
+    outs.push_back(rstdInit);
+  rstd = emitRowGeneric(sums, outs, [&](ValueRange args) -> SmallVector<Value> {
+    Value sumOfSquares = args[0];
+    Value r = createRstd(b, loc, sumOfSquares, eps, RsqrtKind::Rsqrt);
+    if (rescue) {
+      Value tiny = createIsTinyRow(b, loc, rescueValues, sumOfSquares);
+      Value rescued =
+          createRescuedRstd(b, loc, rescueValues, args[1], RsqrtKind::Rsqrt);
+      r = arith::SelectOp::create(b, loc, tiny, rescued, r);
+    }
+    SmallVector<Value> yields = {r};
+    if (outs.size() > 1)
+      yields.push_back(createFloatConversion(b, loc, r, args.back().getType()));
+    return yields;
+  })[0];
+}
 
+Value LinalgDecomposer::emitOutput() {
   // out = ((h - p) - d) * rstd * gamma + beta.
-  SmallVector<Value> outInputs = {h, rstd};
-  SmallVector<AffineMap> outMaps = {fullMap, rowMap};
+  SmallVector<Value> inputs = {h, rstd};
+  SmallVector<AffineMap> inMaps = {fullMap, rowMap};
   int pivotIdx = -1, gammaIdx = -1, betaIdx = -1;
   if (pivot) {
-    pivotIdx = outInputs.size();
-    outInputs.append({pivot, offset});
-    outMaps.append({rowMap, rowMap});
+    pivotIdx = inputs.size();
+    inputs.append({pivot, offset});
+    inMaps.append({rowMap, rowMap});
   }
   if (Value gamma = op.getGamma()) {
-    gammaIdx = outInputs.size();
-    outInputs.push_back(gamma);
-    outMaps.push_back(normMap);
+    gammaIdx = inputs.size();
+    inputs.push_back(gamma);
+    inMaps.push_back(normMap);
   }
   if (Value beta = op.getBeta()) {
-    betaIdx = outInputs.size();
-    outInputs.push_back(beta);
-    outMaps.push_back(normMap);
+    betaIdx = inputs.size();
+    inputs.push_back(beta);
+    inMaps.push_back(normMap);
   }
   Type outputElementType = op.getOutputType().getElementType();
   Value outScale;
   if (op.getOutScale())
-    outScale = convert(op.getOutScale(), computeType);
-  Value out = emitGeneric(
-      outInputs, outMaps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
+    outScale = toCompute(op.getOutScale());
+  return emitGeneric(
+      inputs, inMaps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
       [&](ValueRange args) -> SmallVector<Value> {
-        Value y = convert(args[0], computeType);
-        if (pivotIdx >= 0)
-          y = centre(y, args[pivotIdx], args[pivotIdx + 1]);
-        y = arith::MulFOp::create(b, loc, y, args[1]);
-        if (gammaIdx >= 0)
-          y = arith::MulFOp::create(b, loc, y,
-                                    convert(args[gammaIdx], computeType));
-        if (betaIdx >= 0)
-          y = arith::AddFOp::create(b, loc, y,
-                                    convert(args[betaIdx], computeType));
-        return {convertOutput(y, outputElementType, outScale)};
+        auto arg = [&](int idx) { return idx >= 0 ? args[idx] : Value(); };
+        RowStatistics statistics{Value(), Value(), args[1]};
+        if (pivotIdx >= 0) {
+          statistics.pivot = args[pivotIdx];
+          statistics.offset = args[pivotIdx + 1];
+        }
+        Value x = toCompute(args[0]);
+        Value y = createNormalizedOutput(b, loc, x, statistics, arg(gammaIdx),
+                                         arg(betaIdx));
+        return {createOutputConversion(b, loc, y, outputElementType, outScale)};
       })[0];
+}
+
+FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
+  if (onTensors)
+    inputSizes = tensor::getMixedSizes(b, loc, op.getInput());
+  else
+    inputSizes = memref::getMixedSizes(b, loc, op.getInput());
+  buildMaps();
+
+  rowSize = createRowSize(b, loc, computeType,
+                          ArrayRef<OpFoldResult>(inputSizes).drop_front(axis));
+  invSqrtRowSize = createInvSqrtRowSize(b, loc, rowSize);
+  eps = createEpsilon(b, loc, computeType, op.getEpsValue(), op.getEpsilon());
+
+  emitResidualSum();
+  if (op.isLayerNorm())
+    emitPivotAndOffset();
+  emitSumsOfSquares();
+  emitRstd();
+  Value out = emitOutput();
 
   for (Value temporary : temporaries)
     memref::DeallocOp::create(b, loc, temporary);
@@ -456,7 +380,7 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
     return SmallVector<Value>();
 
   // Results in destination order: output, residual sum, mean, rstd.
-  results.push_back(out);
+  SmallVector<Value> results = {out};
   if (op.getResidualOutput())
     results.push_back(h);
   if (op.getMean())
@@ -466,8 +390,8 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
   return results;
 }
 
-FailureOr<SmallVector<Value>> mlir::norm::decomposeToLinalg(OpBuilder &b,
-                                                            NormOpInterface op) {
+FailureOr<SmallVector<Value>>
+mlir::norm::decomposeToLinalg(OpBuilder &b, NormOpInterface op) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(op);
   return LinalgDecomposer(b, op).decompose();

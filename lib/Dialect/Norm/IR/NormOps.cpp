@@ -28,67 +28,6 @@ void NormDialect::initialize() {
       >();
 }
 
-Type mlir::norm::getComputeElementType(Type elementType) {
-  if (elementType.isF64())
-    return elementType;
-  return Float32Type::get(elementType.getContext());
-}
-
-std::optional<TinyRowRescue> mlir::norm::getTinyRowRescue(NormOpInterface op) {
-  Type computeType = getComputeElementType(op.getInputType().getElementType());
-  const llvm::fltSemantics &semantics =
-      cast<FloatType>(computeType).getFloatSemantics();
-  // With emin the smallest normal exponent (-126 in f32): threshold
-  // 2^(emin + 26), scale 2^-(emin + 26), epsBound 2^(emin + 52).
-  int minExponent = APFloat::semanticsMinExponent(semantics);
-  APFloat one(semantics, 1);
-  auto power = [&](int exponent) {
-    return scalbn(one, exponent, APFloat::rmNearestTiesToEven);
-  };
-  TinyRowRescue rescue{power(minExponent + 26), power(-(minExponent + 26)),
-                       power(minExponent + 52)};
-  if (std::optional<APFloat> epsilon = op.getEpsilon()) {
-    bool losesInfo;
-    epsilon->convert(semantics, APFloat::rmNearestTiesToEven, &losesInfo);
-    if (epsilon->compare(rescue.epsBound) != APFloat::cmpLessThan)
-      return std::nullopt;
-  }
-  return rescue;
-}
-
-TinyRowRescueValues
-mlir::norm::createTinyRowRescueValues(OpBuilder &b, Location loc,
-                                      const TinyRowRescue &rescue, Value eps,
-                                      bool runTimeEps) {
-  auto constant = [&](const APFloat &value) -> Value {
-    return arith::ConstantOp::create(b, loc,
-                                     FloatAttr::get(eps.getType(), value));
-  };
-  TinyRowRescueValues values;
-  values.scale = constant(rescue.scale);
-  values.threshold = constant(rescue.threshold);
-  values.scaledEps = arith::MulFOp::create(
-      b, loc, arith::MulFOp::create(b, loc, eps, values.scale), values.scale);
-  if (runTimeEps)
-    values.epsIsSmall = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                              eps, constant(rescue.epsBound));
-  return values;
-}
-
-Value mlir::norm::createIsTinyRow(OpBuilder &b, Location loc,
-                                  const TinyRowRescueValues &rescue,
-                                  Value sumSq) {
-  Value tiny = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, sumSq,
-                                     rescue.threshold);
-  if (rescue.epsIsSmall)
-    tiny = arith::AndIOp::create(b, loc, tiny, rescue.epsIsSmall);
-  return tiny;
-}
-
-bool mlir::norm::isQuantizedElementType(Type elementType) {
-  return elementType.isSignlessInteger(8) || isa<Float8E4M3FNType>(elementType);
-}
-
 //===----------------------------------------------------------------------===//
 // Custom syntax: `eps(1.0e-05)` or `eps(%e : f32)`.
 //===----------------------------------------------------------------------===//

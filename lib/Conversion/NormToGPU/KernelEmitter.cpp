@@ -1,0 +1,539 @@
+//===- KernelEmitter.cpp - The body of a norm kernel on the GPU -----------===//
+//
+// In the `gpu.launch` of a norm op, a group of G threads normalises one row
+// of N elements (R groups, and so R rows, per block; KernelPlan.h), on
+// views of rows x N.
+//
+// Each thread owns the vectors j = k * G + t (k = 0, 1, ...) of V elements
+// of its row, so that consecutive threads touch consecutive 16-byte chunks.
+// When the row fits in registers (static N, 16 to 64 values a thread) the
+// thread loads all of its vectors up front and keeps them; otherwise (long
+// or dynamic rows) it streams them three times: sum, sum of squares, output.
+//
+// Statistics, in the compute type (f32, or f64 for f64), are the
+// reference's (`--convert-norm-to-linalg`), built by the same row-math
+// layer (norm/Dialect/Norm/Utils/RowMath.h):
+//
+//   S      = sum(h - P)   P: the first element the warp holds (a shuffle);
+//                         across warps, S_w + n_w * (P_w - P0) on warp 0's P0
+//   offset = S / N        the mean is P0 + offset, never rounded as a whole
+//   q      = sum((((h - P0) - offset) * c)^2),  c = 1/sqrt(N)
+//   rstd   = 1/sqrt(q + eps), NaN if q is +inf
+//   y      = ((h - P0) - offset) * rstd * gamma + beta
+//
+// A quantised output (i8 or f8E4M3FN, with the scalar out_scale s passed to
+// the kernel as an argument in the compute type) is the reference's, lane by
+// lane: y / s, then for i8 round half to even, clamp to [-128, 127] and 0 for
+// NaN; for f8E4M3FN clamp to [-448, 448] and round once. The V results of a
+// vector are stored together (V bytes: 4 for f32 inputs, 8 for 16-bit ones).
+//
+// Each sum is a butterfly of `gpu.shuffle xor` and adds within a warp
+// (commutative, so every lane gets the same bits), then, for rows spread
+// over several warps, one value per warp through workgroup memory and one
+// barrier, read back in warp order by every thread (RowReductions.h). A
+// constant row gives S = 0 and q = 0, so its output is exactly beta;
+// scaling by c before squaring keeps q in range for |x| up to ~1e19 in f32.
+// RMSNorm only needs q = sum((h * c)^2).
+//
+// When eps may be tiny (see getTinyRowRescue), every thread also sums
+// q' = sum((x * K * c)^2) of its centred elements x, with K = 2^100 (f32),
+// and both sums cross the row together; a row whose q is below 2^-100
+// takes rstd = K / sqrt(q' + eps K^2), as squares of elements below ~1e-19
+// would otherwise be subnormal. No branch: every thread of a row computes
+// the same q, but the rows of a warp or a block can differ.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmitter.h"
+
+#include "RowReductions.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "norm/Dialect/Norm/Utils/RowMath.h"
+
+using namespace mlir;
+using namespace mlir::norm;
+
+namespace {
+/// Emits the body of the launch for one norm op.
+class KernelEmitter {
+public:
+  KernelEmitter(OpBuilder &b, Location loc, NormOpInterface op,
+                const KernelPlan &plan, const KernelOperands &operands)
+      : b(b), loc(loc), op(op), plan(plan), operands(operands),
+        inputType(op.getInputType().getElementType()),
+        computeType(getComputeElementType(inputType)),
+        isLayerNorm(op.isLayerNorm()), reducer(b, loc, plan, computeType) {}
+
+  /// Emits the kernel before the terminator of `launch`'s body.
+  void emit(gpu::LaunchOp launch);
+
+private:
+  // Scalars.
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value constant(double value) {
+    return createFloatConstant(b, loc, computeType, value);
+  }
+  /// `lhs && rhs` where a null condition stands for true.
+  Value both(Value lhs, Value rhs);
+
+  // Memory.
+  /// Loads V elements of `view` at `indices` (the last one the column).
+  SmallVector<Value> loadElements(Value view, ValueRange indices);
+  /// Stores `values` (converted to `view`'s element type) at `indices`.
+  void storeElements(Value view, ValueRange indices, ArrayRef<Value> values);
+  /// h = input (+ residual, rounded to the input type) in the compute type
+  /// for vector `vectorIndex` of the row; writes residual_out when asked
+  /// (at `row`, under `rowIsValid`).
+  SmallVector<Value> loadRowVector(Value vectorIndex, bool writeResidual);
+  /// As loadRowVector, yielding zeros when `valid` is false.
+  SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex);
+
+  // Statistics.
+  /// The terms this thread sums for the row's sums of squares, given a
+  /// centred element x: (x c)^2, and with the tiny-row rescue also
+  /// (x scale c)^2.
+  SmallVector<Value> squareTerms(Value x);
+  /// How many values squareTerms gives.
+  size_t getNumSquareTerms() const { return rescueValues.scale ? 2 : 1; }
+  /// rstd = 1/sqrt(var + eps) (NaN when var overflowed), from `sumsSq` (the
+  /// row's sums of the squareTerms); stores the mean (pivot + offset) and
+  /// rstd destinations.
+  RowStatistics finalize(Value pivot, Value offset, ArrayRef<Value> sumsSq);
+  /// Normalises V elements of column vector `vectorIndex` and stores them.
+  void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
+                         const RowStatistics &statistics);
+
+  void emitHeldRow();
+  void emitStreamedRow();
+
+  OpBuilder &b;
+  Location loc;
+  NormOpInterface op;
+  const KernelPlan &plan;
+  KernelOperands operands;
+  Type inputType;
+  Type computeType;
+  bool isLayerNorm;
+  /// The row's sums; holds the thread's place in the row.
+  RowReducer reducer;
+  /// The tiny-row rescue's values when eps may need it, all null otherwise
+  /// (set up by emit()).
+  TinyRowRescueValues rescueValues;
+
+  // Per-thread values set up by emit().
+  Value threadInRow;
+  Value row, loadRow, rowIsValid;
+  Value numVectors;
+};
+} // namespace
+
+Value KernelEmitter::both(Value lhs, Value rhs) {
+  if (!lhs)
+    return rhs;
+  if (!rhs)
+    return lhs;
+  return arith::AndIOp::create(b, loc, lhs, rhs);
+}
+
+SmallVector<Value> KernelEmitter::loadElements(Value view, ValueRange indices) {
+  auto type = cast<MemRefType>(view.getType());
+  Type elementType = type.getElementType();
+  int64_t width = plan.vectorWidth;
+  if (width == 1)
+    return {memref::LoadOp::create(b, loc, view, indices)};
+  auto vectorType = VectorType::get({width}, elementType);
+  int64_t alignment =
+      std::min(kMaxAccessBytes, width * getByteWidth(elementType));
+  Value vector =
+      vector::LoadOp::create(b, loc, vectorType, view, indices,
+                             /*nontemporal=*/false, llvm::Align(alignment));
+  SmallVector<Value> elements;
+  for (int64_t i = 0; i < width; ++i)
+    elements.push_back(vector::ExtractOp::create(b, loc, vector, i));
+  return elements;
+}
+
+void KernelEmitter::storeElements(Value view, ValueRange indices,
+                                  ArrayRef<Value> values) {
+  auto type = cast<MemRefType>(view.getType());
+  Type elementType = type.getElementType();
+  SmallVector<Value> converted;
+  for (Value value : values)
+    converted.push_back(createFloatConversion(b, loc, value, elementType));
+  int64_t width = plan.vectorWidth;
+  if (width == 1) {
+    memref::StoreOp::create(b, loc, converted.front(), view, indices);
+    return;
+  }
+  auto vectorType = VectorType::get({width}, elementType);
+  int64_t alignment =
+      std::min(kMaxAccessBytes, width * getByteWidth(elementType));
+  Value vector = vector::FromElementsOp::create(b, loc, vectorType, converted);
+  vector::StoreOp::create(b, loc, vector, view, indices,
+                          /*nontemporal=*/false, llvm::Align(alignment));
+}
+
+SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
+                                                bool writeResidual) {
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  SmallVector<Value> x = loadElements(operands.input, {loadRow, column});
+  if (!operands.residual) {
+    for (Value &value : x)
+      value = createFloatConversion(b, loc, value, computeType);
+    return x;
+  }
+  // h = x + r, rounded to the input type: what residual_out holds.
+  SmallVector<Value> r = loadElements(operands.residual, {loadRow, column});
+  SmallVector<Value> h;
+  for (auto [xi, ri] : llvm::zip_equal(x, r))
+    h.push_back(
+        createRoundedResidualSum(b, loc, xi, ri, computeType, inputType));
+  if (writeResidual && operands.residualOutput)
+    emitIf(b, loc, rowIsValid, [&] {
+      storeElements(operands.residualOutput, {row, column}, h);
+    });
+  for (Value &value : h)
+    value = createFloatConversion(b, loc, value, computeType);
+  return h;
+}
+
+SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
+                                                  Value vectorIndex) {
+  if (!valid)
+    return loadRowVector(vectorIndex, /*writeResidual=*/true);
+  SmallVector<Type> types(plan.vectorWidth, computeType);
+  auto ifOp = scf::IfOp::create(b, loc, types, valid, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc,
+                         loadRowVector(vectorIndex, /*writeResidual=*/true));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc,
+                         SmallVector<Value>(plan.vectorWidth, constant(0.0)));
+  }
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+SmallVector<Value> KernelEmitter::squareTerms(Value x) {
+  SmallVector<Value> terms = {createScaledSquare(b, loc, x, operands.invSqrtN)};
+  if (rescueValues.scale)
+    terms.push_back(
+        createScaledSquare(b, loc, x, operands.invSqrtN, rescueValues.scale));
+  return terms;
+}
+
+RowStatistics KernelEmitter::finalize(Value pivot, Value offset,
+                                      ArrayRef<Value> sumsSq) {
+  RowStatistics statistics{pivot, offset, Value()};
+  Value sumSq = sumsSq.front();
+  // sqrt and a division rather than rsqrt: see RsqrtKind.
+  statistics.rstd =
+      createRstd(b, loc, sumSq, operands.eps, RsqrtKind::SqrtThenDivide);
+  if (rescueValues.scale) {
+    // A tiny row (the same bits in every thread of the row) takes the
+    // rstd of its rescaled squares. Both sums are always formed: no branch
+    // around the shuffles and barriers, and the usual eps never gets here.
+    Value rescued = createRescuedRstd(b, loc, rescueValues, sumsSq.back(),
+                                      RsqrtKind::SqrtThenDivide);
+    Value tiny = createIsTinyRow(b, loc, rescueValues, sumSq);
+    statistics.rstd =
+        arith::SelectOp::create(b, loc, tiny, rescued, statistics.rstd);
+  }
+
+  if (!operands.mean && !operands.rstd)
+    return statistics;
+  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        threadInRow, index(0));
+  emitIf(b, loc, both(isFirst, rowIsValid), [&] {
+    auto store = [&](Value view, Value value) {
+      auto type = cast<MemRefType>(view.getType());
+      SmallVector<Value> indices;
+      if (type.getRank() == 1)
+        indices.push_back(row);
+      Value converted =
+          createFloatConversion(b, loc, value, type.getElementType());
+      memref::StoreOp::create(b, loc, converted, view, indices);
+    };
+    if (operands.mean) {
+      Value mean = createMean(b, loc, statistics.pivot, statistics.offset);
+      store(operands.mean, mean);
+    }
+    if (operands.rstd)
+      store(operands.rstd, statistics.rstd);
+  });
+  return statistics;
+}
+
+void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
+                                      const RowStatistics &statistics) {
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  Type outputElementType =
+      cast<MemRefType>(operands.output.getType()).getElementType();
+  SmallVector<Value> gamma, beta;
+  if (operands.gamma)
+    gamma = loadElements(operands.gamma, {column});
+  if (operands.beta)
+    beta = loadElements(operands.beta, {column});
+  // The output in the compute type, quantised here or rounded by the store.
+  SmallVector<Value> y;
+  for (auto [i, value] : llvm::enumerate(h)) {
+    Value out = createNormalizedOutput(b, loc, value, statistics,
+                                       operands.gamma ? gamma[i] : Value(),
+                                       operands.beta ? beta[i] : Value());
+    if (operands.outScale)
+      out = createQuantized(b, loc, out, operands.outScale, outputElementType);
+    y.push_back(out);
+  }
+  storeElements(operands.output, {row, column}, y);
+}
+
+void KernelEmitter::emitHeldRow() {
+  int64_t threads = plan.threadsPerRow;
+  int64_t rowVectors =
+      cast<MemRefType>(operands.input.getType()).getShape().back() /
+      plan.vectorWidth;
+
+  // Load every vector this thread owns before using any: K independent
+  // loads in flight, and each element read from global memory once.
+  SmallVector<SmallVector<Value>> held;
+  SmallVector<Value> valid, vectorIndices;
+  for (int64_t k = 0; k < plan.slotsPerThread; ++k) {
+    Value vectorIndex =
+        arith::AddIOp::create(b, loc, threadInRow, index(k * threads));
+    Value cond;
+    if ((k + 1) * threads > rowVectors)
+      cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                   vectorIndex, numVectors);
+    held.push_back(loadRowVectorIf(cond, vectorIndex));
+    valid.push_back(cond);
+    vectorIndices.push_back(vectorIndex);
+  }
+  if (!isLayerNorm) {
+    SmallVector<Value> sumsSq = reducer.sumHeldTerms(
+        held, valid, [&](Value h) { return squareTerms(h); });
+    RowStatistics statistics =
+        finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
+    for (int64_t k = 0; k < plan.slotsPerThread; ++k)
+      emitIf(b, loc, both(valid[k], rowIsValid),
+             [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
+    return;
+  }
+
+  // Pass 1, the mean: S = sum(h - P) with P the first element of the part
+  // of the row this warp holds (lane 0's, or the row group's first lane's),
+  // from a shuffle. Warps then rebase their sums on warp 0's pivot P0:
+  // S_w + n_w (P_w - P0). A constant row gives S = 0 exactly.
+  Value firstLane = index(0);
+  if (threads < kWarpSize)
+    firstLane = arith::SubIOp::create(b, loc, reducer.laneInWarp, threadInRow);
+  Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
+  Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
+  Value first = gpu::ShuffleOp::create(b, loc, held.front().front(), lane,
+                                       width, gpu::ShuffleMode::IDX)
+                    .getShuffleResult();
+  Value pivot = createFinitePivot(b, loc, first);
+  Value shiftedSum = reducer.sumAcrossLanes(reducer.sumHeld(
+      held, valid, [&](Value h) { return createPivoted(b, loc, h, pivot); }));
+  Value rowPivot = pivot;
+  if (plan.getWarpsPerRow() > 1) {
+    SmallVector<Value> counts;
+    for (Value cond : valid) {
+      Value width = constant(plan.vectorWidth);
+      if (!cond) {
+        counts.push_back(width);
+        continue;
+      }
+      Value zero = constant(0.0);
+      counts.push_back(arith::SelectOp::create(b, loc, cond, width, zero));
+    }
+    Value count = counts.front();
+    for (Value next : ArrayRef(counts).drop_front())
+      count = b.createOrFold<arith::AddFOp>(loc, count, next);
+    count = reducer.sumAcrossLanes(count);
+    SmallVector<SmallVector<Value>> parts =
+        reducer.exchangeAcrossWarps({shiftedSum, pivot, count}, 0);
+    rowPivot = parts.front()[1];
+    shiftedSum = parts.front()[0];
+    for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
+      shiftedSum = createRebasedPivotedSum(b, loc, shiftedSum, part[0], part[2],
+                                           part[1], rowPivot);
+  }
+  Value offset = createOffset(b, loc, shiftedSum, operands.rowSize);
+
+  // Pass 2, over the same registers: q = sum((((h - P0) - offset) * c)^2).
+  SmallVector<Value> sumsSq = reducer.sumHeldTerms(held, valid, [&](Value h) {
+    return squareTerms(createCentred(b, loc, h, rowPivot, offset));
+  });
+  RowStatistics statistics =
+      finalize(rowPivot, offset, reducer.sumAcrossRow(sumsSq, 1));
+  for (int64_t k = 0; k < plan.slotsPerThread; ++k)
+    emitIf(b, loc, both(valid[k], rowIsValid),
+           [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
+}
+
+void KernelEmitter::emitStreamedRow() {
+  Value step = index(plan.threadsPerRow);
+  Value zero = constant(0.0);
+
+  // h for vector `vectorIndex` when it was read before: from residual_out
+  // when there is one (it holds h, and may alias the residual).
+  auto reloadRowVector = [&](Value vectorIndex) {
+    if (!operands.residualOutput)
+      return loadRowVector(vectorIndex, /*writeResidual=*/false);
+    Value column =
+        arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+    SmallVector<Value> h =
+        loadElements(operands.residualOutput, {loadRow, column});
+    for (Value &value : h)
+      value = createFloatConversion(b, loc, value, computeType);
+    return h;
+  };
+  // Sums over this thread's vectors of each of the `numTerms` `terms`,
+  // reading them with `load`.
+  auto sumStreamed = [&](function_ref<SmallVector<Value>(Value)> load,
+                         size_t numTerms,
+                         function_ref<SmallVector<Value>(Value)> terms) {
+    auto loop = scf::ForOp::create(
+        b, loc, threadInRow, numVectors, step,
+        SmallVector<Value>(numTerms, zero),
+        [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToEnd(nested.getInsertionBlock());
+          SmallVector<Value> sums =
+              reducer.sumHeldTerms({load(vectorIndex)}, {Value()}, terms);
+          for (auto [sum, previous] : llvm::zip_equal(sums, acc))
+            sum = arith::AddFOp::create(b, loc, previous, sum);
+          scf::YieldOp::create(b, loc, sums);
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  auto firstRead = [&](Value vectorIndex) {
+    return loadRowVector(vectorIndex, /*writeResidual=*/true);
+  };
+
+  RowStatistics statistics;
+  if (!isLayerNorm) {
+    SmallVector<Value> sumsSq =
+        sumStreamed(firstRead, getNumSquareTerms(),
+                    [&](Value h) { return squareTerms(h); });
+    statistics = finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
+  } else {
+    // Every thread reads the row's first element as the common pivot.
+    Value firstIndex = index(0);
+    Value first = memref::LoadOp::create(b, loc, operands.input,
+                                         ValueRange{loadRow, firstIndex});
+    Value pivot = createFloatConversion(b, loc, first, computeType);
+    if (operands.residual) {
+      Value residualIndex = index(0);
+      Value r = memref::LoadOp::create(b, loc, operands.residual,
+                                       ValueRange{loadRow, residualIndex});
+      Value h =
+          createRoundedResidualSum(b, loc, pivot, r, computeType, inputType);
+      pivot = createFloatConversion(b, loc, h, computeType);
+    }
+    pivot = createFinitePivot(b, loc, pivot);
+    SmallVector<Value> shiftedSums =
+        sumStreamed(firstRead, 1, [&](Value h) -> SmallVector<Value> {
+          return {createPivoted(b, loc, h, pivot)};
+        });
+    Value shiftedSum = reducer.sumAcrossRow(shiftedSums, 0).front();
+    Value offset = createOffset(b, loc, shiftedSum, operands.rowSize);
+    SmallVector<Value> sumsSq =
+        sumStreamed(reloadRowVector, getNumSquareTerms(), [&](Value h) {
+          return squareTerms(createCentred(b, loc, h, pivot, offset));
+        });
+    statistics = finalize(pivot, offset, reducer.sumAcrossRow(sumsSq, 1));
+  }
+
+  // The output, from a last read of the row.
+  scf::ForOp::create(
+      b, loc, threadInRow, numVectors, step, ValueRange(),
+      [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(nested.getInsertionBlock());
+        SmallVector<Value> h = reloadRowVector(vectorIndex);
+        emitIf(b, loc, rowIsValid,
+               [&] { storeOutputVector(h, vectorIndex, statistics); });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+void KernelEmitter::emit(gpu::LaunchOp launch) {
+  Value threadId = launch.getThreadIds().x;
+  Value blockId = launch.getBlockIds().x;
+  int64_t threads = plan.threadsPerRow;
+  int64_t rows = plan.rowsPerBlock;
+
+  if (rows > 1) {
+    reducer.rowGroup = arith::DivUIOp::create(b, loc, threadId, index(threads));
+    threadInRow = arith::RemUIOp::create(b, loc, threadId, index(threads));
+    row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, blockId, index(rows)),
+        reducer.rowGroup);
+  } else {
+    reducer.rowGroup = index(0);
+    threadInRow = threadId;
+    row = blockId;
+  }
+  reducer.laneInWarp =
+      arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
+  if (threads > kWarpSize)
+    reducer.warpInRow =
+        arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
+
+  // The last block may hold fewer than R rows: its spare groups compute on
+  // a copy of the last row (so every thread reaches the barrier and the
+  // shuffles) and store nothing.
+  auto inputView = cast<MemRefType>(operands.input.getType());
+  int64_t staticRows = inputView.getDimSize(0);
+  loadRow = row;
+  if (rows > 1 && (ShapedType::isDynamic(staticRows) || staticRows % rows)) {
+    Value numRows = memref::DimOp::create(b, loc, operands.input, 0);
+    rowIsValid =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, numRows);
+    Value lastRow = arith::SubIOp::create(b, loc, numRows, index(1));
+    loadRow = arith::MinUIOp::create(b, loc, row, lastRow);
+  }
+
+  int64_t rowSize = inputView.getDimSize(1);
+  if (ShapedType::isDynamic(rowSize))
+    numVectors = memref::DimOp::create(b, loc, operands.input, 1);
+  else
+    numVectors = index(rowSize / plan.vectorWidth);
+
+  if (!launch.getWorkgroupAttributions().empty())
+    reducer.sharedStats = launch.getWorkgroupAttributions().front();
+  if (operands.epsConstant)
+    operands.eps = arith::ConstantOp::create(b, loc, operands.epsConstant);
+  if (operands.invSqrtNConstant)
+    operands.invSqrtN =
+        arith::ConstantOp::create(b, loc, operands.invSqrtNConstant);
+  if (std::optional<TinyRowRescue> rescue =
+          getTinyRowRescue(computeType, op.getEpsilon()))
+    rescueValues = createTinyRowRescueValues(b, loc, *rescue, operands.eps,
+                                             /*runTimeEps=*/!!op.getEpsValue());
+  if (operands.rowSizeConstant)
+    operands.rowSize =
+        arith::ConstantOp::create(b, loc, operands.rowSizeConstant);
+
+  if (plan.holdsRowInRegisters())
+    emitHeldRow();
+  else
+    emitStreamedRow();
+}
+
+void mlir::norm::emitNormKernel(OpBuilder &b, Location loc, NormOpInterface op,
+                                const KernelPlan &plan,
+                                const KernelOperands &operands,
+                                gpu::LaunchOp launch) {
+  KernelEmitter(b, loc, op, plan, operands).emit(launch);
+}

@@ -1,0 +1,75 @@
+//===- RowReductions.h - Sums across the threads of a row -------*- C++ -*-===//
+//
+// The reductions of the GPU kernels, which know nothing of what is summed:
+// over the vectors a thread holds (pairwise), within a warp by a butterfly
+// of `gpu.shuffle xor` and adds, and across the warps of a row through
+// workgroup memory and one barrier, read back in warp order by every
+// thread. Additions are commutative bit for bit, so every thread of a row
+// gets the same bits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NORM_LIB_CONVERSION_NORMTOGPU_ROWREDUCTIONS_H
+#define NORM_LIB_CONVERSION_NORMTOGPU_ROWREDUCTIONS_H
+
+#include "KernelPlan.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir {
+namespace norm {
+
+/// Runs `body` with `b` inserting under `cond` (an `scf.if`), or
+/// unconditionally when `cond` is null.
+void emitIf(OpBuilder &b, Location loc, Value cond, function_ref<void()> body);
+
+/// Sums of compute-type scalars over the threads of a row group, as `plan`
+/// lays them out. The thread's place (`laneInWarp`, `warpInRow` when a row
+/// spans warps, `rowGroup`) and the workgroup buffer `sharedStats` (when a
+/// row spans warps) are set by the kernel once it has computed them.
+class RowReducer {
+public:
+  RowReducer(OpBuilder &b, Location loc, const KernelPlan &plan,
+             Type computeType)
+      : b(b), loc(loc), plan(plan), computeType(computeType) {}
+
+  /// Pairwise sum of `values`.
+  Value sumTree(ArrayRef<Value> values);
+  /// Sum over the elements of `vectors` whose `valid` flag holds (null:
+  /// always) of `term(element)`.
+  Value sumHeld(ArrayRef<SmallVector<Value>> vectors, ArrayRef<Value> valid,
+                function_ref<Value(Value)> term);
+  /// As sumHeld, for `terms` giving one or more values per element: the sum
+  /// of each.
+  SmallVector<Value>
+  sumHeldTerms(ArrayRef<SmallVector<Value>> vectors, ArrayRef<Value> valid,
+               function_ref<SmallVector<Value>(Value)> terms);
+  /// Sum of `value` over the lanes of the warp that hold the row (a
+  /// butterfly of shuffles; the same bits in every lane). A constant is the
+  /// same in every lane and is multiplied instead.
+  Value sumAcrossLanes(Value value);
+  /// Lane 0 of each warp stores `fields` in workgroup region `region`; after
+  /// a barrier, returns the fields of every warp of the row, in warp order.
+  SmallVector<SmallVector<Value>> exchangeAcrossWarps(ArrayRef<Value> fields,
+                                                      int64_t region);
+  /// Sums of `values` over all threads of the row (one exchange for all),
+  /// in an order that gives every thread the same bits.
+  SmallVector<Value> sumAcrossRow(ArrayRef<Value> values, int64_t region);
+
+  Value laneInWarp, warpInRow, rowGroup, sharedStats;
+
+private:
+  Value index(int64_t value);
+  Value constant(double value);
+  Value add(Value lhs, Value rhs);
+
+  OpBuilder &b;
+  Location loc;
+  const KernelPlan &plan;
+  Type computeType;
+};
+
+} // namespace norm
+} // namespace mlir
+
+#endif // NORM_LIB_CONVERSION_NORMTOGPU_ROWREDUCTIONS_H
