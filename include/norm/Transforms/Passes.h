@@ -43,6 +43,11 @@ void captureNorms(Operation *root, const NormCaptureOptions &options = {},
 LogicalResult fuseNorms(Operation *root,
                         RewriterBase::Listener *listener = nullptr);
 
+/// The unit attribute `--norm-outline-kernels` puts on the calls it creates:
+/// the callee computes a norm op, which the GPU lowering makes a kernel
+/// launch (so the caller's buffers must be device memory).
+constexpr StringLiteral kKernelCallAttrName = "norm.kernel_call";
+
 #define GEN_PASS_REGISTRATION
 #include "norm/Transforms/Passes.h.inc"
 
