@@ -12,12 +12,14 @@ PKGS=(
   # libzstd, whose development files llvm-22-dev does not pull in.
   libzstd-dev
   cmake ninja-build
-  # Python used by the tests and the reference (Debian's, seen by /usr/bin/python3).
-  python3 python3-numpy python3-pytest
+  # Python used by the tests and the reference (Debian's, seen by
+  # /usr/bin/python3); torch for the tests that compare with PyTorch (the
+  # decoder layer, the torch interop).
+  python3 python3-numpy python3-pytest python3-torch
 )
 # Optional extras for the benchmarks; installed only when asked for.
 if [[ "${NORM_SETUP_BENCH:-0}" == 1 ]]; then
-  PKGS+=(libdnnl-dev python3-torch python3-matplotlib hyperfine)
+  PKGS+=(libdnnl-dev python3-matplotlib hyperfine)
 fi
 
 missing=()

@@ -71,6 +71,11 @@ try:
     config.available_features.add("numpy")
 except Exception:
     pass
+try:
+    subprocess.run([python, "-c", "import torch"], check=True, capture_output=True)
+    config.available_features.add("torch")
+except Exception:
+    pass
 
 # Sanitized builds (NORM_ENABLE_SANITIZERS): norm-opt above is the sanitized
 # one of this build directory, and aborts on the first report (see

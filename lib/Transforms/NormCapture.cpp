@@ -344,9 +344,14 @@ struct CaptureNormPattern : public RewritePattern {
       NormOpInterface normOp = buildNormOp(rewriter, root, *capture);
       emitReport(op, *capture, normOp);
       if (root.onBuffers) {
+        // The root writer goes first, so that the statistics buffers it read
+        // can be found dead; it is then no longer part of the chain.
+        SmallVector<Operation *> chain;
+        for (Operation *visited : capture->translator->getVisitedOps())
+          if (visited != op)
+            chain.push_back(visited);
         rewriter.eraseOp(op);
-        eraseDeadBufferChain(rewriter,
-                             capture->translator->getVisitedOps());
+        eraseDeadBufferChain(rewriter, chain);
       } else if (op->getNumResults() == 1) {
         rewriter.replaceOp(op, normOp->getResult(0));
       } else {

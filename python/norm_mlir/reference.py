@@ -80,6 +80,14 @@ def layer_norm(x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
     axis, axes = _normalized_axes(h.ndim, axis)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         mean = h.mean(axis=axes, keepdims=True)
+        # One refinement step: float64 data has no wider type to sum in, and
+        # sum(h) / N of a constant row can miss the constant by an ulp; the
+        # variance would then be ~1e-32 instead of 0, which a tiny eps
+        # (1e-40) exposes as an rstd 10^4 too small. The mean of h - mean
+        # (exact for such a row) corrects it; rows with inf or NaN keep
+        # their IEEE mean.
+        correction = (h - mean).mean(axis=axes, keepdims=True)
+        mean = np.where(np.isfinite(correction), mean + correction, mean)
         var = ((h - mean) ** 2).mean(axis=axes, keepdims=True)
         rstd = 1.0 / np.sqrt(var + eps)
         out = (h - mean) * rstd

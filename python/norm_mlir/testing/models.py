@@ -57,10 +57,12 @@ class ModelConfig:
     # Emit the sequence dim as `?` (torch-mlir's dynamic token count).
     dynamic: bool = False
     eps: float = 1e-12
+    # The MLP's width; 0: 4 * hidden (BERT, GPT-2).
+    intermediate: int = 0
 
     @property
     def ffn(self):
-        return 4 * self.hidden
+        return self.intermediate or 4 * self.hidden
 
     @property
     def head_dim(self):
@@ -87,10 +89,14 @@ class ModelConfig:
 
 
 def default_config(model, **overrides):
-    config = ModelConfig(model=model, eps=1e-12 if model == "bert" else 1e-5)
+    config = ModelConfig(model=model,
+                         eps={"bert": 1e-12, "llama": 1e-6}.get(model, 1e-5))
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)
+    if model == "llama" and not config.intermediate:
+        # Llama's SwiGLU width: 8/3 of hidden, rounded up to a multiple of 32.
+        config.intermediate = -(-8 * config.hidden // 3 // 32) * 32
     return config
 
 
@@ -100,6 +106,14 @@ def default_config(model, **overrides):
 
 def parameters(config):
     h, f = config.hidden, config.ffn
+    if config.model == "llama":
+        params = []
+        for i in range(config.layers):
+            params += [(f"l{i}_attn_norm_g", (h,))]
+            params += [(f"l{i}_{proj}_w", (h, h)) for proj in "qkvo"]
+            params += [(f"l{i}_ffn_norm_g", (h,)), (f"l{i}_gate_w", (f, h)),
+                       (f"l{i}_up_w", (f, h)), (f"l{i}_down_w", (h, f))]
+        return params
     params = [("pos", (config.seq, h))]
     if config.model == "bert":
         params += [("emb_ln_g", (h,)), ("emb_ln_b", (h,))]
@@ -132,7 +146,7 @@ def make_inputs(config, rng):
         elif name.endswith("_b") or name == "pos":
             v = rng.uniform(-0.5, 0.5, shape)
         else:  # Matrices: unit-variance outputs.
-            fan_in = shape[1] if config.model == "bert" else shape[0]
+            fan_in = shape[1] if config.model in ("bert", "llama") else shape[0]
             v = rng.standard_normal(shape) / np.sqrt(fan_in)
         values[name] = v
     return {k: v.astype(np.float32).astype(np.float64) for k, v in values.items()}
@@ -146,6 +160,24 @@ def _layer_norm(x, g, b, eps):
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * g + b
+
+
+def _rms_norm(x, g, eps):
+    return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * g
+
+
+def _silu(t):
+    return t / (1.0 + np.exp(-t))
+
+
+def _causal_attention(q, k, v, config):
+    """Causal softmax attention of [1, S, H] projections, in float64."""
+    s = q.shape[1]
+    q, k, v = (_heads(t, config) for t in (q, k, v))
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(config.head_dim)
+    mask = np.tril(np.ones((s, s), bool))
+    probs = _softmax(np.where(mask, scores, np.finfo(np.float32).min))
+    return _merge_heads(probs @ v)
 
 
 def _softmax(s):
@@ -169,6 +201,17 @@ def reference(config, v):
     """The model's output in float64."""
     s = config.seq
     eps = config.eps
+    if config.model == "llama":
+        h = v["x"]
+        for i in range(config.layers):
+            p = lambda n: v[f"l{i}_{n}"]  # noqa: E731
+            a = _rms_norm(h, p("attn_norm_g"), eps)
+            q, k, vv = (a @ p(f"{n}_w").T for n in "qkv")
+            h = h + _causal_attention(q, k, vv, config) @ p("o_w").T
+            m = _rms_norm(h, p("ffn_norm_g"), eps)
+            t = _silu(m @ p("gate_w").T) * (m @ p("up_w").T)
+            h = h + t @ p("down_w").T
+        return h
     if config.model == "bert":
         gelu = _gelu_tanh
         h = _layer_norm(v["x"] + v["pos"][:s], v["emb_ln_g"], v["emb_ln_b"], eps)
@@ -245,6 +288,9 @@ class _Writer:
 
     def type(self, shape, dtype="f32"):
         return "tensor<" + "".join(self.size(d) + "x" for d in shape) + dtype + ">"
+
+    def memref_type(self, shape, dtype="f32"):
+        return "memref<" + "".join(self.size(d) + "x" for d in shape) + dtype + ">"
 
     def empty(self, shape, dtype="f32"):
         name = self.fresh()
@@ -524,13 +570,98 @@ def _attention(w, q, k, v, causal):
     return w.collapse(merged, "[[0], [1], [2, 3]]", shape, (1, "S", c.hidden))
 
 
-def emit(config):
-    """The model as a module of one function `@forward`."""
+def _rms_norm_llama(w, x, shape, g):
+    """HF LlamaRMSNorm as torch-mlir writes it: `pow(2)` as math.powf with
+    an f64 exponent truncated in the payload, mean(-1, keepdim) as sum and
+    divide, eps an f64 constant, rsqrt, `hidden * rstd` read through
+    (0, d1, 0), then `weight * hidden`."""
+    n = w.const(float(w.config.hidden), "f32")
+    two = w.const(2.0, "f64")
+    eps = w.const(w.config.eps, "f64")
+    stat = tuple(shape[:-1]) + (1,)
+    square = w.generic([(x, shape, "f32")], shape, lambda a: (
+        [f"%e = arith.truncf {two} : f64 to f32",
+         f"%r = math.powf {a[0]}, %e : f32"], "%r"))
+    mean = w.generic([(w.reduce_sum(square, shape), stat, "f32")], stat,
+                     lambda a: ([f"%r = arith.divf {a[0]}, {n} : f32"], "%r"))
+    plus = w.generic([(mean, stat, "f32")], stat, lambda a: (
+        [f"%e = arith.truncf {eps} : f64 to f32",
+         f"%r = arith.addf {a[0]}, %e : f32"], "%r"))
+    rstd = w.unary(plus, stat, lambda v: f"math.rsqrt {v} : f32")
+    y = w.binary(x, shape, rstd, stat, "arith.mulf", shape)
+    return w.binary(g, (w.config.hidden,), y, shape, "arith.mulf", shape)
+
+
+def _linear_no_bias(w, x, weight, n_in, n_out):
+    """aten.linear without bias: the weight transposed by a copy generic,
+    `linalg.matmul` on the collapsed [S, in] view, expanded back."""
+    wt, _ = w.transpose_copy(weight, (n_out, n_in), (1, 0))
+    x2 = w.collapse(x, "[[0, 1], [2]]", (1, "S", n_in), ("S", n_in))
+    acc = w.fill(0.0, ("S", n_out))
+    mm = w.fresh()
+    w.emit(f"{mm} = linalg.matmul ins({x2}, {wt} : {w.type(('S', n_in))}, "
+           f"{w.type((n_in, n_out))}) outs({acc} : {w.type(('S', n_out))}) -> "
+           f"{w.type(('S', n_out))}")
+    return w.expand(mm, "[[0, 1], [2]]", ("S", n_out), (1, "S", n_out))
+
+
+def _llama_layers(w, x, norms=True):
+    """Pre-norm Llama decoder layers: RMSNorm, Q/K/V projections, causal
+    attention, output projection plus residual, RMSNorm, SwiGLU MLP (gate
+    and up projections, aten.silu as x * sigmoid(x) in one payload, down
+    projection) plus residual. Without `norms`, each RMSNorm is the identity
+    (for timing the rest of the layer)."""
+    c = w.config
+    h3 = (1, "S", c.hidden)
+    f3 = (1, "S", c.ffn)
+    h = x
+    for i in range(c.layers):
+        p = lambda n: f"%l{i}_{n}"  # noqa: E731
+        a = _rms_norm_llama(w, h, h3, p("attn_norm_g")) if norms else h
+        q, k, v = (_linear_no_bias(w, a, p(f"{n}_w"), c.hidden, c.hidden)
+                   for n in "qkv")
+        ctx = _attention(w, q, k, v, causal=True)
+        o = _linear_no_bias(w, ctx, p("o_w"), c.hidden, c.hidden)
+        h = w.binary(h, h3, o, h3, "arith.addf", h3)
+        m = _rms_norm_llama(w, h, h3, p("ffn_norm_g")) if norms else h
+        gate = _linear_no_bias(w, m, p("gate_w"), c.hidden, c.ffn)
+        up = _linear_no_bias(w, m, p("up_w"), c.hidden, c.ffn)
+        one = w.const(1.0, "f32")
+        t = w.generic([(gate, f3, "f32"), (up, f3, "f32")], f3, lambda a: (
+            [f"%n = arith.negf {a[0]} : f32", "%e = math.exp %n : f32",
+             f"%d = arith.addf %e, {one} : f32",
+             f"%s = arith.divf {one}, %d : f32",
+             f"%g = arith.mulf {a[0]}, %s : f32",
+             f"%r = arith.mulf %g, {a[1]} : f32"], "%r"))
+        down = _linear_no_bias(w, t, p("down_w"), c.ffn, c.hidden)
+        h = w.binary(h, h3, down, h3, "arith.addf", h3)
+    return h
+
+
+def emit(config, abi="tensor", norms=True):
+    """The model as a module of one function `@forward`: on tensors
+    (`abi="tensor"`), or taking memrefs read with `bufferization.to_tensor`
+    and writing the result into a last `%result` memref argument
+    (`abi="kernel"`, callable by the JIT). Without `norms` (Llama only),
+    the norms are left out, for timing."""
     c = config
     w = _Writer(c)
     h3 = (1, "S", c.hidden)
-    args = [f"%x: {w.type(h3)}"] + [
-        f"%{name}: {w.type(shape)}" for name, shape in parameters(c)]
+    params = [("x", h3)] + list(parameters(c))
+    if abi == "kernel":
+        args = [f"%{name}_m: {w.memref_type(shape)}" for name, shape in params]
+        args.append(f"%result: {w.memref_type(h3)}")
+        for name, shape in params:
+            w.emit(f"%{name} = bufferization.to_tensor %{name}_m restrict : "
+                   f"{w.memref_type(shape)} to {w.type(shape)}")
+    else:
+        args = [f"%{name}: {w.type(shape)}" for name, shape in params]
+    if c.model == "llama":
+        if c.dynamic:
+            w.emit("%c1 = arith.constant 1 : index")
+            w.emit("%seq = tensor.dim %x, %c1 : " + w.type(h3))
+        h = _llama_layers(w, "%x", norms)
+        return _finish_module(w, c, args, h, abi)
     if c.dynamic:
         w.emit("%c1 = arith.constant 1 : index")
         w.emit("%seq = tensor.dim %x, %c1 : " + w.type(h3))
@@ -608,19 +739,32 @@ def emit(config):
             h = w.binary(h, h3, out, h3, "arith.addf", h3)
         h = _layer_norm_f32(w, h, h3, "%lnf_g", "%lnf_b")
 
-    lines = [config.header(),
+    return _finish_module(w, c, args, h, abi)
+
+
+def _finish_module(w, c, args, h, abi):
+    h3 = (1, "S", c.hidden)
+    lines = [c.header(),
              f"// Generated by `python -m norm_mlir.testing.models emit {c.model}"
              f" --layers {c.layers}{' --dynamic' if c.dynamic else ''}`."]
     lines += [f"{alias} = affine_map<{text}>" for text, alias in w.maps.items()]
     lines.append("module {")
-    lines.append(f"  func.func @forward({', '.join(args)}) -> {w.type(h3)} {{")
+    if abi == "kernel":
+        lines.append(f"  func.func @forward({', '.join(args)}) {{")
+    else:
+        lines.append(f"  func.func @forward({', '.join(args)}) -> {w.type(h3)} {{")
     for (value, type_), name in w.constants.items():
         literal = {"inf": "0x7F800000", "-inf": "0xFF800000"}.get(value)
         if literal is None:
             literal = mlir_float(float(value))
         lines.append(f"    {name} = arith.constant {literal} : {type_}")
     lines += w.lines
-    lines.append(f"    return {h} : {w.type(h3)}")
+    if abi == "kernel":
+        lines.append(f"    bufferization.materialize_in_destination {h} in restrict "
+                     f"writable %result : ({w.type(h3)}, {w.memref_type(h3)}) -> ()")
+        lines.append("    return")
+    else:
+        lines.append(f"    return {h} : {w.type(h3)}")
     lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -683,7 +827,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     e = sub.add_parser("emit", help="write a model's IR to stdout")
-    e.add_argument("model", choices=["bert", "gpt2"])
+    e.add_argument("model", choices=["bert", "gpt2", "llama"])
+    e.add_argument("--intermediate", type=int)
     e.add_argument("--layers", type=int)
     e.add_argument("--hidden", type=int)
     e.add_argument("--heads", type=int)
@@ -698,7 +843,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "emit":
         config = default_config(args.model, layers=args.layers, hidden=args.hidden,
-                                heads=args.heads, seq=args.seq, dynamic=args.dynamic)
+                                heads=args.heads, seq=args.seq, dynamic=args.dynamic,
+                                intermediate=args.intermediate)
         sys.stdout.write(emit(config))
         return 0
     try:
