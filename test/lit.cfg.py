@@ -90,6 +90,14 @@ if os.path.exists(symbolizer):
 if lit.util.pythonize_bool(getattr(config, "norm_fuzzer", "OFF")):
     config.available_features.add("norm-fuzz")
     llvm_config.add_tool_substitutions(["norm-fuzz"], [config.norm_tools_dir])
+# Debian's stock mlir-opt with NormPlugin.so loaded as dialect and pass
+# plugin (test/Plugin). Passes a plugin registers are not command-line flags
+# of the tool (they are registered after its flags are parsed), so the tests
+# name them in --pass-pipeline.
+norm_plugin = os.path.join(config.norm_obj_root, "lib", "NormPlugin.so")
+config.substitutions.append(("%norm_plugin", norm_plugin))
+config.substitutions.append(
+    ("%stock_mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(("%norm_src_root", config.norm_src_root))
 config.substitutions.append(("%norm_tools_dir", config.norm_tools_dir))
 for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLIZER_PATH"):

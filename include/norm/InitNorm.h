@@ -8,7 +8,8 @@
 namespace mlir {
 namespace norm {
 
-/// Adds the norm dialect and its external interface models to `registry`.
+/// Adds the norm dialect, its external interface models and its extension of
+/// the transform dialect (`transform.norm.*`) to `registry`.
 void registerNormDialects(DialectRegistry &registry);
 
 /// Registers every norm pass and pipeline with the global registry, so that

@@ -21,6 +21,8 @@
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -62,6 +64,14 @@ static void buildLoopPipeline(OpPassManager &pm,
                               const NormCPUPipelineOptions &options) {
   // The row loop is always affine.parallel: OpenMP threads with `openmp`, a
   // serial loop otherwise.
+  // Norm ops with the same signature share one private kernel function,
+  // so that everything below lowers each distinct kernel once. A kernel
+  // used once stays in place (a call would buy nothing). On memrefs, after
+  // bufferization: the kernel sees the op's exact types, so its lowering is
+  // the one the op would have had in place.
+  NormOutlineKernelsOptions outline;
+  outline.minOccurrences = 2;
+  pm.addPass(createNormOutlineKernels(outline));
   ConvertNormToAffineOptions lowering = options.getConvertNormToAffineOptions();
   lowering.parallel = true;
   pm.addPass(createConvertNormToAffine(lowering));
@@ -69,8 +79,10 @@ static void buildLoopPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   if (options.openmp)
     pm.addPass(createConvertSCFToOpenMPPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  // Function by function, so that the pass manager runs them on many
+  // functions at once (modules of many kernels and callers).
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
 }
 
 /// Everything to the LLVM dialect.
@@ -85,8 +97,8 @@ static void buildLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createCSEPass());
 }
 
 void mlir::norm::buildNormCPUPipeline(OpPassManager &pm,

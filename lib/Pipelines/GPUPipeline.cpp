@@ -62,6 +62,11 @@ static void buildBufferizationPipeline(OpPassManager &pm) {
 /// Norm ops to launches, launches to kernels, and what both sides share.
 static void buildCommonPipeline(OpPassManager &pm,
                                 const NormGPUPipelineOptions &options) {
+  // One kernel function per distinct norm signature (see the CPU pipeline),
+  // and so one gpu.launch, and in the end one gpu.func, per signature.
+  NormOutlineKernelsOptions outline;
+  outline.minOccurrences = 2;
+  pm.addPass(createNormOutlineKernels(outline));
   pm.addPass(createConvertNormToGPU(options.getConvertNormToGPUOptions()));
   pm.addNestedPass<func::FuncOp>(createNormGPUDeviceBuffers());
   pm.addPass(createCanonicalizerPass());

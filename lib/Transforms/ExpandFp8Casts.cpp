@@ -174,6 +174,16 @@ struct ExpandTruncFToF8E4M3FN : public OpRewritePattern<arith::TruncFOp> {
 struct NormExpandFp8CastsPass
     : public norm::impl::NormExpandFp8CastsBase<NormExpandFp8CastsPass> {
   void runOnOperation() override {
+    // Nothing to expand in most modules: skip the rewrite driver (which
+    // would visit, and try to fold, every op) unless a truncation to
+    // f8E4M3FN is there.
+    WalkResult found = getOperation()->walk([](arith::TruncFOp op) {
+      return isa<Float8E4M3FNType>(getElementTypeOrSelf(op.getType()))
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (!found.wasInterrupted())
+      return;
     RewritePatternSet patterns(&getContext());
     populateExpandFp8CastsPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -429,12 +429,16 @@ private:
 
 /// Erases what a capture leaves dead: producers of erased ops that have no
 /// users left, transitively. Dead code that was there before is not touched.
-struct DeadChainEraser : public RewriterBase::Listener {
+/// Every notification is forwarded to the caller's listener, if any.
+struct DeadChainEraser : public RewriterBase::ForwardingListener {
+  using ForwardingListener::ForwardingListener;
+
   void notifyOperationErased(Operation *op) override {
     erased.insert(op);
     for (Value operand : op->getOperands())
       if (Operation *producer = operand.getDefiningOp())
         worklist.push_back(producer);
+    ForwardingListener::notifyOperationErased(op);
   }
 
   void eraseDeadProducers(RewriterBase &rewriter) {
@@ -453,36 +457,43 @@ struct NormCapturePass : public norm::impl::NormCaptureBase<NormCapturePass> {
   using Base::Base;
 
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
     NormCaptureOptions options;
     options.report = report;
     options.widenStatistics = widenStatistics;
-    populateNormCapturePatterns(patterns, options);
-    FrozenRewritePatternSet frozen(std::move(patterns));
-    PatternApplicator applicator(frozen);
-    applicator.applyDefaultCostModel();
-
-    // Visit each block bottom-up, so a chain's final op comes first, and
-    // rewrite nothing but the captures: no folding, no other clean-up than
-    // erasing the ops a capture left without users.
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (op != getOperation())
-        ops.push_back(op);
-    });
-    DeadChainEraser eraser;
-    PatternRewriter rewriter(&getContext());
-    rewriter.setListener(&eraser);
-    for (Operation *op : llvm::reverse(ops)) {
-      if (eraser.erased.contains(op))
-        continue;
-      rewriter.setInsertionPoint(op);
-      if (succeeded(applicator.matchAndRewrite(op, rewriter)))
-        eraser.eraseDeadProducers(rewriter);
-    }
+    captureNorms(getOperation(), options);
   }
 };
 } // namespace
+
+void mlir::norm::captureNorms(Operation *root,
+                              const NormCaptureOptions &options,
+                              RewriterBase::Listener *listener) {
+  MLIRContext *context = root->getContext();
+  RewritePatternSet patterns(context);
+  populateNormCapturePatterns(patterns, options);
+  FrozenRewritePatternSet frozen(std::move(patterns));
+  PatternApplicator applicator(frozen);
+  applicator.applyDefaultCostModel();
+
+  // Visit each block bottom-up, so a chain's final op comes first, and
+  // rewrite nothing but the captures: no folding, no other clean-up than
+  // erasing the ops a capture left without users.
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (op != root)
+      ops.push_back(op);
+  });
+  DeadChainEraser eraser(listener);
+  PatternRewriter rewriter(context);
+  rewriter.setListener(&eraser);
+  for (Operation *op : llvm::reverse(ops)) {
+    if (eraser.erased.contains(op))
+      continue;
+    rewriter.setInsertionPoint(op);
+    if (succeeded(applicator.matchAndRewrite(op, rewriter)))
+      eraser.eraseDeadProducers(rewriter);
+  }
+}
 
 void mlir::norm::populateNormCapturePatterns(
     RewritePatternSet &patterns, const NormCaptureOptions &options) {

@@ -628,23 +628,29 @@ struct FuseStatistics : public OpInterfaceRewritePattern<NormOpInterface> {
 
 struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
   void runOnOperation() override {
-    SmallVector<Operation *> normOps;
-    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
-    if (normOps.empty())
-      return;
-    RewritePatternSet patterns(&getContext());
-    populateNormFusionPatterns(patterns);
-    // Only the norm ops (and the fused ops that replace them) are rewritten,
-    // without folding: IR the pass does not fuse stays exactly as it was.
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
-        .enableFolding(false)
-        .enableConstantCSE(false);
-    if (failed(applyOpPatternsGreedily(normOps, std::move(patterns), config)))
+    if (failed(fuseNorms(getOperation())))
       return signalPassFailure();
   }
 };
 } // namespace
+
+LogicalResult mlir::norm::fuseNorms(Operation *root,
+                                    RewriterBase::Listener *listener) {
+  SmallVector<Operation *> normOps;
+  root->walk([&](NormOpInterface op) { normOps.push_back(op); });
+  if (normOps.empty())
+    return success();
+  RewritePatternSet patterns(root->getContext());
+  populateNormFusionPatterns(patterns);
+  // Only the norm ops (and the fused ops that replace them) are rewritten,
+  // without folding: IR the pass does not fuse stays exactly as it was.
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
+      .enableFolding(false)
+      .enableConstantCSE(false)
+      .setListener(listener);
+  return applyOpPatternsGreedily(normOps, std::move(patterns), config);
+}
 
 void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();

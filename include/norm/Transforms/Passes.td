@@ -142,4 +142,32 @@ def NormCheckHostMemorySpaces
   ];
 }
 
+def NormOutlineKernels : Pass<"norm-outline-kernels", "::mlir::ModuleOp"> {
+  let summary = "Move norm ops into one private function per distinct "
+                "signature, called where each op was";
+  let description = [{
+    Replaces each norm op in the module's `func.func`s by a `func.call` to a
+    private function (`__norm_kernel_<op>_<i>`) whose body is that op alone,
+    on the function's arguments. Ops with the same signature (op name,
+    operand and result types, so shapes, dynamic dims, layouts and memory
+    spaces, and properties and attributes, so eps, axis, quantisation and
+    which fused clauses are present) share one function, so that a later
+    lowering emits each distinct kernel once however often it occurs:
+    compile time grows with the number of signatures, not of occurrences.
+    The lowering of the op inside the function is the one it would have had
+    in place, since the function sees exactly the op's types.
+
+    Signatures occurring fewer than `min-occurrences` times stay where they
+    are (the pipelines use 2: a kernel used once gains nothing from a call,
+    and keeps its place, its name and, on the GPU, its kernel's name). Each
+    call carries the unit attribute `norm.kernel_call`, which
+    `--norm-gpu-device-buffers` reads as "this function launches kernels".
+  }];
+  let options = [
+    Option<"minOccurrences", "min-occurrences", "unsigned", /*default=*/"1",
+           "Outline the signatures that occur at least this many times">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 #endif // NORM_TRANSFORMS_PASSES_TD

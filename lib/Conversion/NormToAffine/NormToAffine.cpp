@@ -671,9 +671,8 @@ struct ConvertNormToAffinePass
     : public norm::impl::ConvertNormToAffineBase<ConvertNormToAffinePass> {
   using Base::Base;
 
-  void runOnOperation() override {
-    SmallVector<NormOpInterface> normOps;
-    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+  /// The pass's options as the patterns take them.
+  ConvertNormToAffineOptions getLoweringOptions() const {
     ConvertNormToAffineOptions passOptions;
     passOptions.vectorWidth = vectorWidth;
     passOptions.unroll = unroll;
@@ -682,6 +681,13 @@ struct ConvertNormToAffinePass
     passOptions.prefetch = prefetch;
     passOptions.prefetchLocality = prefetchLocality;
     passOptions.onePassVariance = onePassVariance;
+    return passOptions;
+  }
+
+  void runOnOperation() override {
+    SmallVector<NormOpInterface> normOps;
+    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    ConvertNormToAffineOptions passOptions = getLoweringOptions();
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (NormOpInterface op : normOps) {
@@ -706,6 +712,14 @@ struct ConvertNormToAffinePass
   }
 };
 } // namespace
+
+FailureOr<ConvertNormToAffineOptions> mlir::norm::parseNormToAffineOptions(
+    StringRef text, function_ref<LogicalResult(const Twine &)> errorHandler) {
+  ConvertNormToAffinePass pass;
+  if (failed(pass.initializeOptions(text, errorHandler)))
+    return failure();
+  return pass.getLoweringOptions();
+}
 
 void mlir::norm::populateNormToAffineConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToAffineOptions &options) {

@@ -1,6 +1,7 @@
 //===- DeviceBuffers.cpp - Host buffers of kernel launchers to GPU memory -===//
 
 #include "norm/Conversion/NormToGPU/NormToGPU.h"
+#include "norm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -41,7 +42,9 @@ struct NormGPUDeviceBuffersPass
 
     bool launches = false;
     func.walk([&](Operation *op) {
-      if (isa<gpu::LaunchOp, gpu::LaunchFuncOp>(op))
+      // A call to a kernel --norm-outline-kernels made launches one.
+      if (isa<gpu::LaunchOp, gpu::LaunchFuncOp>(op) ||
+          op->hasAttr(kKernelCallAttrName))
         launches = true;
     });
     if (!launches)

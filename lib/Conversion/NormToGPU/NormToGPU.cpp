@@ -280,8 +280,13 @@ struct ConvertNormToGPUPass
     : public norm::impl::ConvertNormToGPUBase<ConvertNormToGPUPass> {
   using Base::Base;
 
+  /// The pass's options as the patterns take them.
+  ConvertNormToGPUOptions getLoweringOptions() const {
+    return {blockSize, rowsPerBlock, vectorWidth};
+  }
+
   void runOnOperation() override {
-    ConvertNormToGPUOptions options{blockSize, rowsPerBlock, vectorWidth};
+    ConvertNormToGPUOptions options = getLoweringOptions();
     std::string whyNot;
     if (failed(checkNormToGPUOptions(options, &whyNot))) {
       getOperation()->emitError("convert-norm-to-gpu: ") << whyNot;
@@ -312,6 +317,14 @@ struct ConvertNormToGPUPass
   }
 };
 } // namespace
+
+FailureOr<ConvertNormToGPUOptions> mlir::norm::parseNormToGPUOptions(
+    StringRef text, function_ref<LogicalResult(const Twine &)> errorHandler) {
+  ConvertNormToGPUPass pass;
+  if (failed(pass.initializeOptions(text, errorHandler)))
+    return failure();
+  return pass.getLoweringOptions();
+}
 
 void mlir::norm::populateNormToGPUConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToGPUOptions &options) {

@@ -18,6 +18,12 @@ namespace norm {
 /// resolves to.
 unsigned getHostVectorWidth();
 
+/// Parses `text`, options written as `--convert-norm-to-affine` takes them
+/// (e.g. "vector-width=8 unroll=2"), over the options' defaults; reports a
+/// malformed or unknown option through `errorHandler`.
+FailureOr<ConvertNormToAffineOptions> parseNormToAffineOptions(
+    StringRef text, function_ref<LogicalResult(const Twine &)> errorHandler);
+
 /// Adds the pattern that rewrites norm ops on memrefs into row loops of
 /// vector code, configured by `options` (a zero vector width is the host's).
 void populateNormToAffineConversionPatterns(

@@ -17,6 +17,14 @@ class NormOpInterface;
 #define GEN_PASS_DECL_NORMGPUDEVICEBUFFERS
 #include "norm/Conversion/Passes.h.inc"
 
+/// Parses `text`, options written as `--convert-norm-to-gpu` takes them
+/// (e.g. "block-size=256 vector-width=4"), over the options' defaults;
+/// reports a malformed or unknown option through `errorHandler`. The values
+/// are not checked (see checkNormToGPUOptions).
+FailureOr<ConvertNormToGPUOptions>
+parseNormToGPUOptions(StringRef text,
+                      function_ref<LogicalResult(const Twine &)> errorHandler);
+
 /// Checks that `options` describe launches the lowering can build (block
 /// size, rows per block and vector width in range); on failure, says why in
 /// `whyNot` when given.
