@@ -168,6 +168,10 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     normalise sweep prefetches the next row's input so that its loads overlap
     this row's stores.
 
+    The gradient ops (`norm.layer_norm_grad`, `norm.rms_norm_grad`) on
+    memrefs become the affine loops of their linalg decomposition (the
+    reference schedule, scalar: a dedicated row kernel is to come).
+
     Norm ops on tensors are an error: bufferize them first.
   }];
   let options = [
@@ -195,6 +199,7 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",

@@ -31,6 +31,7 @@
 
 #include "norm/Conversion/NormToAffine/NormToAffine.h"
 
+#include "GradientLoops.h"
 #include "MemoryPolicy.h"
 #include "RowSweeps.h"
 
@@ -38,6 +39,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -667,6 +669,22 @@ struct LowerNormOpToAffine : public OpInterfaceRewritePattern<NormOpInterface> {
   ConvertNormToAffineOptions options;
 };
 
+/// Replaces a gradient op on memrefs by the loops of its decomposition.
+struct LowerNormGradOpToAffine
+    : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormGradOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "expects an op on memrefs");
+    std::string unsupported = getUnsupportedGradTypeReason(op);
+    if (!unsupported.empty())
+      return rewriter.notifyMatchFailure(op, unsupported);
+    return lowerNormGradOpToAffine(rewriter, op);
+  }
+};
+
 struct ConvertNormToAffinePass
     : public norm::impl::ConvertNormToAffineBase<ConvertNormToAffinePass> {
   using Base::Base;
@@ -707,6 +725,28 @@ struct ConvertNormToAffinePass
       RowKernelEmitter(rewriter, op, passOptions).emit();
       rewriter.eraseOp(op);
     }
+
+    SmallVector<NormGradOpInterface> gradOps;
+    getOperation()->walk(
+        [&](NormGradOpInterface op) { gradOps.push_back(op); });
+    for (NormGradOpInterface op : gradOps) {
+      if (op.hasPureTensorSemantics()) {
+        op->emitOpError("must be bufferized before --convert-norm-to-affine "
+                        "(it lowers norm ops on memrefs)");
+        failedAny = true;
+        continue;
+      }
+      std::string unsupported = getUnsupportedGradTypeReason(op);
+      if (!unsupported.empty()) {
+        op->emitOpError(unsupported);
+        failedAny = true;
+        continue;
+      }
+      if (failed(lowerNormGradOpToAffine(rewriter, op))) {
+        op->emitOpError("could not be lowered to loops");
+        failedAny = true;
+      }
+    }
     if (failedAny)
       signalPassFailure();
   }
@@ -724,4 +764,5 @@ FailureOr<ConvertNormToAffineOptions> mlir::norm::parseNormToAffineOptions(
 void mlir::norm::populateNormToAffineConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToAffineOptions &options) {
   patterns.add<LowerNormOpToAffine>(patterns.getContext(), options);
+  patterns.add<LowerNormGradOpToAffine>(patterns.getContext());
 }

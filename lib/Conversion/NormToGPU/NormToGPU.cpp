@@ -304,6 +304,12 @@ struct ConvertNormToGPUPass
       op->emitOpError() << whyNot;
       anyRefused = true;
     }
+    getOperation()->walk([&](NormGradOpInterface op) {
+      op->emitOpError("has no GPU lowering yet: the gradient ops lower to "
+                      "CPU code (--norm-cpu-pipeline) and to linalg "
+                      "(--convert-norm-to-linalg)");
+      anyRefused = true;
+    });
     if (anyRefused)
       return signalPassFailure();
 

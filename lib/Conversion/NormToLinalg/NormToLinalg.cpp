@@ -35,6 +35,22 @@ struct DecomposeNormOp : public OpInterfaceRewritePattern<NormOpInterface> {
   }
 };
 
+/// Replaces a gradient op by its `linalg.generic` decomposition.
+struct DecomposeNormGradOp
+    : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormGradOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<SmallVector<Value>> replacements =
+        decomposeGradToLinalg(rewriter, op);
+    if (failed(replacements))
+      return rewriter.notifyMatchFailure(op, "could not decompose");
+    rewriter.replaceOp(op, *replacements);
+    return success();
+  }
+};
+
 struct ConvertNormToLinalgPass
     : public norm::impl::ConvertNormToLinalgBase<ConvertNormToLinalgPass> {
   void runOnOperation() override {
@@ -54,11 +70,24 @@ struct ConvertNormToLinalgPass
       }
       rewriter.replaceOp(op, *replacements);
     }
+    SmallVector<NormGradOpInterface> gradOps;
+    getOperation()->walk(
+        [&](NormGradOpInterface op) { gradOps.push_back(op); });
+    for (NormGradOpInterface op : gradOps) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<SmallVector<Value>> replacements =
+          decomposeGradToLinalg(rewriter, op);
+      if (failed(replacements)) {
+        op->emitOpError("could not be lowered to linalg");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, *replacements);
+    }
   }
 };
 } // namespace
 
 void mlir::norm::populateNormToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<DecomposeNormOp>(patterns.getContext());
+  patterns.add<DecomposeNormOp, DecomposeNormGradOp>(patterns.getContext());
 }

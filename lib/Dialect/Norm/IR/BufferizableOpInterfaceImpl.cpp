@@ -11,9 +11,10 @@ using namespace mlir::bufferization;
 using namespace mlir::norm;
 
 namespace {
-/// Norm ops bufferize like any destination-style op, except that their
-/// destinations are written in full and never read: a destination that is
-/// a fresh `tensor.empty` (or a value about to be overwritten) needs no copy.
+/// Norm ops (forward and gradient) bufferize like any destination-style op,
+/// except that their destinations are written in full and never read: a
+/// destination that is a fresh `tensor.empty` (or a value about to be
+/// overwritten) needs no copy.
 template <typename OpTy>
 struct NormOpBufferizationModel
     : public DstBufferizableOpInterfaceExternalModel<NormOpBufferizationModel<OpTy>,
@@ -60,5 +61,9 @@ void mlir::norm::registerBufferizableOpInterfaceExternalModels(
   registry.addExtension(+[](MLIRContext *ctx, NormDialect *dialect) {
     LayerNormOp::attachInterface<NormOpBufferizationModel<LayerNormOp>>(*ctx);
     RMSNormOp::attachInterface<NormOpBufferizationModel<RMSNormOp>>(*ctx);
+    LayerNormGradOp::attachInterface<NormOpBufferizationModel<LayerNormGradOp>>(
+        *ctx);
+    RMSNormGradOp::attachInterface<NormOpBufferizationModel<RMSNormGradOp>>(
+        *ctx);
   });
 }

@@ -68,8 +68,12 @@ public:
         computeType(getComputeElementType(inputElementType)) {}
 
   FailureOr<SmallVector<Value>> decompose();
+  /// The stages up to rstd only; the caller frees the temporaries.
+  LinalgRowStatistics decomposeStatistics();
 
 private:
+  /// The sizes, maps, N, c and eps the stages use.
+  void setUp();
   using BodyBuilder = function_ref<SmallVector<Value>(ValueRange)>;
 
   /// Emits a generic over the input's iteration space with `reducing` set
@@ -132,10 +136,12 @@ private:
 };
 } // namespace
 
-Value LinalgDecomposer::createTemporary(bool rowShaped, Type elementType) {
-  ArrayRef<OpFoldResult> sizes = inputSizes;
-  if (rowShaped)
-    sizes = sizes.take_front(axis);
+/// A new uninitialised temporary of `sizes`: a `tensor.empty`, or a
+/// `memref.alloc` added to `temporaries` for the caller to free.
+static Value createTemporaryOfSizes(OpBuilder &b, Location loc, bool onTensors,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    Type elementType,
+                                    SmallVectorImpl<Value> &temporaries) {
   if (onTensors)
     return tensor::EmptyOp::create(b, loc, sizes, elementType);
   SmallVector<int64_t> staticSizes;
@@ -147,24 +153,41 @@ Value LinalgDecomposer::createTemporary(bool rowShaped, Type elementType) {
   return buffer;
 }
 
-Value LinalgDecomposer::createZeroAccumulator() {
-  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(computeType));
-  Value init = createTemporary(/*rowShaped=*/true, computeType);
+/// A temporary of `sizes` holding zeros of `elementType`.
+static Value createZeroTemporary(OpBuilder &b, Location loc, bool onTensors,
+                                 ArrayRef<OpFoldResult> sizes, Type elementType,
+                                 SmallVectorImpl<Value> &temporaries) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+  Value init = createTemporaryOfSizes(b, loc, onTensors, sizes, elementType,
+                                      temporaries);
   auto fill = linalg::FillOp::create(b, loc, zero, init);
   return onTensors ? fill.getResult(0) : init;
 }
 
-SmallVector<Value>
-LinalgDecomposer::emitGeneric(ValueRange inputs, ArrayRef<AffineMap> inMaps,
-                              ValueRange outputs, ArrayRef<AffineMap> outMaps,
-                              bool reducing, BodyBuilder body) {
-  unsigned numLoops = inMaps.empty() ? outMaps.front().getNumDims()
-                                     : inMaps.front().getNumDims();
-  SmallVector<utils::IteratorType> iterators(numLoops,
-                                             utils::IteratorType::parallel);
-  if (reducing)
-    for (unsigned i = axis; i < numLoops; ++i)
-      iterators[i] = utils::IteratorType::reduction;
+Value LinalgDecomposer::createTemporary(bool rowShaped, Type elementType) {
+  ArrayRef<OpFoldResult> sizes = inputSizes;
+  if (rowShaped)
+    sizes = sizes.take_front(axis);
+  return createTemporaryOfSizes(b, loc, onTensors, sizes, elementType,
+                                temporaries);
+}
+
+Value LinalgDecomposer::createZeroAccumulator() {
+  return createZeroTemporary(
+      b, loc, onTensors, ArrayRef<OpFoldResult>(inputSizes).take_front(axis),
+      computeType, temporaries);
+}
+
+/// The body of a generic: its block arguments in, the values to yield out.
+using GenericBodyBuilder = function_ref<SmallVector<Value>(ValueRange)>;
+
+/// A `linalg.generic` with `iterators`, whose body `body` builds with `b`;
+/// returns its results (tensors) or its output buffers (memrefs).
+static SmallVector<Value>
+buildGeneric(OpBuilder &b, Location loc, bool onTensors, ValueRange inputs,
+             ArrayRef<AffineMap> inMaps, ValueRange outputs,
+             ArrayRef<AffineMap> outMaps,
+             ArrayRef<utils::IteratorType> iterators, GenericBodyBuilder body) {
   SmallVector<AffineMap> maps(inMaps);
   maps.append(outMaps.begin(), outMaps.end());
   SmallVector<Type> resultTypes;
@@ -180,6 +203,21 @@ LinalgDecomposer::emitGeneric(ValueRange inputs, ArrayRef<AffineMap> inMaps,
   if (onTensors)
     return SmallVector<Value>(generic.getResults());
   return SmallVector<Value>(outputs);
+}
+
+SmallVector<Value>
+LinalgDecomposer::emitGeneric(ValueRange inputs, ArrayRef<AffineMap> inMaps,
+                              ValueRange outputs, ArrayRef<AffineMap> outMaps,
+                              bool reducing, BodyBuilder body) {
+  unsigned numLoops = inMaps.empty() ? outMaps.front().getNumDims()
+                                     : inMaps.front().getNumDims();
+  SmallVector<utils::IteratorType> iterators(numLoops,
+                                             utils::IteratorType::parallel);
+  if (reducing)
+    for (unsigned i = axis; i < numLoops; ++i)
+      iterators[i] = utils::IteratorType::reduction;
+  return buildGeneric(b, loc, onTensors, inputs, inMaps, outputs, outMaps,
+                      iterators, body);
 }
 
 SmallVector<Value> LinalgDecomposer::emitRowGeneric(ValueRange inputs,
@@ -355,7 +393,7 @@ Value LinalgDecomposer::emitOutput() {
       })[0];
 }
 
-FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
+void LinalgDecomposer::setUp() {
   if (onTensors)
     inputSizes = tensor::getMixedSizes(b, loc, op.getInput());
   else
@@ -366,7 +404,20 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
                           ArrayRef<OpFoldResult>(inputSizes).drop_front(axis));
   invSqrtRowSize = createInvSqrtRowSize(b, loc, rowSize);
   eps = createEpsilon(b, loc, computeType, op.getEpsValue(), op.getEpsilon());
+}
 
+LinalgRowStatistics LinalgDecomposer::decomposeStatistics() {
+  setUp();
+  emitResidualSum();
+  if (op.isLayerNorm())
+    emitPivotAndOffset();
+  emitSumsOfSquares();
+  emitRstd();
+  return {RowStatistics{pivot, offset, rstd}, temporaries};
+}
+
+FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
+  setUp();
   emitResidualSum();
   if (op.isLayerNorm())
     emitPivotAndOffset();
@@ -395,4 +446,325 @@ mlir::norm::decomposeToLinalg(OpBuilder &b, NormOpInterface op) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(op);
   return LinalgDecomposer(b, op).decompose();
+}
+
+LinalgRowStatistics
+mlir::norm::decomposeStatisticsToLinalg(OpBuilder &b, NormOpInterface op) {
+  return LinalgDecomposer(b, op).decomposeStatistics();
+}
+
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Builds the linalg DAG for one gradient op:
+///
+///   [statistics]  recomputed from x as the forward op computes them (its
+///                 own stages, decomposeStatisticsToLinalg), or the saved
+///                 mean (as the pivot) and rstd
+///   row sums      sum(wdy), sum(wdy * xhat) over each row        (dx)
+///   row means     the sums / N                                   (dx)
+///   dx            rstd (wdy - mean(wdy) - xhat mean(wdy xhat)) + dr
+///   column sums   sum over the rows of dy * xhat and of dy        (dgamma,
+///                 dbeta), in the compute type, rounded once after
+///
+/// Each sum is a reduction of a generic and runs in its loops' order, the
+/// same on every run.
+class GradDecomposer {
+public:
+  GradDecomposer(OpBuilder &b, NormGradOpInterface op)
+      : b(b), op(op), loc(op->getLoc()), onTensors(op.hasPureTensorSemantics()),
+        rank(op.getInputType().getRank()), axis(op.getNormalizedAxis()),
+        computeType(getComputeElementType(op.getInputType().getElementType())) {
+  }
+
+  FailureOr<SmallVector<Value>> decompose();
+
+private:
+  /// Sets `statistics` (and `statisticValues`, the row-shaped values that
+  /// carry them into the generics).
+  void emitStatistics();
+  /// The per-row means of wdy (LayerNorm) and of wdy * xhat.
+  SmallVector<Value> emitRowMeans();
+  Value emitInputGradient(ArrayRef<Value> rowMeans);
+  /// dgamma and dbeta, those requested.
+  SmallVector<Value> emitParameterGradients();
+
+  /// xhat of the element `x` (compute type) from the statistics read by the
+  /// generic as `args`, starting at `firstStatistic`.
+  Value normalized(Value x, ValueRange args, unsigned firstStatistic);
+  Value toCompute(Value value) {
+    return createFloatConversion(b, loc, value, computeType);
+  }
+  /// The inputs every sweep over the elements reads: x, dy, the statistics
+  /// (row-mapped), and gamma (normalised-mapped) when `withGamma`.
+  void appendElementInputs(SmallVectorImpl<Value> &inputs,
+                           SmallVectorImpl<AffineMap> &maps, bool withGamma);
+  SmallVector<utils::IteratorType> iterators(bool reduceRows,
+                                             bool reduceColumns);
+
+  OpBuilder &b;
+  NormGradOpInterface op;
+  Location loc;
+  bool onTensors;
+  int64_t rank;
+  int64_t axis;
+  Type computeType;
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<Value> temporaries;
+  AffineMap fullMap, rowMap, normMap;
+  Value rowSize;
+  RowStatistics statistics;
+  SmallVector<Value> statisticValues;
+};
+} // namespace
+
+SmallVector<utils::IteratorType> GradDecomposer::iterators(bool reduceRows,
+                                                           bool reduceColumns) {
+  SmallVector<utils::IteratorType> result;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool reduce = d < axis ? reduceRows : reduceColumns;
+    result.push_back(reduce ? utils::IteratorType::reduction
+                            : utils::IteratorType::parallel);
+  }
+  return result;
+}
+
+void GradDecomposer::emitStatistics() {
+  if (!op.recomputesStatistics()) {
+    // The saved mean is the pivot of the centring, with no offset.
+    statistics = RowStatistics{op.getMean(), Value(), op.getRstd()};
+  } else {
+    // A forward op over x with no destinations touched stands for the
+    // statistics; it is never inserted and is destroyed once its stages
+    // are built.
+    OpBuilder detached(b.getContext());
+    Value x = op.getInput();
+    auto axisAttr = op->getAttrOfType<IntegerAttr>("axis");
+    auto epsilonAttr = op->getAttrOfType<FloatAttr>("epsilon");
+    Operation *forward;
+    if (op.isLayerNorm())
+      forward =
+          LayerNormOp::create(detached, loc, TypeRange(), x, Value(), Value(),
+                              Value(), op.getEpsValue(), Value(), x, Value(),
+                              Value(), Value(), axisAttr, epsilonAttr);
+    else
+      forward = RMSNormOp::create(detached, loc, TypeRange(), x, Value(),
+                                  Value(), op.getEpsValue(), Value(), x,
+                                  Value(), Value(), axisAttr, epsilonAttr);
+    LinalgRowStatistics recomputed =
+        decomposeStatisticsToLinalg(b, cast<NormOpInterface>(forward));
+    forward->destroy();
+    statistics = recomputed.statistics;
+    temporaries.append(recomputed.temporaries);
+  }
+  for (Value value : {statistics.pivot, statistics.offset, statistics.rstd})
+    if (value)
+      statisticValues.push_back(value);
+}
+
+Value GradDecomposer::normalized(Value x, ValueRange args,
+                                 unsigned firstStatistic) {
+  RowStatistics s;
+  unsigned i = firstStatistic;
+  if (statistics.pivot)
+    s.pivot = toCompute(args[i++]);
+  if (statistics.offset)
+    s.offset = toCompute(args[i++]);
+  s.rstd = toCompute(args[i]);
+  return createNormalized(b, loc, x, s);
+}
+
+void GradDecomposer::appendElementInputs(SmallVectorImpl<Value> &inputs,
+                                         SmallVectorImpl<AffineMap> &maps,
+                                         bool withGamma) {
+  inputs.append({op.getInput(), op.getOutputGrad()});
+  maps.append({fullMap, fullMap});
+  for (Value value : statisticValues) {
+    inputs.push_back(value);
+    maps.push_back(rowMap);
+  }
+  if (withGamma && op.getGamma()) {
+    inputs.push_back(op.getGamma());
+    maps.push_back(normMap);
+  }
+}
+
+SmallVector<Value> GradDecomposer::emitRowMeans() {
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> inMaps;
+  appendElementInputs(inputs, inMaps, /*withGamma=*/true);
+  unsigned numSums = op.isLayerNorm() ? 2 : 1;
+  ArrayRef<OpFoldResult> rowSizes =
+      ArrayRef<OpFoldResult>(sizes).take_front(axis);
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numSums; ++i)
+    inits.push_back(createZeroTemporary(b, loc, onTensors, rowSizes,
+                                        computeType, temporaries));
+  bool hasGamma = static_cast<bool>(op.getGamma());
+  SmallVector<Value> sums = buildGeneric(
+      b, loc, onTensors, inputs, inMaps, inits,
+      SmallVector<AffineMap>(numSums, rowMap),
+      iterators(/*reduceRows=*/false, /*reduceColumns=*/true),
+      [&](ValueRange args) -> SmallVector<Value> {
+        Value x = toCompute(args[0]);
+        Value dy = toCompute(args[1]);
+        Value xhat = normalized(x, args, 2);
+        Value gamma = hasGamma ? args[2 + statisticValues.size()] : Value();
+        Value wdy = createGradientProduct(b, loc, dy, gamma);
+        ValueRange accumulators = args.take_back(numSums);
+        Value dot = arith::MulFOp::create(b, loc, wdy, xhat);
+        SmallVector<Value> yields;
+        if (op.isLayerNorm())
+          yields.push_back(arith::AddFOp::create(b, loc, accumulators[0], wdy));
+        yields.push_back(
+            arith::AddFOp::create(b, loc, accumulators.back(), dot));
+        return yields;
+      });
+
+  // The means, one division a row.
+  SmallVector<Value> meanInits;
+  for (unsigned i = 0; i < numSums; ++i)
+    meanInits.push_back(createTemporaryOfSizes(b, loc, onTensors, rowSizes,
+                                               computeType, temporaries));
+  AffineMap id = b.getMultiDimIdentityMap(axis);
+  SmallVector<utils::IteratorType> rowIterators(axis,
+                                                utils::IteratorType::parallel);
+  return buildGeneric(
+      b, loc, onTensors, sums, SmallVector<AffineMap>(numSums, id), meanInits,
+      SmallVector<AffineMap>(numSums, id), rowIterators,
+      [&](ValueRange args) -> SmallVector<Value> {
+        SmallVector<Value> means;
+        for (unsigned i = 0; i < numSums; ++i)
+          means.push_back(createRowMean(b, loc, args[i], rowSize));
+        return means;
+      });
+}
+
+Value GradDecomposer::emitInputGradient(ArrayRef<Value> rowMeans) {
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> inMaps;
+  appendElementInputs(inputs, inMaps, /*withGamma=*/true);
+  unsigned firstMean = inputs.size();
+  for (Value mean : rowMeans) {
+    inputs.push_back(mean);
+    inMaps.push_back(rowMap);
+  }
+  Value residualGrad = op.getResidualGrad();
+  if (residualGrad) {
+    inputs.push_back(residualGrad);
+    inMaps.push_back(fullMap);
+  }
+  Value init = op.getInputGradInit();
+  Type dxType = getElementTypeOrSelf(init);
+  bool hasGamma = static_cast<bool>(op.getGamma());
+  return buildGeneric(
+      b, loc, onTensors, inputs, inMaps, {init}, {fullMap},
+      iterators(/*reduceRows=*/false, /*reduceColumns=*/false),
+      [&](ValueRange args) -> SmallVector<Value> {
+        Value x = toCompute(args[0]);
+        Value dy = toCompute(args[1]);
+        Value xhat = normalized(x, args, 2);
+        Value gamma = hasGamma ? args[2 + statisticValues.size()] : Value();
+        Value wdy = createGradientProduct(b, loc, dy, gamma);
+        Value rstd = toCompute(args[1 + statisticValues.size()]);
+        Value meanGradient = op.isLayerNorm() ? args[firstMean] : Value();
+        Value dx = createInputGradient(b, loc, wdy, xhat, rstd, meanGradient,
+                                       args[firstMean + rowMeans.size() - 1]);
+        if (residualGrad)
+          dx = arith::AddFOp::create(
+              b, loc, dx, toCompute(args[firstMean + rowMeans.size()]));
+        return {createFloatConversion(b, loc, dx, dxType)};
+      })[0];
+}
+
+SmallVector<Value> GradDecomposer::emitParameterGradients() {
+  Value gammaInit = op.getGammaGradInit();
+  Value betaInit = op.getBetaGradInit();
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> inMaps;
+  appendElementInputs(inputs, inMaps, /*withGamma=*/false);
+  ArrayRef<OpFoldResult> columnSizes =
+      ArrayRef<OpFoldResult>(sizes).drop_front(axis);
+  SmallVector<Value> inits;
+  SmallVector<Value> finals;
+  for (Value init : {gammaInit, betaInit}) {
+    if (!init)
+      continue;
+    inits.push_back(createZeroTemporary(b, loc, onTensors, columnSizes,
+                                        computeType, temporaries));
+    finals.push_back(init);
+  }
+  SmallVector<Value> sums = buildGeneric(
+      b, loc, onTensors, inputs, inMaps, inits,
+      SmallVector<AffineMap>(inits.size(), normMap),
+      iterators(/*reduceRows=*/true, /*reduceColumns=*/false),
+      [&](ValueRange args) -> SmallVector<Value> {
+        Value dy = toCompute(args[1]);
+        ValueRange accumulators = args.take_back(inits.size());
+        SmallVector<Value> yields;
+        if (gammaInit) {
+          Value xhat = normalized(toCompute(args[0]), args, 2);
+          Value term = arith::MulFOp::create(b, loc, dy, xhat);
+          yields.push_back(
+              arith::AddFOp::create(b, loc, accumulators[0], term));
+        }
+        if (betaInit)
+          yields.push_back(
+              arith::AddFOp::create(b, loc, accumulators.back(), dy));
+        return yields;
+      });
+
+  // Rounded once into the destinations.
+  int64_t numColumns = rank - axis;
+  AffineMap id = b.getMultiDimIdentityMap(numColumns);
+  return buildGeneric(
+      b, loc, onTensors, sums, SmallVector<AffineMap>(sums.size(), id), finals,
+      SmallVector<AffineMap>(finals.size(), id),
+      SmallVector<utils::IteratorType>(numColumns,
+                                       utils::IteratorType::parallel),
+      [&](ValueRange args) -> SmallVector<Value> {
+        SmallVector<Value> yields;
+        for (unsigned i = 0, e = finals.size(); i < e; ++i)
+          yields.push_back(
+              createFloatConversion(b, loc, args[i], args[e + i].getType()));
+        return yields;
+      });
+}
+
+FailureOr<SmallVector<Value>> GradDecomposer::decompose() {
+  if (onTensors)
+    sizes = tensor::getMixedSizes(b, loc, op.getInput());
+  else
+    sizes = memref::getMixedSizes(b, loc, op.getInput());
+  MLIRContext *ctx = b.getContext();
+  fullMap = b.getMultiDimIdentityMap(rank);
+  SmallVector<AffineExpr> rowExprs, normExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? rowExprs : normExprs).push_back(b.getAffineDimExpr(d));
+  rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
+  normMap = AffineMap::get(rank, 0, normExprs, ctx);
+  rowSize = createRowSize(b, loc, computeType,
+                          ArrayRef<OpFoldResult>(sizes).drop_front(axis));
+
+  emitStatistics();
+  SmallVector<Value> results;
+  if (op.getInputGradInit())
+    results.push_back(emitInputGradient(emitRowMeans()));
+  if (op.getGammaGradInit() || op.getBetaGradInit())
+    llvm::append_range(results, emitParameterGradients());
+
+  for (Value temporary : temporaries)
+    memref::DeallocOp::create(b, loc, temporary);
+  if (!onTensors)
+    return SmallVector<Value>();
+  return results;
+}
+
+FailureOr<SmallVector<Value>>
+mlir::norm::decomposeGradToLinalg(OpBuilder &b, NormGradOpInterface op) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  return GradDecomposer(b, op).decompose();
 }

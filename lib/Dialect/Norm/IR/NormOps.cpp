@@ -113,7 +113,7 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
 
 /// Checks that the optional shaped operand `value` named `name` has `shape`
 /// (dynamic dims are compatible with anything) and a float element type.
-static LogicalResult verifyOperandShape(NormOpInterface op, Value value,
+static LogicalResult verifyOperandShape(Operation *op, Value value,
                                         StringRef name,
                                         ArrayRef<int64_t> expected,
                                         StringRef expectedName) {
@@ -171,13 +171,35 @@ static bool isEpsilonRepresentable(double epsilon, Type inputElementType) {
   return !converted.isZero();
 }
 
-static LogicalResult verifyNormOp(NormOpInterface op) {
-  ShapedType inputType = op.getInputType();
+/// Checks the attribute `epsilon`, if any: positive, finite and non-zero in
+/// the compute type of `elementType`.
+static LogicalResult verifyEpsilonAttr(Operation *op,
+                                       std::optional<APFloat> epsilon,
+                                       Type elementType) {
+  if (!epsilon)
+    return success();
+  if (!epsilon->isFiniteNonZero() || epsilon->isNegative())
+    return op->emitOpError("expects epsilon to be a positive finite number, "
+                           "got ")
+           << formatEpsilon(epsilon->convertToDouble());
+  if (!isEpsilonRepresentable(epsilon->convertToDouble(), elementType))
+    return op->emitOpError("expects epsilon to be representable in the ")
+           << getComputeElementType(elementType) << " compute type, got "
+           << formatEpsilon(epsilon->convertToDouble())
+           << ", which rounds to 0 there";
+  return success();
+}
+
+/// The checks that every norm op makes of its input and axis: rank >= 1,
+/// shaped operands all tensors or all memrefs, `axis` in range, a float
+/// element type and non-empty normalised dimensions.
+static LogicalResult verifyInputLayout(Operation *op, ShapedType inputType,
+                                       int64_t axis) {
   int64_t rank = inputType.getRank();
   if (rank < 1)
     return op->emitOpError("expects an input of rank >= 1");
 
-  bool onTensors = op.hasPureTensorSemantics();
+  bool onTensors = isa<RankedTensorType>(inputType);
   for (Value operand : op->getOperands()) {
     if (!isa<ShapedType>(operand.getType()))
       continue;
@@ -192,18 +214,26 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
       return op->emitOpError("axis ")
              << axis << " is out of range for an input of rank " << rank;
   }
-  int64_t axis = op.getNormalizedAxis();
-  ArrayRef<int64_t> shape = inputType.getShape();
-  ArrayRef<int64_t> rowShape = shape.take_front(axis);
-  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
 
   Type elementType = inputType.getElementType();
   if (!isa<FloatType>(elementType))
     return op->emitOpError("expects a floating-point input element type, got ")
            << elementType;
-  for (int64_t dim : normalizedShape)
+  for (int64_t dim : inputType.getShape().drop_front(axis))
     if (dim == 0)
       return op->emitOpError("expects non-empty normalised dimensions");
+  return success();
+}
+
+static LogicalResult verifyNormOp(NormOpInterface op) {
+  ShapedType inputType = op.getInputType();
+  if (failed(verifyInputLayout(op, inputType, op.getNormalizedAxis())))
+    return failure();
+  int64_t axis = op.getNormalizedAxis();
+  ArrayRef<int64_t> shape = inputType.getShape();
+  ArrayRef<int64_t> rowShape = shape.take_front(axis);
+  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
+  Type elementType = inputType.getElementType();
 
   if (failed(verifyOutput(op, shape)))
     return failure();
@@ -251,28 +281,98 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
   if (!epsilon && !op.getEpsValue())
     return op->emitOpError(
         "expects an epsilon: the epsilon attribute or an eps operand");
-  if (epsilon &&
-      (!epsilon->isFiniteNonZero() || epsilon->isNegative()))
-    return op->emitOpError("expects epsilon to be a positive finite number, "
-                           "got ")
-           << formatEpsilon(epsilon->convertToDouble());
-  if (epsilon && !isEpsilonRepresentable(epsilon->convertToDouble(), elementType))
-    return op->emitOpError("expects epsilon to be representable in the ")
-           << getComputeElementType(elementType) << " compute type, got "
-           << formatEpsilon(epsilon->convertToDouble())
-           << ", which rounds to 0 there";
+  return verifyEpsilonAttr(op, epsilon, elementType);
+}
+
+/// Checks a gradient destination `value` named `name`: `shape` and a float
+/// element type of at least 16 bits.
+static LogicalResult verifyGradientInit(Operation *op, Value value,
+                                        StringRef name,
+                                        ArrayRef<int64_t> expected,
+                                        StringRef expectedName) {
+  if (!value)
+    return success();
+  if (failed(verifyOperandShape(op, value, name, expected, expectedName)))
+    return failure();
+  Type elementType = getElementTypeOrSelf(value);
+  if (elementType.getIntOrFloatBitWidth() < 16)
+    return op->emitOpError("expects the ")
+           << name << " element type to be a float of at least 16 bits, got "
+           << elementType;
   return success();
+}
+
+static LogicalResult verifyNormGradOp(NormGradOpInterface op) {
+  ShapedType inputType = op.getInputType();
+  if (failed(verifyInputLayout(op, inputType, op.getNormalizedAxis())))
+    return failure();
+  int64_t axis = op.getNormalizedAxis();
+  ArrayRef<int64_t> shape = inputType.getShape();
+  ArrayRef<int64_t> rowShape = shape.take_front(axis);
+  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
+  Type elementType = inputType.getElementType();
+
+  if (failed(
+          verifyOperandShape(op, op.getOutputGrad(), "dy", shape, "input")) ||
+      failed(verifyOperandShape(op, op.getGamma(), "gamma", normalizedShape,
+                                "normalised")) ||
+      failed(verifyOperandShape(op, op.getMean(), "mean", rowShape, "row")) ||
+      failed(verifyOperandShape(op, op.getRstd(), "rstd", rowShape, "row")) ||
+      failed(verifyOperandShape(op, op.getResidualGrad(), "residual_grad",
+                                shape, "input")))
+    return failure();
+  if (op.isLayerNorm() &&
+      static_cast<bool>(op.getMean()) != static_cast<bool>(op.getRstd()))
+    return op->emitOpError("expects mean and rstd to be both operands (saved "
+                           "by the forward op) or both absent (recomputed "
+                           "from the input)");
+
+  if (failed(verifyGradientInit(op, op.getInputGradInit(), "dx", shape,
+                                "input")) ||
+      failed(verifyGradientInit(op, op.getGammaGradInit(), "dgamma",
+                                normalizedShape, "normalised")) ||
+      failed(verifyGradientInit(op, op.getBetaGradInit(), "dbeta",
+                                normalizedShape, "normalised")))
+    return failure();
+  if (!op.getInputGradInit() && !op.getGammaGradInit() && !op.getBetaGradInit())
+    return op->emitOpError("expects at least one destination: dx, dgamma")
+           << (op.isLayerNorm() ? " or dbeta" : "");
+  if (Value residualGrad = op.getResidualGrad()) {
+    if (!op.getInputGradInit())
+      return op->emitOpError("has a residual_grad operand but no dx "
+                             "destination to add it into");
+    if (getElementTypeOrSelf(residualGrad) !=
+        getElementTypeOrSelf(op.getInputGradInit()))
+      return op->emitOpError("expects the residual_grad element type ")
+             << getElementTypeOrSelf(residualGrad)
+             << " to match the dx element type "
+             << getElementTypeOrSelf(op.getInputGradInit());
+  }
+
+  std::optional<APFloat> epsilon = op.getEpsilon();
+  bool hasEps = epsilon || op.getEpsValue();
+  if (epsilon && op.getEpsValue())
+    return op->emitOpError(
+        "expects either the epsilon attribute or an eps operand, not both");
+  if (op.recomputesStatistics() && !hasEps)
+    return op->emitOpError("recomputes its statistics from the input and "
+                           "expects an epsilon for them: the epsilon "
+                           "attribute or an eps operand");
+  if (!op.recomputesStatistics() && hasEps)
+    return op->emitOpError("has an epsilon, but its statistics are operands: "
+                           "epsilon is only used to recompute them");
+  return verifyEpsilonAttr(op, epsilon, elementType);
 }
 
 //===----------------------------------------------------------------------===//
 // Memory effects and result shapes, shared by both ops.
 //===----------------------------------------------------------------------===//
 
-static void
-getNormOpEffects(NormOpInterface op,
-                 SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-                     &effects) {
-  auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+static void getNormOpEffects(
+    Operation *op,
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  auto dpsOp = cast<DestinationStyleOpInterface>(op);
   for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<MemRefType>(operand.get().getType()))
       continue;
@@ -287,9 +387,9 @@ getNormOpEffects(NormOpInterface op,
 }
 
 static LogicalResult
-reifyNormOpResultShapes(NormOpInterface op, OpBuilder &b,
+reifyNormOpResultShapes(Operation *op, OpBuilder &b,
                         ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
-  auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+  auto dpsOp = cast<DestinationStyleOpInterface>(op);
   for (Value init : dpsOp.getDpsInits())
     reifiedReturnShapes.push_back(
         tensor::getMixedSizes(b, op->getLoc(), init));
@@ -391,6 +491,26 @@ NORM_DEFINE_COMMON_HOOKS(LayerNormOp)
 NORM_DEFINE_COMMON_HOOKS(RMSNormOp)
 
 #undef NORM_DEFINE_COMMON_HOOKS
+
+#define NORM_DEFINE_GRAD_HOOKS(OP)                                             \
+  LogicalResult OP::verify() { return verifyNormGradOp(*this); }               \
+  void OP::getEffects(                                                         \
+      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
+          &effects) {                                                          \
+    getNormOpEffects(*this, effects);                                          \
+  }                                                                            \
+  LogicalResult OP::reifyResultShapes(                                         \
+      OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {        \
+    return reifyNormOpResultShapes(*this, b, reifiedReturnShapes);             \
+  }                                                                            \
+  FailureOr<SmallVector<Value>> OP::decomposeOperation(OpBuilder &b) {         \
+    return decomposeGradToLinalg(b, *this);                                    \
+  }
+
+NORM_DEFINE_GRAD_HOOKS(LayerNormGradOp)
+NORM_DEFINE_GRAD_HOOKS(RMSNormGradOp)
+
+#undef NORM_DEFINE_GRAD_HOOKS
 
 #define GET_OP_CLASSES
 #include "norm/Dialect/Norm/IR/NormOps.cpp.inc"

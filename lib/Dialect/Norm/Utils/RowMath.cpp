@@ -184,7 +184,12 @@ Value mlir::norm::createRebasedPivotedSum(OpBuilder &b, Location loc, Value sum,
 
 Value mlir::norm::createOffset(OpBuilder &b, Location loc, Value pivotedSum,
                                Value rowSize) {
-  return arith::DivFOp::create(b, loc, pivotedSum, rowSize);
+  return createRowMean(b, loc, pivotedSum, rowSize);
+}
+
+Value mlir::norm::createRowMean(OpBuilder &b, Location loc, Value sum,
+                                Value rowSize) {
+  return arith::DivFOp::create(b, loc, sum, rowSize);
 }
 
 Value mlir::norm::createMean(OpBuilder &b, Location loc, Value pivot,
@@ -197,6 +202,8 @@ Value mlir::norm::createCentred(OpBuilder &b, Location loc, Value h,
   if (!pivot)
     return h;
   Value pivoted = createPivoted(b, loc, h, pivot);
+  if (!offset)
+    return pivoted;
   return arith::SubFOp::create(b, loc, pivoted, offset);
 }
 
@@ -426,4 +433,29 @@ Value mlir::norm::createOutputConversion(OpBuilder &b, Location loc, Value y,
   if (outScale)
     return createQuantized(b, loc, y, outScale, outputElementType);
   return createFloatConversion(b, loc, y, outputElementType);
+}
+
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+Value mlir::norm::createGradientProduct(OpBuilder &b, Location loc, Value dy,
+                                        Value gamma,
+                                        arith::FastMathFlags flags) {
+  if (!gamma)
+    return dy;
+  return createGammaProduct(b, loc, dy, gamma, flags);
+}
+
+Value mlir::norm::createInputGradient(OpBuilder &b, Location loc, Value wdy,
+                                      Value xhat, Value rstd,
+                                      Value meanGradient,
+                                      Value meanGradientDotNormalized,
+                                      arith::FastMathFlags flags) {
+  Value centred = wdy;
+  if (meanGradient)
+    centred = arith::SubFOp::create(b, loc, centred, meanGradient);
+  Value projection = createMul(b, loc, xhat, meanGradientDotNormalized, flags);
+  Value difference = arith::SubFOp::create(b, loc, centred, projection);
+  return createMul(b, loc, rstd, difference, flags);
 }

@@ -79,4 +79,66 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
   }];
 }
 
+def NormGradOpInterface : OpInterface<"NormGradOpInterface"> {
+  let cppNamespace = "::mlir::norm";
+  let description = [{
+    Common view of a normalisation gradient op: the input `x` of the forward
+    op (after any residual sum) and the gradient `dy` of its output, an
+    optional gamma, the per-row statistics either as operands (saved by the
+    forward op) or recomputed from `x` with an epsilon, an optional residual
+    gradient added into dx, and optional destinations for dx, dgamma and
+    dbeta. Absent optional values are returned as null `Value`s.
+  }];
+
+  let methods = [
+    InterfaceMethod<"Whether this is the gradient of a LayerNorm.",
+      "bool", "isLayerNorm", (ins)>,
+    InterfaceMethod<"The forward op's (normalised) input x.",
+      "::mlir::Value", "getInput", (ins)>,
+    InterfaceMethod<"The gradient dy of the forward op's output.",
+      "::mlir::Value", "getOutputGrad", (ins)>,
+    InterfaceMethod<"Optional scale, shaped like the normalised dims.",
+      "::mlir::Value", "getGamma", (ins)>,
+    InterfaceMethod<"Optional saved per-row mean (LayerNorm).",
+      "::mlir::Value", "getMean", (ins)>,
+    InterfaceMethod<"Optional saved per-row 1/sqrt(var + eps).",
+      "::mlir::Value", "getRstd", (ins)>,
+    InterfaceMethod<"Optional gradient added into dx (a residual branch).",
+      "::mlir::Value", "getResidualGrad", (ins)>,
+    InterfaceMethod<"Optional run-time scalar epsilon (recomputed statistics).",
+      "::mlir::Value", "getEpsValue", (ins)>,
+    InterfaceMethod<"Optional destination of dx.",
+      "::mlir::Value", "getInputGradInit", (ins)>,
+    InterfaceMethod<"Optional destination of dgamma.",
+      "::mlir::Value", "getGammaGradInit", (ins)>,
+    InterfaceMethod<"Optional destination of dbeta (LayerNorm).",
+      "::mlir::Value", "getBetaGradInit", (ins)>,
+    InterfaceMethod<"The attribute epsilon, if any.",
+      "::std::optional<::llvm::APFloat>", "getEpsilon", (ins)>,
+    InterfaceMethod<"The `axis` attribute as written, if any.",
+      "::std::optional<uint64_t>", "getAxis", (ins)>,
+  ];
+
+  let extraSharedClassDeclaration = [{
+    /// The first normalised dimension (the `axis` attribute, or rank - 1).
+    int64_t getNormalizedAxis() {
+      auto rank = ::llvm::cast<::mlir::ShapedType>(
+          $_op.getInput().getType()).getRank();
+      if (auto axis = $_op.getAxis())
+        return static_cast<int64_t>(*axis);
+      return rank - 1;
+    }
+    /// The input's shaped type.
+    ::mlir::ShapedType getInputType() {
+      return ::llvm::cast<::mlir::ShapedType>($_op.getInput().getType());
+    }
+    /// Whether the statistics are recomputed from x (not operands).
+    bool recomputesStatistics() { return !$_op.getRstd(); }
+    /// Whether the op works on tensors (otherwise on memrefs).
+    bool hasPureTensorSemantics() {
+      return ::llvm::isa<::mlir::RankedTensorType>($_op.getInput().getType());
+    }
+  }];
+}
+
 #endif // NORM_DIALECT_NORM_IR_NORMINTERFACES_TD

@@ -34,6 +34,26 @@ void registerBufferizableOpInterfaceExternalModels(DialectRegistry &registry);
 FailureOr<SmallVector<Value>> decomposeToLinalg(OpBuilder &b,
                                                 NormOpInterface op);
 
+/// The per-row statistics of a norm op as linalg generics, built at the
+/// builder's insertion point: the values its output is normalised with
+/// (row-shaped tensors or buffers in the compute type; pivot and offset
+/// null for RMSNorm), and the buffers allocated for them and on the way
+/// (memrefs), which the caller deallocates once it has used them.
+struct LinalgRowStatistics {
+  RowStatistics statistics;
+  SmallVector<Value> temporaries;
+};
+
+/// The stages of decomposeToLinalg up to rstd, for `op` (a forward op whose
+/// output, mean and rstd destinations are not touched).
+LinalgRowStatistics decomposeStatisticsToLinalg(OpBuilder &b,
+                                                NormOpInterface op);
+
+/// Builds the `linalg.generic` decomposition of the gradient op `op` (its
+/// reference semantics), as decomposeToLinalg does for the forward ops.
+FailureOr<SmallVector<Value>> decomposeGradToLinalg(OpBuilder &b,
+                                                    NormGradOpInterface op);
+
 } // namespace norm
 } // namespace mlir
 

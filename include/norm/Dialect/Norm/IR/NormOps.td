@@ -179,4 +179,153 @@ def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+/// Shared definition of the gradient ops. `isLayerNorm` adds the mean
+/// operand and the dbeta destination, which RMSNorm does not have.
+class Norm_NormalizationGradOp<string mnemonic, bit isLayerNorm>
+    : Norm_Op<mnemonic, [
+        AttrSizedOperandSegments,
+        DestinationStyleOpInterface,
+        NormGradOpInterface,
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                  ["reifyResultShapes"]>,
+        DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+
+  let arguments = !con(
+    (ins Norm_Shaped:$input,
+         Norm_Shaped:$output_grad,
+         Optional<Norm_Shaped>:$gamma),
+    !if(isLayerNorm, (ins Optional<Norm_Shaped>:$mean), (ins)),
+    (ins Optional<Norm_Shaped>:$rstd,
+         Optional<Norm_Shaped>:$residual_grad,
+         Optional<AnyFloat>:$eps_value,
+         Optional<Norm_Shaped>:$input_grad_init,
+         Optional<Norm_Shaped>:$gamma_grad_init),
+    !if(isLayerNorm, (ins Optional<Norm_Shaped>:$beta_grad_init), (ins)),
+    (ins OptionalAttr<I64Attr>:$axis,
+         OptionalAttr<F64Attr>:$epsilon));
+
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+
+  let assemblyFormat = !strconcat([{
+    (`axis` `(` $axis^ `)`)?
+    custom<Epsilon>($epsilon, $eps_value, type($eps_value))
+    `ins` `(` $input `:` type($input) `)`
+    `dy` `(` $output_grad `:` type($output_grad) `)`
+    (`gamma` `(` $gamma^ `:` type($gamma) `)`)?
+  }], !if(isLayerNorm, [{
+    (`mean` `(` $mean^ `:` type($mean) `)`)?
+  }], ""), [{
+    (`rstd` `(` $rstd^ `:` type($rstd) `)`)?
+    (`residual_grad` `(` $residual_grad^ `:` type($residual_grad) `)`)?
+    `outs`
+    (`dx` `(` $input_grad_init^ `:` type($input_grad_init) `)`)?
+    (`dgamma` `(` $gamma_grad_init^ `:` type($gamma_grad_init) `)`)?
+  }], !if(isLayerNorm, [{
+    (`dbeta` `(` $beta_grad_init^ `:` type($beta_grad_init) `)`)?
+  }], ""), [{
+    attr-dict (`->` type($results)^)?
+  }]);
+
+  code extraNormGradClassDeclaration = [{
+    /// All destination operands: dx, dgamma and dbeta, those present, in
+    /// that order (the order of the results).
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      // The destinations are the trailing operand segments.
+      auto segments = getProperties().operandSegmentSizes;
+      unsigned numInits = 0;
+      for (unsigned i = segments.size() - numGradInitSegments();
+           i < segments.size(); ++i)
+        numInits += segments[i];
+      unsigned first = getOperation()->getNumOperands() - numInits;
+      return ::mlir::MutableOperandRange(getOperation(), first, numInits);
+    }
+  }];
+
+  let hasVerifier = 1;
+}
+
+def Norm_LayerNormGradOp
+    : Norm_NormalizationGradOp<"layer_norm_grad", /*isLayerNorm=*/1> {
+  let summary = "Gradient of norm.layer_norm";
+  let description = [{
+    The gradients of a LayerNorm over the dimensions `[axis, rank)` of
+    `input` (the `h` the forward op normalised, after any residual sum),
+    given `dy`, the gradient of its output. With N the number of normalised
+    elements per row, `xhat = (x - mean) * rstd` and `wdy = gamma * dy`
+    (`dy` without gamma):
+
+    ```
+    dx     = rstd * (wdy - mean(wdy) - xhat * mean(wdy * xhat)) (+ dr)
+    dgamma = sum over rows of dy * xhat
+    dbeta  = sum over rows of dy
+    ```
+
+    as PyTorch's `native_layer_norm_backward` defines them. `mean` and `rstd`
+    are either both operands (as the forward op's `mean` and `rstd`
+    destinations saved them) or both absent, in which case they are
+    recomputed from `input` as the forward op computes them, with the
+    `eps` that is then required. `residual_grad` (`dr`), shaped like the
+    input, is added into dx: the gradient flowing past a pre-norm block.
+
+    Each of `dx`, `dgamma` and `dbeta` is an optional destination, at least
+    one present. The sums are accumulated in the compute type (f32, or f64
+    for f64) in a fixed order, so that the same input gives the same bits on
+    every run, and rounded once into the destination's element type.
+
+    Example:
+
+    ```mlir
+    %dx, %dg, %db = norm.layer_norm_grad axis(1)
+        ins(%x : tensor<?x768xf32>) dy(%dy : tensor<?x768xf32>)
+        gamma(%g : tensor<768xf32>)
+        mean(%mean : tensor<?xf32>) rstd(%rstd : tensor<?xf32>)
+        outs dx(%dxi : tensor<?x768xf32>) dgamma(%dgi : tensor<768xf32>)
+             dbeta(%dbi : tensor<768xf32>)
+        -> tensor<?x768xf32>, tensor<768xf32>, tensor<768xf32>
+    ```
+  }];
+  let extraClassDeclaration = extraNormGradClassDeclaration # [{
+    bool isLayerNorm() { return true; }
+    static unsigned numGradInitSegments() { return 3; }
+  }];
+}
+
+def Norm_RMSNormGradOp
+    : Norm_NormalizationGradOp<"rms_norm_grad", /*isLayerNorm=*/0> {
+  let summary = "Gradient of norm.rms_norm";
+  let description = [{
+    The gradients of an RMSNorm, with `xhat = x * rstd` and `wdy = gamma * dy`:
+
+    ```
+    dx     = rstd * (wdy - xhat * mean(wdy * xhat)) (+ dr)
+    dgamma = sum over rows of dy * xhat
+    ```
+
+    `rstd` is an operand (saved by the forward op) or recomputed from
+    `input` with the required `eps`. The remaining conventions are those of
+    `norm.layer_norm_grad`.
+
+    Example:
+
+    ```mlir
+    %dx = norm.rms_norm_grad eps(1.0e-06)
+        ins(%x : tensor<4x4096xbf16>) dy(%dy : tensor<4x4096xbf16>)
+        gamma(%g : tensor<4096xbf16>)
+        outs dx(%dxi : tensor<4x4096xbf16>) -> tensor<4x4096xbf16>
+    ```
+  }];
+  let extraClassDeclaration = extraNormGradClassDeclaration # [{
+    bool isLayerNorm() { return false; }
+    static unsigned numGradInitSegments() { return 2; }
+    /// RMSNorm has no mean and no dbeta.
+    ::mlir::Value getMean() { return {}; }
+    ::mlir::Value getBetaGradInit() { return {}; }
+  }];
+}
+
 #endif // NORM_DIALECT_NORM_IR_NORMOPS_TD

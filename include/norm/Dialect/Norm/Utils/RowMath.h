@@ -24,10 +24,10 @@
 // tiny-row rescue for rows whose squares are subnormal (TinyRowRescue). The
 // rationale is in docs/Rationale.md ("Numerics of the reference").
 //
-// The gradients are to be written on the same values: xhat is
-// createNormalized, wdy = gamma * dy is createGammaProduct, and the per-row
-// means of wdy and wdy * xhat are sums over the row divided by N, as
-// createOffset divides the pivoted sum.
+// The gradients are written on the same values: xhat is createNormalized,
+// wdy = gamma * dy is createGradientProduct, the per-row means of wdy and
+// wdy * xhat are createRowMean of their sums (as the offset d is of the
+// pivoted sum), and dx is createInputGradient.
 //
 // Where the lowerings deliberately build different IR for the same
 // arithmetic, the caller says which form it wants: RsqrtKind for 1/sqrt,
@@ -139,13 +139,18 @@ Value createRebasedPivotedSum(OpBuilder &b, Location loc, Value sum,
 /// d = sum(h - p) / N, the mean's offset from the pivot.
 Value createOffset(OpBuilder &b, Location loc, Value pivotedSum, Value rowSize);
 
+/// sum / N, the mean of a row from its sum in the compute type (d from the
+/// pivoted sum; mean(wdy) and mean(wdy * xhat) for the gradients).
+Value createRowMean(OpBuilder &b, Location loc, Value sum, Value rowSize);
+
 /// mean = p + d. Only stored: the elements are centred by p and d in turn
 /// (createCentred), never by the rounded mean.
 Value createMean(OpBuilder &b, Location loc, Value pivot, Value offset);
 
 /// The centred element x = (h - p) - d, or h itself when `pivot` is null
-/// (RMSNorm). Centring by p and then d keeps h - mean exact to the last bit
-/// of d even when the mean is large.
+/// (RMSNorm), or h - p when `offset` is null (a saved mean taken as the
+/// pivot, by the gradients). Centring by p and then d keeps h - mean exact to
+/// the last bit of d even when the mean is large.
 Value createCentred(OpBuilder &b, Location loc, Value h, Value pivot,
                     Value offset);
 
@@ -311,6 +316,34 @@ Value createQuantized(OpBuilder &b, Location loc, Value y, Value outScale,
 /// otherwise rounded to `outputElementType` (createFloatConversion).
 Value createOutputConversion(OpBuilder &b, Location loc, Value y,
                              Type outputElementType, Value outScale);
+
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+//
+// For the gradient dy of a row's output, with xhat the normalised element
+// (createNormalized, from the recomputed statistics or from a saved mean as
+// the pivot) and wdy = gamma * dy:
+//
+//   dx     = rstd (wdy - mean(wdy) - xhat mean(wdy xhat))   LayerNorm
+//   dx     = rstd (wdy - xhat mean(wdy xhat))               RMSNorm
+//   dgamma = sum over rows of dy xhat,  dbeta = sum over rows of dy
+//
+// with the row means createRowMean of sums in the compute type.
+
+/// wdy = gamma * dy (`gamma` converted to dy's type), or dy when `gamma` is
+/// null; with `flags`.
+Value createGradientProduct(
+    OpBuilder &b, Location loc, Value dy, Value gamma,
+    arith::FastMathFlags flags = arith::FastMathFlags::none);
+
+/// dx = rstd * ((wdy - mean(wdy)) - xhat * mean(wdy * xhat)) for one
+/// element, from the row's `meanGradient` (mean(wdy), null for RMSNorm) and
+/// `meanGradientDotNormalized` (mean(wdy * xhat)); `flags` on the products.
+Value createInputGradient(
+    OpBuilder &b, Location loc, Value wdy, Value xhat, Value rstd,
+    Value meanGradient, Value meanGradientDotNormalized,
+    arith::FastMathFlags flags = arith::FastMathFlags::none);
 
 } // namespace norm
 } // namespace mlir
