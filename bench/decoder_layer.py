@@ -5,7 +5,7 @@ checked against PyTorch and float64, and timed against the same pipeline
 without norm-mlir.
 
     /usr/bin/python3 bench/decoder_layer.py [--hidden 512] [--heads 8]
-        [--tokens 64] [--max-tokens 128] [--rounds 7]
+        [--tokens 64] [--max-tokens 128] [--rounds 7] [--norm-calls 200]
         [--json bench/out/decoder_layer.json]
 
 The layer (python/norm_mlir/testing/models.py, `llama`): RMSNorm, Q/K/V
@@ -27,7 +27,11 @@ The outputs are checked against the same layer written in PyTorch
 the one of `models check` (four times the original program's own distance
 from float64, plus 1e-5 * log2(hidden)). The time of the layer without its
 norms (each RMSNorm replaced by the identity, lowered the same way) gives
-the norms' share of the layer's time under each compilation.
+the norms' share of the layer's time under each compilation; as the
+norms are a small part of it, whose difference can drown in the noise of
+the whole layer, they are also timed alone: a module of only the layer's
+two RMSNorms and their residual sums, in the same spellings, compiled both
+ways and called many times a round.
 """
 
 import argparse
@@ -81,16 +85,17 @@ def torch_layer(config, v, x):
     return h.numpy().astype(np.float64)
 
 
-def median_times(fns, rounds):
+def median_times(fns, rounds, calls=1):
     """Seconds per call of each function in the dict `fns`, the median
-    over `rounds`; the calls of one round alternate between the functions,
-    so that load on a shared machine hits them alike."""
+    over `rounds` of `calls` calls each; the rounds alternate between the
+    functions, so that load on a shared machine hits them alike."""
     samples = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
+            for _ in range(calls):
+                fn()
+            samples[name].append((time.perf_counter() - start) / calls)
     return {name: float(np.median(v)) for name, v in samples.items()}
 
 
@@ -103,6 +108,8 @@ def main(argv=None):
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--norm-calls", type=int, default=200,
+                        help="calls a round of the norms-only modules")
     parser.add_argument("--check-only", action="store_true",
                         help="compile and check, do not time")
     parser.add_argument("--json")
@@ -123,11 +130,14 @@ def main(argv=None):
           f"(dynamic), f32, 1 thread")
     ir = models.emit(config, abi="kernel")
     ir_without_norms = models.emit(config, abi="kernel", norms=False)
+    ir_norms_only = models.emit(config, abi="kernel", norms_only=True)
     runs = {}
     for name, pipeline, text in (("norm-mlir", OURS, ir),
                                  ("upstream", UPSTREAM, ir),
                                  ("norm-mlir, no norms", OURS, ir_without_norms),
-                                 ("upstream, no norms", UPSTREAM, ir_without_norms)):
+                                 ("upstream, no norms", UPSTREAM, ir_without_norms),
+                                 ("norm-mlir, norms only", OURS, ir_norms_only),
+                                 ("upstream, norms only", UPSTREAM, ir_norms_only)):
         start = time.perf_counter()
         module = JitModule(text, pipeline)
         compile_s = time.perf_counter() - start
@@ -151,30 +161,42 @@ def main(argv=None):
         "norm-mlir vs torch": float(np.max(np.abs(ours - torch_out))),
         "norm-mlir vs upstream": float(np.max(np.abs(ours - upstream))),
     }
+    # The norms-only modules compute the same thing both ways.
+    norms_only_ours = runs["norm-mlir, norms only"]["out"].astype(np.float64)
+    norms_only_upstream = runs["upstream, norms only"]["out"].astype(np.float64)
+    diffs["norms only: norm-mlir vs upstream"] = float(
+        np.max(np.abs(norms_only_ours - norms_only_upstream)))
     ok = all(diffs[k] <= bound for k in ("norm-mlir vs float64",
                                           "norm-mlir vs torch",
-                                          "norm-mlir vs upstream"))
+                                          "norm-mlir vs upstream",
+                                          "norms only: norm-mlir vs upstream"))
     for key, value in diffs.items():
         print(f"  max |{key}| = {value:.3g}")
     print(f"  bound {bound:.3g}: {'ok' if ok else 'FAIL'}")
     result = {"config": {**config.__dict__, "tokens": args.tokens},
               "diffs": diffs, "bound": bound, "ok": ok}
     if not args.check_only:
-        times = median_times({name: run["call"] for name, run in runs.items()},
-                             args.rounds)
+        times = median_times({name: run["call"] for name, run in runs.items()
+                              if "norms only" not in name}, args.rounds)
+        times.update(median_times(
+            {name: run["call"] for name, run in runs.items()
+             if "norms only" in name}, args.rounds, calls=args.norm_calls))
         print()
-        print("| compilation | layer ms | layer without norms ms | norms ms | "
-              "norms' share | compile s |")
-        print("|---|---|---|---|---|---|")
+        print("| compilation | layer ms | layer without norms ms | "
+              "layer minus that ms | norms alone ms | norms' share | "
+              "compile s |")
+        print("|---|---|---|---|---|---|---|")
         for name in ("upstream", "norm-mlir"):
             layer = times[name]
             rest = times[f"{name}, no norms"]
-            norms = max(layer - rest, 0.0)
+            alone = times[f"{name}, norms only"]
             print(f"| {name} | {layer * 1e3:.2f} | {rest * 1e3:.2f} | "
-                  f"{norms * 1e3:.3f} | {100 * norms / layer:.1f}% | "
+                  f"{(layer - rest) * 1e3:+.3f} | {alone * 1e3:.4f} | "
+                  f"{100 * alone / layer:.2f}% | "
                   f"{runs[name]['compile_s']:.2f} |")
         print(f"\nlayer speed-up with norm-mlir: "
-              f"{times['upstream'] / times['norm-mlir']:.3f}x")
+              f"{times['upstream'] / times['norm-mlir']:.3f}x; the norms "
+              f"alone: {times['upstream, norms only'] / times['norm-mlir, norms only']:.2f}x")
         result["times_s"] = times
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -605,18 +605,27 @@ def _linear_no_bias(w, x, weight, n_in, n_out):
     return w.expand(mm, "[[0, 1], [2]]", ("S", n_out), (1, "S", n_out))
 
 
-def _llama_layers(w, x, norms=True):
+def _llama_layers(w, x, norms=True, norms_only=False):
     """Pre-norm Llama decoder layers: RMSNorm, Q/K/V projections, causal
     attention, output projection plus residual, RMSNorm, SwiGLU MLP (gate
     and up projections, aten.silu as x * sigmoid(x) in one payload, down
     projection) plus residual. Without `norms`, each RMSNorm is the identity
-    (for timing the rest of the layer)."""
+    (for timing the rest of the layer). With `norms_only`, only the norm
+    work of each layer, in the same spellings: h + rms(h) stands for the
+    attention's residual sum, then the second RMSNorm of that sum and its
+    residual (for timing the norms alone)."""
     c = w.config
     h3 = (1, "S", c.hidden)
     f3 = (1, "S", c.ffn)
     h = x
     for i in range(c.layers):
         p = lambda n: f"%l{i}_{n}"  # noqa: E731
+        if norms_only:
+            a = _rms_norm_llama(w, h, h3, p("attn_norm_g"))
+            h = w.binary(h, h3, a, h3, "arith.addf", h3)
+            m = _rms_norm_llama(w, h, h3, p("ffn_norm_g"))
+            h = w.binary(h, h3, m, h3, "arith.addf", h3)
+            continue
         a = _rms_norm_llama(w, h, h3, p("attn_norm_g")) if norms else h
         q, k, v = (_linear_no_bias(w, a, p(f"{n}_w"), c.hidden, c.hidden)
                    for n in "qkv")
@@ -638,12 +647,13 @@ def _llama_layers(w, x, norms=True):
     return h
 
 
-def emit(config, abi="tensor", norms=True):
+def emit(config, abi="tensor", norms=True, norms_only=False):
     """The model as a module of one function `@forward`: on tensors
     (`abi="tensor"`), or taking memrefs read with `bufferization.to_tensor`
     and writing the result into a last `%result` memref argument
     (`abi="kernel"`, callable by the JIT). Without `norms` (Llama only),
-    the norms are left out, for timing."""
+    the norms are left out; with `norms_only` (Llama only), everything but
+    the norms and their residual sums is: both for timing."""
     c = config
     w = _Writer(c)
     h3 = (1, "S", c.hidden)
@@ -660,7 +670,7 @@ def emit(config, abi="tensor", norms=True):
         if c.dynamic:
             w.emit("%c1 = arith.constant 1 : index")
             w.emit("%seq = tensor.dim %x, %c1 : " + w.type(h3))
-        h = _llama_layers(w, "%x", norms)
+        h = _llama_layers(w, "%x", norms, norms_only)
         return _finish_module(w, c, args, h, abi)
     if c.dynamic:
         w.emit("%c1 = arith.constant 1 : index")
