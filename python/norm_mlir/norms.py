@@ -52,21 +52,49 @@ class KernelSignature:
     out_dtype: str
     eps: float
     pipeline: str
+    statistics: bool = False  # also mean (LayerNorm) and rstd destinations
 
     def kernel_ir(self, func="norm_kernel"):
         """The kernel as MLIR (core.kernels, the kernel ABI): memrefs
-        outside (x, [residual], [gamma], [beta], out, [residual_out]) of
-        any number of rows, a norm op on tensors inside."""
+        outside (x, [residual], [gamma], [beta], out, [residual_out],
+        [mean], [rstd]) of any number of rows, a norm op on tensors
+        inside."""
         return kernels.NormKernel(
             op=self.op, shape=(None, self.n), dtype=self.dtype,
             out=self.out_dtype, param_dtype=self.gamma or self.beta or "",
             gamma=self.gamma is not None, beta=self.beta is not None,
             residual=self.residual, residual_out=self.residual,
-            eps=self.eps, abi="kernel").ir(func)
+            mean=self.statistics and self.op == "layer_norm",
+            rstd=self.statistics, eps=self.eps, abi="kernel").ir(func)
+
+
+@dataclass(frozen=True)
+class GradKernelSignature:
+    """Everything a compiled gradient kernel is specialised on."""
+    op: str  # "layer_norm" or "rms_norm"
+    dtype: str  # x's and dy's element type
+    n: int
+    gamma: Optional[str]  # gamma's element type, None when absent
+    saved: bool  # mean/rstd passed in (else recomputed with eps)
+    eps: float
+    residual_grad: bool
+    dx: bool
+    dgamma: bool
+    dbeta: bool
+    pipeline: str
+
+    def kernel_ir(self, func="norm_kernel"):
+        """The kernel as MLIR (core.kernels.NormGradKernel)."""
+        return kernels.NormGradKernel(
+            op=self.op, n=self.n, dtype=self.dtype,
+            param_dtype=self.gamma or "", gamma=self.gamma is not None,
+            saved=self.saved, eps=self.eps, residual_grad=self.residual_grad,
+            dx=self.dx, dgamma=self.dgamma, dbeta=self.dbeta).ir(func)
 
 
 class _KernelCache:
-    def __init__(self):
+    def __init__(self, signature_class):
+        self.signature_class = signature_class
         self.lock = threading.Lock()
         self.kernels = {}
         self.hits = 0
@@ -85,7 +113,7 @@ class _KernelCache:
                 self.hits += 1
                 return function
             self.misses += 1
-            signature = KernelSignature(*key)
+            signature = self.signature_class(*key)
             module = jit.JitModule(signature.kernel_ir(), signature.pipeline,
                                    source_name=f"<norm kernel {signature.op}>")
             function = module["norm_kernel"]
@@ -93,19 +121,24 @@ class _KernelCache:
             return function
 
 
-_cache = _KernelCache()
+_cache = _KernelCache(KernelSignature)
+_grad_cache = _KernelCache(GradKernelSignature)
 
 
 def cache_info():
-    """Hits, misses and size of the kernel cache."""
-    return CacheInfo(_cache.hits, _cache.misses, len(_cache.kernels))
+    """Hits, misses and size of the kernel caches (forward and gradient
+    kernels together)."""
+    caches = (_cache, _grad_cache)
+    return CacheInfo(sum(c.hits for c in caches), sum(c.misses for c in caches),
+                     sum(len(c.kernels) for c in caches))
 
 
 def clear_cache():
     """Drops every compiled kernel and resets the counters."""
-    with _cache.lock:
-        _cache.kernels.clear()
-        _cache.hits = _cache.misses = 0
+    for cache in (_cache, _grad_cache):
+        with cache.lock:
+            cache.kernels.clear()
+            cache.hits = cache.misses = 0
 
 
 # -- argument handling ------------------------------------------------------
@@ -194,8 +227,26 @@ def _from_numpy(array, element_type, as_torch):
     return torch.from_numpy(array)
 
 
-def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline):
+def _requires_grad(*values):
+    """Whether torch would record a graph through any of `values`."""
+    torch = _torch()
+    return (torch is not None and torch.is_grad_enabled() and
+            any(_is_torch(v) and v.requires_grad for v in values))
+
+
+def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
+         statistics=False):
     fn = f"norm_mlir.{op}"
+    if _requires_grad(x, gamma, beta, residual):
+        # Never cut a tensor off from the autograd graph: differentiable
+        # inputs go through the autograd Functions of norm_mlir.torch.
+        if statistics:
+            raise ValueError(f"{fn}: return_statistics is not differentiable; "
+                             "call it under torch.no_grad() or on tensors "
+                             "that do not require grad")
+        from norm_mlir import torch as norm_torch  # noqa: PLC0415
+        return norm_torch.apply(op, x, gamma, beta, eps, axis, residual,
+                                out_dtype, pipeline)
     as_torch = _is_torch(x)
     x, dtype = _to_numpy(x, "x", fn)
     if x.ndim < 1:
@@ -235,12 +286,17 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline):
 
     out = np.empty(x.shape, _NUMPY_DTYPES[out_type])
     residual_out = np.empty(x.shape, x.dtype) if residual is not None else None
+    stats_dtype = _NUMPY_DTYPES[kernels.statistics_type(dtype)]
+    stat_arrays = []
+    if statistics:
+        stat_arrays = [np.empty(x.shape[:axis], stats_dtype)
+                       for _ in range(2 if op == "layer_norm" else 1)]
     if rows:
         kernel = _cache.get((
             op, dtype, n, params["gamma"][1] if "gamma" in params else None,
             params["beta"][1] if "beta" in params else None,
             residual is not None, out_type, eps,
-            pipeline or jit.default_pipeline()))
+            pipeline or jit.default_pipeline(), statistics))
         # Row-major `rows x N` and `N` views, described without reshaping;
         # the arrays stay referenced here for the length of the call (a copy
         # made by ascontiguousarray would otherwise be freed under it).
@@ -257,16 +313,125 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline):
                         for p in (a.ctypes.data for a in vectors)]
         descriptors += [rows_type(p, p, 0, rows, n, n, 1)
                         for p in (a.ctypes.data for a in outputs)]
+        descriptors += [vector_type(p, p, 0, rows, 1)
+                        for p in (a.ctypes.data for a in stat_arrays)]
         kernel.call_descriptors(*descriptors)
 
     result = _from_numpy(out, out_type, as_torch)
-    if residual_out is None:
+    if residual_out is not None:
+        result = (result, _from_numpy(residual_out, dtype, as_torch))
+    if not statistics:
         return result
-    return result, _from_numpy(residual_out, dtype, as_torch)
+    stats = tuple(_from_numpy(a, kernels.statistics_type(dtype), as_torch)
+                  for a in stat_arrays)
+    return (result,) + stats if residual_out is None else result + stats
+
+
+def _run_backward(op, dy, x, mean, rstd, gamma, eps, axis, residual_grad,
+                  want, pipeline):
+    """The gradient kernels' common driver: `want` is (dx, dgamma, dbeta)
+    as booleans; returns those three, None where not wanted."""
+    fn = f"norm_mlir.{op}_backward"
+    as_torch = _is_torch(x)
+    x, dtype = _to_numpy(x, "x", fn)
+    if x.ndim < 1:
+        raise ValueError(f"{fn}: x must have rank >= 1, got a scalar")
+    dy, dy_type = _to_numpy(dy, "dy", fn)
+    if dy.shape != x.shape or dy_type != dtype:
+        raise ValueError(f"{fn}: dy has shape {dy.shape} and dtype "
+                         f"{dy.dtype}; expected those of x, {x.shape} and "
+                         f"{x.dtype}")
+    axis = _normalized_axis(axis, x.ndim, fn)
+    normalized, row_shape = x.shape[axis:], x.shape[:axis]
+    if 0 in normalized:
+        raise ValueError(f"{fn}: the normalised dims {normalized} of x (shape "
+                         f"{x.shape}, axis {axis}) must be non-empty")
+    n, rows = math.prod(normalized), math.prod(row_shape)
+    want_dx, want_dgamma, want_dbeta = want
+    if not (want_dx or want_dgamma or want_dbeta):
+        raise ValueError(f"{fn}: nothing to compute: dx, dgamma and dbeta "
+                         "are all False")
+    stats_name = kernels.statistics_type(dtype)
+    stats_dtype = _NUMPY_DTYPES[stats_name]
+    saved = rstd is not None
+    if op == "layer_norm" and (mean is None) != (rstd is None):
+        raise ValueError(f"{fn}: pass mean and rstd together (saved by the "
+                         "forward), or neither (recomputed from x with eps)")
+    stats = []
+    for name, value in (("mean", mean if op == "layer_norm" else None),
+                        ("rstd", rstd)):
+        if value is None:
+            continue
+        array, _ = _to_numpy(value, name, fn)
+        if array.shape != row_shape:
+            raise ValueError(f"{fn}: {name} has shape {array.shape}; "
+                             f"expected the row shape {row_shape} of x")
+        stats.append(np.ascontiguousarray(array, stats_dtype))
+    if not saved:
+        eps = _check_eps(eps, fn)
+    else:
+        eps = 0.0
+    param_type = None
+    if gamma is not None:
+        gamma, param_type = _to_numpy(gamma, "gamma", fn)
+        if gamma.shape != normalized:
+            raise ValueError(f"{fn}: gamma has shape {gamma.shape}; expected "
+                             f"the normalised shape {normalized} of x")
+    if residual_grad is not None:
+        residual_grad, dr_type = _to_numpy(residual_grad, "residual_grad", fn)
+        if residual_grad.shape != x.shape or dr_type != dtype:
+            raise ValueError(f"{fn}: residual_grad must have the shape and "
+                             f"dtype of x, {x.shape} and {x.dtype}")
+        if not want_dx:
+            raise ValueError(f"{fn}: residual_grad is added into dx, which "
+                             "was not asked for")
+
+    param_grad_type = param_type or dtype
+    dx = np.empty(x.shape, x.dtype) if want_dx else None
+    dgamma = (np.empty(normalized, _NUMPY_DTYPES[param_grad_type])
+              if want_dgamma else None)
+    dbeta = (np.empty(normalized, _NUMPY_DTYPES[param_grad_type])
+             if want_dbeta else None)
+    if rows:
+        kernel = _grad_cache.get((
+            op, dtype, n, param_type, saved, eps, residual_grad is not None,
+            want_dx, want_dgamma, want_dbeta,
+            pipeline or jit.default_pipeline()))
+        rows_type, vector_type = jit.DESCRIPTOR_TYPES[2], jit.DESCRIPTOR_TYPES[1]
+        keep = [np.ascontiguousarray(x), np.ascontiguousarray(dy)]
+        descriptors = [rows_type(p, p, 0, rows, n, n, 1)
+                       for p in (a.ctypes.data for a in keep)]
+        if gamma is not None:
+            keep.append(np.ascontiguousarray(gamma))
+            descriptors.append(vector_type(keep[-1].ctypes.data,
+                                           keep[-1].ctypes.data, 0, n, 1))
+        for array in stats:
+            descriptors.append(vector_type(array.ctypes.data,
+                                           array.ctypes.data, 0, rows, 1))
+        if residual_grad is not None:
+            keep.append(np.ascontiguousarray(residual_grad))
+            descriptors.append(rows_type(keep[-1].ctypes.data,
+                                         keep[-1].ctypes.data, 0, rows, n, n, 1))
+        if dx is not None:
+            descriptors.append(rows_type(dx.ctypes.data, dx.ctypes.data, 0,
+                                         rows, n, n, 1))
+        for array in (dgamma, dbeta):
+            if array is not None:
+                descriptors.append(vector_type(array.ctypes.data,
+                                               array.ctypes.data, 0, n, 1))
+        kernel.call_descriptors(*descriptors)
+    else:
+        # No rows: dx is empty and the sums over no rows are 0.
+        for array in (dgamma, dbeta):
+            if array is not None:
+                array[...] = 0
+    return tuple(None if a is None else _from_numpy(a, t, as_torch)
+                 for a, t in ((dx, dtype), (dgamma, param_grad_type),
+                              (dbeta, param_grad_type)))
 
 
 def layer_norm(x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
-               out_dtype=None, *, pipeline=None):
+               out_dtype=None, *, pipeline=None, return_statistics=False):
     """LayerNorm over the trailing dims `[axis, rank)` of `x`:
     `(h - mean) * rsqrt(var + eps) * gamma + beta`, with `h = x + residual`
     (or `x`), mean and biased variance over the normalised dims.
@@ -277,18 +442,55 @@ def layer_norm(x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
     out; torch (CPU) in, torch out. `pipeline` overrides the JIT's lowering
     pipeline (`norm_mlir.jit.default_pipeline()`).
 
+    With `return_statistics`, the per-row mean and rstd (shaped like the
+    row dims, f32, or f64 for f64 input) follow, as the gradient needs
+    them: `(output, [x + residual,] mean, rstd)`.
+
+    torch tensors that require grad (with grad mode on) go through
+    `norm_mlir.torch`, whose backward runs the gradient kernels: the result
+    stays in the autograd graph.
+
     Raises TypeError for an unsupported dtype and ValueError for mismatched
     shapes or a bad eps or axis, before anything is compiled; MLIRError if
     compiling the kernel fails.
     """
     return _run("layer_norm", x, gamma, beta, eps, axis, residual, out_dtype,
-                pipeline)
+                pipeline, return_statistics)
 
 
 def rms_norm(x, gamma=None, eps=1e-6, axis=-1, residual=None, out_dtype=None,
-             *, pipeline=None):
+             *, pipeline=None, return_statistics=False):
     """RMSNorm over the trailing dims `[axis, rank)` of `x`:
     `h * rsqrt(mean(h^2) + eps) * gamma`, with `h = x + residual` (or `x`).
-    Arguments, results and errors as for `layer_norm`."""
+    Arguments, results and errors as for `layer_norm`; its statistics are
+    rstd alone."""
     return _run("rms_norm", x, gamma, None, eps, axis, residual, out_dtype,
-                pipeline)
+                pipeline, return_statistics)
+
+
+def layer_norm_backward(dy, x, mean=None, rstd=None, gamma=None, *, eps=1e-5,
+                        axis=-1, residual_grad=None, dx=True, dgamma=True,
+                        dbeta=True, pipeline=None):
+    """The gradients of `layer_norm` (torch's native_layer_norm_backward):
+    with `xhat = (x - mean) * rstd` and `wdy = gamma * dy`,
+
+        dx     = rstd * (wdy - mean(wdy) - xhat * mean(wdy * xhat)) + residual_grad
+        dgamma = sum over the rows of dy * xhat,  dbeta = sum of dy
+
+    `x` is what the forward normalised (`x + residual` when it had one).
+    `mean` and `rstd` are those the forward saved (`return_statistics`), or
+    both None to recompute them from x with `eps`. Returns `(dx, dgamma,
+    dbeta)`, None for any not asked for; dgamma and dbeta have gamma's dtype
+    (x's without gamma), summed in f32 (f64 for f64) in a fixed order."""
+    return _run_backward("layer_norm", dy, x, mean, rstd, gamma, eps, axis,
+                         residual_grad, (dx, dgamma, dbeta), pipeline)
+
+
+def rms_norm_backward(dy, x, rstd=None, gamma=None, *, eps=1e-6, axis=-1,
+                      residual_grad=None, dx=True, dgamma=True, pipeline=None):
+    """The gradients of `rms_norm`: with `xhat = x * rstd`, `wdy = gamma * dy`,
+    `dx = rstd * (wdy - xhat * mean(wdy * xhat)) + residual_grad` and
+    `dgamma = sum over the rows of dy * xhat`. Returns `(dx, dgamma)`;
+    otherwise as `layer_norm_backward`."""
+    return _run_backward("rms_norm", dy, x, None, rstd, gamma, eps, axis,
+                         residual_grad, (dx, dgamma, False), pipeline)[:2]

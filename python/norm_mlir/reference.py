@@ -140,3 +140,60 @@ def output_tolerance(ref, out_dtype, n, data="normal", gamma=None):
     # Two ulp of the output type at max(1, |ref|), plus the f32 compute error.
     base = np.maximum(np.abs(np.nan_to_num(ref)), 1.0)
     return 2.0 * ulp(base, out_dtype) * scale
+
+
+def _row_mean(values, axes):
+    return values.mean(axis=axes, keepdims=True)
+
+
+def norm_backward(op, dy, x, gamma=None, mean=None, rstd=None, eps=1e-5,
+                  axis=-1, residual_grad=None, in_dtype="f32"):
+    """Reference gradients of `op` ("layer_norm" or "rms_norm") in float64,
+    torch's native_layer_norm_backward semantics: with xhat the normalised x
+    and wdy = gamma * dy,
+
+        dx     = rstd (wdy - mean(wdy) - xhat mean(wdy xhat)) (+ residual_grad)
+        dgamma = sum over the rows of dy xhat,  dbeta = sum over rows of dy
+
+    (RMSNorm: no mean(wdy) term, xhat = x rstd). `mean` and `rstd` are the
+    saved statistics (any float arrays shaped like the row dims), or None
+    to recompute them here from x with `eps`. Returns a dict of dx, dgamma,
+    dbeta (dbeta None for RMSNorm)."""
+    x = np.asarray(x, np.float64)
+    dy = np.asarray(dy, np.float64)
+    axis, axes = _normalized_axes(x.ndim, axis)
+    row_shape = x.shape[:axis] + (1,) * (x.ndim - axis)
+    if rstd is None:
+        stats = (layer_norm if op == "layer_norm" else rms_norm)(
+            x, eps=eps, axis=axis, in_dtype=in_dtype)
+        mean = stats.get("mean")
+        rstd = stats["rstd"]
+    rstd = np.asarray(rstd, np.float64).reshape(row_shape)
+    if op == "layer_norm":
+        xhat = (x - np.asarray(mean, np.float64).reshape(row_shape)) * rstd
+    else:
+        xhat = x * rstd
+    wdy = dy * np.asarray(gamma, np.float64) if gamma is not None else dy
+    inner = wdy - xhat * _row_mean(wdy * xhat, axes)
+    if op == "layer_norm":
+        inner = inner - _row_mean(wdy, axes)
+    dx = rstd * inner
+    if residual_grad is not None:
+        dx = dx + np.asarray(residual_grad, np.float64)
+    rows = tuple(range(axis))
+    return {"dx": dx, "dgamma": (dy * xhat).sum(axis=rows),
+            "dbeta": dy.sum(axis=rows) if op == "layer_norm" else None}
+
+
+def gradient_tolerance(ref, dtype, n=None, m=None):
+    """Absolute tolerance per element of a gradient, following the gradient
+    table of docs/Tolerances.md: dx (`n` elements a row) or, given `m`, a
+    sum over m rows (dgamma, dbeta); `dtype` is the output's type."""
+    ref = np.abs(np.nan_to_num(np.asarray(ref, np.float64)))
+    scale = np.maximum(ref, 1.0)
+    if dtype not in ("f32", "f64"):
+        return 2.0 * ulp(scale, dtype)
+    if m is None:
+        return 1e-5 * max(1.0, float(np.log2(max(n, 1)))) * scale
+    absolute = 1e-5 * max(1.0, float(np.log2(max(m, 1)))) * np.sqrt(m)
+    return np.maximum(absolute, 1e-4 * ref)

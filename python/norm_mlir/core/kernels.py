@@ -260,3 +260,105 @@ class NormKernel:
             lines.append(f"  %d_{name} = tensor.empty({', '.join(sizes)}) : "
                          f"{self.type('tensor', shape, dtype)}")
         return empties
+
+
+# -- gradients ------------------------------------------------------------------
+
+GRAD_OPS = {"layer_norm": "layer_norm_grad", "rms_norm": "rms_norm_grad"}
+
+
+@dataclass(frozen=True)
+class NormGradKernel:
+    """A gradient kernel in the `kernel` ABI over `rows x n` (rows dynamic):
+    memrefs outside, `norm.<op>_grad` on tensors inside. Arguments, in
+    order: x, dy, [gamma], [mean (LayerNorm), rstd] (`saved`), [dr], then
+    one buffer per destination: [dx], [dgamma], [dbeta]. Without `saved`
+    the statistics are recomputed from x with `eps`."""
+    op: str = "layer_norm"
+    n: int = 8
+    dtype: str = "f32"  # x's and dy's element type
+    param_dtype: str = ""  # gamma's element type (default: dtype)
+    grad_dtype: str = ""  # dx's and dr's element type (default: dtype)
+    param_grad_dtype: str = ""  # dgamma's and dbeta's (default: param dtype)
+    gamma: bool = False
+    saved: bool = True
+    eps: float = 1e-5
+    residual_grad: bool = False
+    dx: bool = True
+    dgamma: bool = False
+    dbeta: bool = False
+
+    def __post_init__(self):
+        if self.op not in GRAD_OPS:
+            raise ValueError(f"unknown norm op {self.op!r}")
+        if self.op == "rms_norm" and self.dbeta:
+            raise ValueError("rms_norm has no dbeta")
+        if not (self.dx or self.dgamma or self.dbeta):
+            raise ValueError("a gradient kernel needs dx, dgamma or dbeta")
+        if self.residual_grad and not self.dx:
+            raise ValueError("residual_grad is added into dx")
+
+    def arguments(self):
+        """(name, keyword, shape, dtype, is_destination) of the function's
+        arguments, in order; shapes use None for the dynamic row count."""
+        rows, full, cols = (None,), (None, self.n), (self.n,)
+        stats = statistics_type(self.dtype)
+        params = self.param_dtype or self.dtype
+        grads = self.grad_dtype or self.dtype
+        param_grads = self.param_grad_dtype or params
+        args = [("x", "ins", full, self.dtype, False),
+                ("dy", "dy", full, self.dtype, False)]
+        if self.gamma:
+            args.append(("g", "gamma", cols, params, False))
+        if self.saved:
+            if self.op == "layer_norm":
+                args.append(("mean", "mean", rows, stats, False))
+            args.append(("rstd", "rstd", rows, stats, False))
+        if self.residual_grad:
+            args.append(("dr", "residual_grad", full, grads, False))
+        if self.dx:
+            args.append(("dx", "dx", full, grads, True))
+        if self.dgamma:
+            args.append(("dgamma", "dgamma", cols, param_grads, True))
+        if self.dbeta:
+            args.append(("dbeta", "dbeta", cols, param_grads, True))
+        return args
+
+    def ir(self, func):
+        """The `func.func @func` computing this kernel."""
+        args = self.arguments()
+        memref = lambda shape, dtype: shaped_type("memref", shape, dtype)  # noqa: E731
+        tensor = lambda shape, dtype: shaped_type("tensor", shape, dtype)  # noqa: E731
+        lines = [f"func.func @{func}(" + ", ".join(
+            f"%{name}: {memref(shape, dtype)}"
+            for name, _, shape, dtype, _ in args) + ") {"]
+        lines.append("  %c0 = arith.constant 0 : index")
+        lines.append(f"  %rows = memref.dim %x, %c0 : {memref((None, self.n), self.dtype)}")
+        parts = [f"norm.{GRAD_OPS[self.op]}"]
+        if not self.saved:
+            parts.append(f"eps({mlir_float(self.eps)})")
+        outs, results = [], []
+        for name, keyword, shape, dtype, is_destination in args:
+            if is_destination:
+                init = f"%{name}_init"
+                sizes = "%rows" if shape[0] is None else ""
+                lines.append(f"  {init} = tensor.empty({sizes}) : "
+                             f"{tensor(shape, dtype)}")
+                outs.append(f"{keyword}({init} : {tensor(shape, dtype)})")
+                results.append((name, shape, dtype))
+                continue
+            lines.append(f"  %{name}_t = bufferization.to_tensor %{name} "
+                         f"restrict : {memref(shape, dtype)} to "
+                         f"{tensor(shape, dtype)}")
+            parts.append(f"{keyword}(%{name}_t : {tensor(shape, dtype)})")
+        parts.append("outs")
+        parts += outs
+        parts.append("-> " + ", ".join(tensor(s, d) for _, s, d in results))
+        lines.append(f"  %r:{len(results)} = " + " ".join(parts))
+        for i, (name, shape, dtype) in enumerate(results):
+            lines.append(f"  bufferization.materialize_in_destination %r#{i} "
+                         f"in restrict writable %{name} : "
+                         f"({tensor(shape, dtype)}, {memref(shape, dtype)}) -> ()")
+        lines.append("  return")
+        lines.append("}")
+        return "\n".join(lines)
