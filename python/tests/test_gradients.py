@@ -308,3 +308,37 @@ def test_training_example_matches_torch(torch):
         capture_output=True, text=True, check=True,
         env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")})
     assert "losses agree" in result.stdout, result.stdout + result.stderr
+
+
+def test_parameter_gradients_same_bits_at_every_thread_count(monkeypatch):
+    """The CPU kernel sums dgamma/dbeta over blocks of rows fixed by M alone
+    (min(M, 64) of them), in block order: the OpenMP build gives the same
+    bits on 1 and 2 threads as the serial one, and dx too."""
+    from norm_mlir.core import kernels
+    from norm_mlir.testing import harness
+    rng = np.random.default_rng(11)
+    m, n = 301, 200
+    x = reference.round_to(rng.standard_normal((m, n)), "f32")
+    dy = reference.round_to(rng.standard_normal((m, n)), "f32")
+    g = reference.round_to(rng.uniform(0.5, 1.5, n), "f32")
+    stats = reference.layer_norm(x, eps=1e-5)
+    mean = reference.round_to(stats["mean"], "f32")
+    rstd = reference.round_to(stats["rstd"], "f32")
+    ir = kernels.NormGradKernel(op="layer_norm", n=n, gamma=True, dx=True,
+                                dgamma=True, dbeta=True).ir("grad")
+    call = harness.Call("grad", [x, dy, g, mean, rstd, np.zeros((m, n)),
+                                 np.zeros(n), np.zeros(n)],
+                        output_args=[5, 6, 7])
+    results = {}
+    for threads, options in (("serial", "openmp=false"), ("1", "openmp=true"),
+                             ("2", "openmp=true")):
+        monkeypatch.setenv("OMP_NUM_THREADS", "1" if threads == "serial"
+                           else threads)
+        results[threads] = harness.run_calls(
+            ir, [call], pipeline=f"--norm-cpu-pipeline={options}")[0]
+    for threads in ("1", "2"):
+        for got, want in zip(results[threads], results["serial"]):
+            assert got.tobytes() == want.tobytes(), threads
+    want = reference.norm_backward("layer_norm", dy, x, g, mean, rstd)
+    check(results["serial"][1], want["dgamma"], "f32", m=m, what="dgamma")
+    check(results["serial"][0], want["dx"], "f32", n=n, what="dx")

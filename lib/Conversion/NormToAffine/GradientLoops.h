@@ -1,10 +1,10 @@
-//===- GradientLoops.h - Gradient ops on memrefs to affine loops -*- C++
-//-*-===//
+//===- GradientLoops.h - Gradient ops on memrefs to row loops ---*- C++ -*-===//
 
 #ifndef NORM_LIB_CONVERSION_NORMTOAFFINE_GRADIENTLOOPS_H
 #define NORM_LIB_CONVERSION_NORMTOAFFINE_GRADIENTLOOPS_H
 
 #include "mlir/IR/PatternMatch.h"
+#include "norm/Conversion/NormToAffine/NormToAffine.h"
 #include "norm/Dialect/Norm/IR/NormOps.h"
 
 #include <string>
@@ -16,10 +16,21 @@ namespace norm {
 /// it cannot load or store), or "" when it can.
 std::string getUnsupportedGradTypeReason(NormGradOpInterface op);
 
-/// Replaces the gradient op `op`, on memrefs, by the affine loops of its
-/// linalg decomposition. Fails, changing nothing, on tensors.
-LogicalResult lowerNormGradOpToAffine(RewriterBase &rewriter,
-                                      NormGradOpInterface op);
+/// Replaces the gradient op `op`, on memrefs, by row loops of vector code
+/// (GradientLoops.cpp): vectorised sweeps over each row, blocks of rows in
+/// parallel, dgamma/dbeta from per-block partial rows summed in block
+/// order. Where its buffers cannot be viewed as rows x N with unit-stride
+/// rows, by the affine loops of its linalg decomposition instead. Fails,
+/// changing nothing, on tensors.
+LogicalResult
+lowerNormGradOpToAffine(RewriterBase &rewriter, NormGradOpInterface op,
+                        const ConvertNormToAffineOptions &options);
+
+/// Emits the forward op `op`'s statistics sweeps only, in the forward row
+/// kernel's schedule, writing its mean (LayerNorm) and rstd destinations;
+/// its output is not touched. For gradients that recompute them.
+void emitNormStatisticsLoops(OpBuilder &b, NormOpInterface op,
+                             const ConvertNormToAffineOptions &options);
 
 } // namespace norm
 } // namespace mlir

@@ -75,9 +75,11 @@ namespace {
 class RowKernelEmitter {
 public:
   RowKernelEmitter(OpBuilder &b, NormOpInterface op,
-                   const ConvertNormToAffineOptions &options)
+                   const ConvertNormToAffineOptions &options,
+                   bool statisticsOnly = false)
       : b(b), op(op), loc(op->getLoc()), options(options),
-        rank(op.getInputType().getRank()), axis(op.getNormalizedAxis()),
+        statisticsOnly(statisticsOnly), rank(op.getInputType().getRank()),
+        axis(op.getNormalizedAxis()),
         inputElementType(op.getInputType().getElementType()),
         computeType(getComputeElementType(inputElementType)) {}
 
@@ -159,6 +161,9 @@ private:
   NormOpInterface op;
   Location loc;
   const ConvertNormToAffineOptions &options;
+  /// Only the statistics sweeps and the mean/rstd destinations: the output
+  /// is neither written nor read.
+  bool statisticsOnly;
   int64_t rank;
   int64_t axis;
   Type inputElementType;
@@ -340,7 +345,8 @@ void RowKernelEmitter::emitRow(OpBuilder &builder, ValueRange rowIvs) {
     emitPivotedSums(builder, row);
   emitSumOfSquares(builder, row);
   emitRstd(builder, row);
-  emitNormalizeSweep(builder, row);
+  if (!statisticsOnly)
+    emitNormalizeSweep(builder, row);
 }
 
 Value RowKernelEmitter::loadFirstElement(OpBuilder &builder,
@@ -581,9 +587,9 @@ void RowKernelEmitter::emit() {
   if (Value scale = op.getOutScale())
     outScale = createFloatConversion(b, loc, scale, computeType);
 
-  storePolicy =
-      decideStorePolicy(b, loc, options.nontemporalThreshold, lanes, rowSizes,
-                        normSizes, input, residual, output, residualOutput);
+  storePolicy = decideStorePolicy(
+      b, loc, statisticsOnly ? -1 : options.nontemporalThreshold, lanes,
+      rowSizes, normSizes, input, residual, output, residualOutput);
   sweeps.emplace(loc, rowSizes, normSizes, storePolicy.lanes, useAffine);
   sweeps->emitRowLoops(b, options.parallel,
                        [&](OpBuilder &builder, ValueRange rowIvs) {
@@ -607,6 +613,12 @@ void RowKernelEmitter::emit() {
                              });
                        });
   emitStoreFence(b, loc, storePolicy);
+}
+
+void mlir::norm::emitNormStatisticsLoops(
+    OpBuilder &b, NormOpInterface op,
+    const ConvertNormToAffineOptions &options) {
+  RowKernelEmitter(b, op, options, /*statisticsOnly=*/true).emit();
 }
 
 //===----------------------------------------------------------------------===//
@@ -672,7 +684,9 @@ struct LowerNormOpToAffine : public OpInterfaceRewritePattern<NormOpInterface> {
 /// Replaces a gradient op on memrefs by the loops of its decomposition.
 struct LowerNormGradOpToAffine
     : public OpInterfaceRewritePattern<NormGradOpInterface> {
-  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LowerNormGradOpToAffine(MLIRContext *context,
+                          const ConvertNormToAffineOptions &options)
+      : OpInterfaceRewritePattern(context), options(options) {}
 
   LogicalResult matchAndRewrite(NormGradOpInterface op,
                                 PatternRewriter &rewriter) const override {
@@ -681,8 +695,10 @@ struct LowerNormGradOpToAffine
     std::string unsupported = getUnsupportedGradTypeReason(op);
     if (!unsupported.empty())
       return rewriter.notifyMatchFailure(op, unsupported);
-    return lowerNormGradOpToAffine(rewriter, op);
+    return lowerNormGradOpToAffine(rewriter, op, options);
   }
+
+  ConvertNormToAffineOptions options;
 };
 
 struct ConvertNormToAffinePass
@@ -742,7 +758,7 @@ struct ConvertNormToAffinePass
         failedAny = true;
         continue;
       }
-      if (failed(lowerNormGradOpToAffine(rewriter, op))) {
+      if (failed(lowerNormGradOpToAffine(rewriter, op, passOptions))) {
         op->emitOpError("could not be lowered to loops");
         failedAny = true;
       }
@@ -764,5 +780,5 @@ FailureOr<ConvertNormToAffineOptions> mlir::norm::parseNormToAffineOptions(
 void mlir::norm::populateNormToAffineConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToAffineOptions &options) {
   patterns.add<LowerNormOpToAffine>(patterns.getContext(), options);
-  patterns.add<LowerNormGradOpToAffine>(patterns.getContext());
+  patterns.add<LowerNormGradOpToAffine>(patterns.getContext(), options);
 }
