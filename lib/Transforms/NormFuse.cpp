@@ -12,6 +12,8 @@
 //              truncf(clamp(norm(x) / s, -448, 448)) -> f8E4M3FN output
 //   statistics a separately computed mean / rstd of the norm's input
 //              -> the op's mean / rstd results (see RowStatistics.h)
+//   gradient   a gradient op recomputing the statistics of a forward op's
+//              input -> the forward op's mean / rstd results
 //
 // Neighbours are recognised in the capture's expression view (FuseMatch.h,
 // RowStatistics.h): `arith`/`math` ops on tensors, any `linalg` structured
@@ -626,6 +628,115 @@ struct FuseStatistics : public OpInterfaceRewritePattern<NormOpInterface> {
   }
 };
 
+/// Whether the forward op `forward` computes the statistics that the
+/// gradient op `grad` recomputes: the same kind of norm, over the same
+/// dims, with the same epsilon, of the same tensor (`grad`'s input is the
+/// forward op's input without a residual, or its residual sum result).
+static bool computesStatisticsOf(NormOpInterface forward,
+                                 NormGradOpInterface grad) {
+  if (!forward.hasPureTensorSemantics() ||
+      forward.isLayerNorm() != grad.isLayerNorm() ||
+      forward.getNormalizedAxis() != grad.getNormalizedAxis())
+    return false;
+  std::optional<APFloat> a = forward.getEpsilon(), b = grad.getEpsilon();
+  if (a && b ? !a->bitwiseIsEqual(*b)
+             : (a || b || forward.getEpsValue() != grad.getEpsValue()))
+    return false;
+  Value x = grad.getInput();
+  if (!forward.getResidual())
+    return forward.getInput() == x;
+  if (!forward.getResidualOutput())
+    return false;
+  NormResults results = NormResults::get(forward, NormOperands::get(forward));
+  return results.residualSum == x;
+}
+
+/// A gradient op recomputing the statistics of a forward op's input: a
+/// training graph with both halves in one module. The forward op gains
+/// mean / rstd destinations in the compute type (where it lacks them) and
+/// the gradient op reads them, as torch's saved tensors, instead of sweeping
+/// over x again. The numbers are those of the forward op's statistics, which
+/// the recomputation would have computed alike.
+struct ShareForwardStatistics
+    : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormGradOpInterface grad,
+                                PatternRewriter &rewriter) const override {
+    if (!grad.hasPureTensorSemantics() || !grad.recomputesStatistics())
+      return rewriter.notifyMatchFailure(grad, "statistics are operands");
+    Value x = grad.getInput();
+    SmallVector<NormOpInterface> candidates;
+    for (Operation *user : x.getUsers())
+      if (auto forward = dyn_cast<NormOpInterface>(user))
+        candidates.push_back(forward);
+    if (auto forward = x.getDefiningOp<NormOpInterface>())
+      candidates.push_back(forward);
+    DominanceInfo dominance;
+    Type computeType =
+        getComputeElementType(grad.getInputType().getElementType());
+    NormOpInterface forward;
+    for (NormOpInterface candidate : candidates) {
+      if (!computesStatisticsOf(candidate, grad) ||
+          !dominance.properlyDominates(candidate.getOperation(), grad))
+        continue;
+      // Saved statistics narrower than the compute type would change dx.
+      bool exact = llvm::all_of(
+          ValueRange{candidate.getMean(), candidate.getRstd()}, [&](Value v) {
+            return !v || getElementTypeOrSelf(v) == computeType;
+          });
+      if (exact) {
+        forward = candidate;
+        break;
+      }
+    }
+    if (!forward)
+      return rewriter.notifyMatchFailure(
+          grad, "no forward op computes the same statistics before it");
+
+    NormOperands oldOperands = NormOperands::get(forward);
+    NormOperands o = oldOperands;
+    if (!o.rstd || (forward.isLayerNorm() && !o.mean)) {
+      rewriter.setInsertionPoint(forward);
+      Location loc = forward->getLoc();
+      SmallVector<OpFoldResult> rowSizes =
+          tensor::getMixedSizes(rewriter, loc, o.input);
+      rowSizes.resize(forward.getNormalizedAxis());
+      auto empty = [&] {
+        return tensor::EmptyOp::create(rewriter, loc, rowSizes, computeType)
+            .getResult();
+      };
+      if (forward.isLayerNorm() && !o.mean)
+        o.mean = empty();
+      if (!o.rstd)
+        o.rstd = empty();
+      NormOpInterface rebuilt = buildNormOp(rewriter, forward, o);
+      replaceNormOp(rewriter, forward, oldOperands, rebuilt, o);
+      forward = rebuilt;
+    }
+    NormResults saved = NormResults::get(forward, o);
+
+    rewriter.setInsertionPoint(grad);
+    SmallVector<Type> resultTypes(grad->getResultTypes());
+    auto axis = grad->getAttrOfType<IntegerAttr>("axis");
+    Operation *shared;
+    if (grad.isLayerNorm())
+      shared = LayerNormGradOp::create(
+          rewriter, grad->getLoc(), resultTypes, x, grad.getOutputGrad(),
+          grad.getGamma(), saved.mean, saved.rstd, grad.getResidualGrad(),
+          Value(), grad.getInputGradInit(), grad.getGammaGradInit(),
+          grad.getBetaGradInit(), axis, FloatAttr());
+    else
+      shared = RMSNormGradOp::create(
+          rewriter, grad->getLoc(), resultTypes, x, grad.getOutputGrad(),
+          grad.getGamma(), saved.rstd, grad.getResidualGrad(), Value(),
+          grad.getInputGradInit(), grad.getGammaGradInit(), axis, FloatAttr());
+    shared->setDiscardableAttrs(grad->getDiscardableAttrDictionary());
+    rewriter.replaceOp(grad, shared->getResults());
+    return success();
+  }
+};
+
 struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
   void runOnOperation() override {
     if (failed(fuseNorms(getOperation())))
@@ -637,7 +748,10 @@ struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
 LogicalResult mlir::norm::fuseNorms(Operation *root,
                                     RewriterBase::Listener *listener) {
   SmallVector<Operation *> normOps;
-  root->walk([&](NormOpInterface op) { normOps.push_back(op); });
+  root->walk([&](Operation *op) {
+    if (isa<NormOpInterface, NormGradOpInterface>(op))
+      normOps.push_back(op);
+  });
   if (normOps.empty())
     return success();
   RewritePatternSet patterns(root->getContext());
@@ -654,9 +768,8 @@ LogicalResult mlir::norm::fuseNorms(Operation *root,
 
 void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns
-      .add<FuseResidualAdd, FuseOutputCast, FuseQuantization, FuseStatistics>(
-          context);
+  patterns.add<FuseResidualAdd, FuseOutputCast, FuseQuantization,
+               FuseStatistics, ShareForwardStatistics>(context);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Mul);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Add);
 }

@@ -269,7 +269,8 @@ GRAD_OPS = {"layer_norm": "layer_norm_grad", "rms_norm": "rms_norm_grad"}
 
 @dataclass(frozen=True)
 class NormGradKernel:
-    """A gradient kernel in the `kernel` ABI over `rows x n` (rows dynamic):
+    """A gradient kernel in the `kernel` ABI over `rows x n` (rows dynamic
+    unless `rows` is given):
     memrefs outside, `norm.<op>_grad` on tensors inside. Arguments, in
     order: x, dy, [gamma], [mean (LayerNorm), rstd] (`saved`), [dr], then
     one buffer per destination: [dx], [dgamma], [dbeta]. Without `saved`
@@ -287,6 +288,8 @@ class NormGradKernel:
     dx: bool = True
     dgamma: bool = False
     dbeta: bool = False
+    rows: object = None  # a static row count, or None for dynamic rows
+    c_interface: bool = False
 
     def __post_init__(self):
         if self.op not in GRAD_OPS:
@@ -301,7 +304,7 @@ class NormGradKernel:
     def arguments(self):
         """(name, keyword, shape, dtype, is_destination) of the function's
         arguments, in order; shapes use None for the dynamic row count."""
-        rows, full, cols = (None,), (None, self.n), (self.n,)
+        rows, full, cols = (self.rows,), (self.rows, self.n), (self.n,)
         stats = statistics_type(self.dtype)
         params = self.param_dtype or self.dtype
         grads = self.grad_dtype or self.dtype
@@ -329,11 +332,14 @@ class NormGradKernel:
         args = self.arguments()
         memref = lambda shape, dtype: shaped_type("memref", shape, dtype)  # noqa: E731
         tensor = lambda shape, dtype: shaped_type("tensor", shape, dtype)  # noqa: E731
+        attributes = (" attributes {llvm.emit_c_interface}" if self.c_interface
+                      else "")
         lines = [f"func.func @{func}(" + ", ".join(
             f"%{name}: {memref(shape, dtype)}"
-            for name, _, shape, dtype, _ in args) + ") {"]
+            for name, _, shape, dtype, _ in args) + f"){attributes} {{"]
         lines.append("  %c0 = arith.constant 0 : index")
-        lines.append(f"  %rows = memref.dim %x, %c0 : {memref((None, self.n), self.dtype)}")
+        lines.append(f"  %rows = memref.dim %x, %c0 : "
+                     f"{memref((self.rows, self.n), self.dtype)}")
         parts = [f"norm.{GRAD_OPS[self.op]}"]
         if not self.saved:
             parts.append(f"eps({mlir_float(self.eps)})")
@@ -341,7 +347,7 @@ class NormGradKernel:
         for name, keyword, shape, dtype, is_destination in args:
             if is_destination:
                 init = f"%{name}_init"
-                sizes = "%rows" if shape[0] is None else ""
+                sizes = "%rows" if len(shape) == 2 and shape[0] is None else ""
                 lines.append(f"  {init} = tensor.empty({sizes}) : "
                              f"{tensor(shape, dtype)}")
                 outs.append(f"{keyword}({init} : {tensor(shape, dtype)})")
