@@ -269,12 +269,14 @@ GRAD_OPS = {"layer_norm": "layer_norm_grad", "rms_norm": "rms_norm_grad"}
 
 @dataclass(frozen=True)
 class NormGradKernel:
-    """A gradient kernel in the `kernel` ABI over `rows x n` (rows dynamic
-    unless `rows` is given):
-    memrefs outside, `norm.<op>_grad` on tensors inside. Arguments, in
-    order: x, dy, [gamma], [mean (LayerNorm), rstd] (`saved`), [dr], then
-    one buffer per destination: [dx], [dgamma], [dbeta]. Without `saved`
-    the statistics are recomputed from x with `eps`."""
+    """A gradient kernel: `norm.<op>_grad` over `shape` (None for a dynamic
+    dim; default `rows x n`, rows dynamic unless given), normalising dims
+    `[axis, rank)`, in one of the ABIs of NormKernel (`kernel`: memrefs
+    outside, the op on tensors inside; `memref`; `tensor`: the op's results
+    returned). Arguments, in order: x, dy, [gamma], [mean (LayerNorm),
+    rstd] (`saved`), [dr], then (memref and kernel ABIs) one buffer per
+    destination: [dx], [dgamma], [dbeta]. Without `saved` the statistics
+    are recomputed from x with `eps`."""
     op: str = "layer_norm"
     n: int = 8
     dtype: str = "f32"  # x's and dy's element type
@@ -290,21 +292,39 @@ class NormGradKernel:
     dbeta: bool = False
     rows: object = None  # a static row count, or None for dynamic rows
     c_interface: bool = False
+    shape: tuple = None  # overrides (rows, n)
+    axis: int = -1
+    abi: str = "kernel"
 
     def __post_init__(self):
         if self.op not in GRAD_OPS:
             raise ValueError(f"unknown norm op {self.op!r}")
+        if self.abi not in ABIS:
+            raise ValueError(f"unknown kernel ABI {self.abi!r}")
         if self.op == "rms_norm" and self.dbeta:
             raise ValueError("rms_norm has no dbeta")
         if not (self.dx or self.dgamma or self.dbeta):
             raise ValueError("a gradient kernel needs dx, dgamma or dbeta")
         if self.residual_grad and not self.dx:
             raise ValueError("residual_grad is added into dx")
+        if not -len(self.full_shape) <= self.axis < len(self.full_shape):
+            raise ValueError(f"axis {self.axis} out of range")
+
+    @property
+    def full_shape(self):
+        return tuple(self.shape) if self.shape is not None else (self.rows,
+                                                                 self.n)
+
+    @property
+    def axis_index(self):
+        rank = len(self.full_shape)
+        return self.axis + rank if self.axis < 0 else self.axis
 
     def arguments(self):
-        """(name, keyword, shape, dtype, is_destination) of the function's
-        arguments, in order; shapes use None for the dynamic row count."""
-        rows, full, cols = (self.rows,), (self.rows, self.n), (self.n,)
+        """(name, keyword, shape, dtype, is_destination) of the op's operands
+        and destinations, in order; None for dynamic dims."""
+        full = self.full_shape
+        rows, cols = full[:self.axis_index], full[self.axis_index:]
         stats = statistics_type(self.dtype)
         params = self.param_dtype or self.dtype
         grads = self.grad_dtype or self.dtype
@@ -327,44 +347,87 @@ class NormGradKernel:
             args.append(("dbeta", "dbeta", cols, param_grads, True))
         return args
 
+    def _op(self, kind, values):
+        """The op on the values named in `values`, in `kind` form."""
+        t = lambda shape, dtype: shaped_type(kind, shape, dtype)  # noqa: E731
+        parts = [f"norm.{GRAD_OPS[self.op]}"]
+        if self.axis_index != len(self.full_shape) - 1:
+            parts.append(f"axis({self.axis_index})")
+        if not self.saved:
+            parts.append(f"eps({mlir_float(self.eps)})")
+        outs = []
+        for name, keyword, shape, dtype, is_destination in self.arguments():
+            (outs if is_destination else parts).append(
+                f"{keyword}({values[name]} : {t(shape, dtype)})")
+        parts.append("outs")
+        parts += outs
+        if kind == "tensor":
+            parts.append("-> " + ", ".join(
+                t(shape, dtype) for _, _, shape, dtype, d in self.arguments()
+                if d))
+        return " ".join(parts)
+
     def ir(self, func):
         """The `func.func @func` computing this kernel."""
         args = self.arguments()
-        memref = lambda shape, dtype: shaped_type("memref", shape, dtype)  # noqa: E731
-        tensor = lambda shape, dtype: shaped_type("tensor", shape, dtype)  # noqa: E731
+        kind = "tensor" if self.abi == "tensor" else "memref"
+        typed = lambda k, shape, dtype: shaped_type(k, shape, dtype)  # noqa: E731
         attributes = (" attributes {llvm.emit_c_interface}" if self.c_interface
                       else "")
-        lines = [f"func.func @{func}(" + ", ".join(
-            f"%{name}: {memref(shape, dtype)}"
-            for name, _, shape, dtype, _ in args) + f"){attributes} {{"]
-        lines.append("  %c0 = arith.constant 0 : index")
-        lines.append(f"  %rows = memref.dim %x, %c0 : "
-                     f"{memref((self.rows, self.n), self.dtype)}")
-        parts = [f"norm.{GRAD_OPS[self.op]}"]
-        if not self.saved:
-            parts.append(f"eps({mlir_float(self.eps)})")
-        outs, results = [], []
-        for name, keyword, shape, dtype, is_destination in args:
-            if is_destination:
-                init = f"%{name}_init"
-                sizes = "%rows" if len(shape) == 2 and shape[0] is None else ""
-                lines.append(f"  {init} = tensor.empty({sizes}) : "
-                             f"{tensor(shape, dtype)}")
-                outs.append(f"{keyword}({init} : {tensor(shape, dtype)})")
-                results.append((name, shape, dtype))
+        params = [f"%{name}: {typed(kind, shape, dtype)}"
+                  for name, _, shape, dtype, dest in args
+                  if not (dest and self.abi == "tensor")]
+        dests = [(name, shape, dtype) for name, _, shape, dtype, d in args if d]
+        if self.abi == "memref":
+            lines = [f"func.func @{func}({', '.join(params)}){attributes} {{"]
+            lines.append("  " + self._op("memref", {
+                name: f"%{name}" for name, *_ in args}))
+            lines += ["  return", "}"]
+            return "\n".join(lines)
+        results = ""
+        if self.abi == "tensor":
+            results = " -> (" + ", ".join(
+                typed("tensor", s, d) for _, s, d in dests) + ")"
+        lines = [f"func.func @{func}({', '.join(params)}){results}"
+                 f"{attributes} {{"]
+        values = {}
+        for name, _, shape, dtype, dest in args:
+            if dest:
                 continue
+            if self.abi == "tensor":
+                values[name] = f"%{name}"
+                continue
+            values[name] = f"%{name}_t"
             lines.append(f"  %{name}_t = bufferization.to_tensor %{name} "
-                         f"restrict : {memref(shape, dtype)} to "
-                         f"{tensor(shape, dtype)}")
-            parts.append(f"{keyword}(%{name}_t : {tensor(shape, dtype)})")
-        parts.append("outs")
-        parts += outs
-        parts.append("-> " + ", ".join(tensor(s, d) for _, s, d in results))
-        lines.append(f"  %r:{len(results)} = " + " ".join(parts))
-        for i, (name, shape, dtype) in enumerate(results):
-            lines.append(f"  bufferization.materialize_in_destination %r#{i} "
-                         f"in restrict writable %{name} : "
-                         f"({tensor(shape, dtype)}, {memref(shape, dtype)}) -> ()")
-        lines.append("  return")
+                         f"restrict : {typed('memref', shape, dtype)} to "
+                         f"{typed('tensor', shape, dtype)}")
+        # Destinations sized from x's dims (dgamma/dbeta: the normalised ones).
+        full = self.full_shape
+        x_type = typed("tensor", full, self.dtype)
+        for d, size in enumerate(full):
+            if size is None:
+                lines.append(f"  %c{d} = arith.constant {d} : index")
+                lines.append(f"  %dim{d} = tensor.dim {values['x']}, %c{d} : "
+                             f"{x_type}")
+        for name, shape, dtype in dests:
+            first = len(full) - len(shape)
+            sizes = [f"%dim{first + d}" for d, size in enumerate(shape)
+                     if size is None]
+            values[name] = f"%{name}_init"
+            lines.append(f"  %{name}_init = tensor.empty({', '.join(sizes)}) : "
+                         f"{typed('tensor', shape, dtype)}")
+        lines.append(f"  %r:{len(dests)} = " + self._op("tensor", values))
+        if self.abi == "tensor":
+            lines.append("  return " + ", ".join(
+                f"%r#{i}" for i in range(len(dests))) + " : " + ", ".join(
+                typed("tensor", s, d) for _, s, d in dests))
+        else:
+            for i, (name, shape, dtype) in enumerate(dests):
+                lines.append(
+                    f"  bufferization.materialize_in_destination %r#{i} in "
+                    f"restrict writable %{name} : "
+                    f"({typed('tensor', shape, dtype)}, "
+                    f"{typed('memref', shape, dtype)}) -> ()")
+            lines.append("  return")
         lines.append("}")
         return "\n".join(lines)

@@ -23,6 +23,10 @@ Cases are of three kinds:
   One chain in ten rounds its variance (or mean) to f16/bf16 and runs
   behind `--norm-capture=widen-statistics=true`, which must capture it as
   the true norm.
+- `grad`: a gradient op (norm.layer_norm_grad / norm.rms_norm_grad,
+  grad_cases.py specs) with random shape, axis, element type, gamma, saved
+  or recomputed statistics, residual gradient, outputs and ABI; every
+  pipeline with a gradient lowering must agree with the float64 reference.
 - `nearmiss`: the same chains with one change that alters the math (an
   unbiased variance, eps outside the square root, a wrong divisor,
   statistics rounded to f16/bf16, ...). It must not be captured, and on
@@ -54,6 +58,7 @@ from norm_mlir.core import tools
 from norm_mlir.testing import harness
 from norm_mlir.testing.chains import random_chain, random_shape
 from norm_mlir.testing.fusions import random_fuse_case
+from norm_mlir.testing.grad_cases import GradCase, random_grad_spec
 from norm_mlir.testing.norm_cases import NormCase
 
 # ---------------------------------------------------------------------------
@@ -81,10 +86,13 @@ class Pipeline:
     # emulator of the GPU kernels (norm_mlir.gpu.emulator), not `passes`.
     gpu_emulated: str = None
     norm_only: bool = False  # not for decomposed chains
+    gradients: bool = True  # lowers the gradient ops
 
     def accepts(self, case):
-        """Whether this pipeline takes the norm case `case` (others are
-        refused with a diagnostic, tested elsewhere)."""
+        """Whether this pipeline takes the norm or gradient case `case`
+        (others are refused with a diagnostic, tested elsewhere)."""
+        if getattr(case, "is_gradient", False) and not self.gradients:
+            return False
         return not (self.tensor_only and case.abi == "memref")
 
     def args(self, prefix=""):
@@ -126,13 +134,15 @@ def _candidate_pipelines():
                  ("norm-fuse", "convert-norm-to-linalg")),
         # The GPU pipeline, to PTX (compiled, not run), and its kernels run
         # on the CPU emulator, with the default and with small geometries.
+        # (No GPU lowering of the gradient ops yet.)
         Pipeline("gpu-isa", f"{_TOSA},norm-gpu-pipeline{{format=isa}}",
-                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True),
+                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True,
+                 gradients=False),
         Pipeline("gpu-emulated", "", ("norm-gpu-pipeline",), norm_only=True,
-                 gpu_emulated=""),
+                 gpu_emulated="", gradients=False),
         Pipeline("gpu-emulated-small", "", ("norm-gpu-pipeline", "block-size",
                                             "rows-per-block"),
-                 norm_only=True,
+                 norm_only=True, gradients=False,
                  gpu_emulated="block-size=64 rows-per-block=4 vector-width=2"),
     ]
 
@@ -242,6 +252,8 @@ def generate(seed, index, kinds):
     kind = kinds[int(rng.integers(0, len(kinds)))]
     if kind == "norm":
         return kind, NormCase.parse(random_norm_spec(rng))
+    if kind == "grad":
+        return kind, GradCase.parse(random_grad_spec(rng, random_shape))
     if kind == "fuse":
         return kind, random_fuse_case(rng, random_shape)
     return kind, random_chain(rng, near_miss=(kind == "nearmiss"))
@@ -469,7 +481,7 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
     tasks = []
     for name, pipeline in pipelines.items():
         norm_cases = [(i, obj) for i, kind, obj in generated
-                      if kind == "norm" and name in chosen[i]]
+                      if kind in ("norm", "grad") and name in chosen[i]]
         for s in range(0, len(norm_cases), batch):
             tasks.append((pipeline, "norm", norm_cases[s:s + batch]))
         for kind, items, needed in (("chain", chains, "norm-capture"),
@@ -525,8 +537,9 @@ def main(argv=None):
                         help="number of random programs (default 200)")
     parser.add_argument("--start", type=int, default=0, help="first case index")
     parser.add_argument("--only", type=int, help="run only case ONLY")
-    parser.add_argument("--kinds", default="norm,chain,nearmiss,fuse",
-                        help="comma-separated: norm, chain, nearmiss, fuse")
+    parser.add_argument("--kinds", default="norm,chain,nearmiss,fuse,grad",
+                        help="comma-separated: norm, chain, nearmiss, fuse, "
+                        "grad")
     parser.add_argument("--pipelines",
                         help="comma-separated pipeline names (default: every "
                         "available one: %s)" % ", ".join(
@@ -546,7 +559,7 @@ def main(argv=None):
     RUNNER_OPT = args.runner_opt
     kinds = [k for k in args.kinds.split(",") if k]
     for k in kinds:
-        if k not in ("norm", "chain", "nearmiss", "fuse"):
+        if k not in ("norm", "chain", "nearmiss", "fuse", "grad"):
             parser.error(f"unknown kind {k}")
     wanted = set(args.pipelines.split(",")) if args.pipelines else None
     pipelines, skipped = available_pipelines(wanted)
