@@ -70,6 +70,23 @@ LogicalResult matchRowStatistic(ExprTranslator &translator, Expr *statistic,
                                 ShapedType spaceType, RowStatistic kind,
                                 const StatisticTarget &target);
 
+/// What a proven gradient capture replaces the root by: the operands of a
+/// `norm.layer_norm_grad` / `norm.rms_norm_grad` computing dx.
+struct GradMatch {
+  bool isLayerNorm = false;
+  unsigned axis = 0;
+  /// The values read as x, dy, gamma, the saved mean (LayerNorm) and rstd,
+  /// and a residual gradient added into dx (null when absent). The row
+  /// statistics may carry unit dims in the normalised positions.
+  Value input, outputGrad, gamma, mean, rstd, residualGrad;
+};
+
+/// Proves that `root`, the expression of a tensor of type `rootType` read at
+/// the identity, is the input gradient of a LayerNorm or RMSNorm with saved
+/// statistics (CaptureGrad.cpp). On failure sets `reason`.
+FailureOr<GradMatch> matchInputGradient(ExprTranslator &translator, Expr *root,
+                                        ShapedType rootType, StringRef &reason);
+
 /// Proves that `root`, the expression of a tensor of type `rootType` read at
 /// the identity, is a LayerNorm or RMSNorm of a tensor the IR holds, and
 /// returns its operands. On failure sets `reason`.

@@ -61,6 +61,8 @@ struct Capture {
   std::unique_ptr<ExprContext> context;
   std::unique_ptr<ExprTranslator> translator;
   NormMatch match;
+  /// Set instead of `match` when the root is a norm's input gradient.
+  std::optional<GradMatch> grad;
   /// Set when the root's value is an identity copy of this other value.
   Value copyOf;
 };
@@ -121,8 +123,21 @@ static FailureOr<Capture> matchRoot(Root root, StringRef &reason) {
   }
   FailureOr<NormMatch> match =
       matchNorm(*capture.translator, expr, type, reason);
-  if (failed(match))
-    return failure();
+  if (failed(match)) {
+    // Not a norm: perhaps a norm's input gradient (on tensors).
+    StringRef gradReason;
+    FailureOr<GradMatch> grad =
+        root.onBuffers
+            ? FailureOr<GradMatch>(failure())
+            : matchInputGradient(*capture.translator, expr, type, gradReason);
+    if (failed(grad))
+      return failure();
+    capture.grad = *grad;
+    capture.copyOf = capture.translator->getMaterializedValue(expr);
+    if (capture.copyOf == value)
+      capture.copyOf = Value();
+    return capture;
+  }
   capture.match = *match;
   if (root.onBuffers) {
     const NormMatch &m = capture.match;
@@ -312,6 +327,76 @@ static NormOpInterface buildNormOp(PatternRewriter &rewriter, Root root,
                            /*rstd=*/Value(), axisAttr, epsAttr);
 }
 
+/// `stat`, a saved row statistic read along the leading `axis` dims of a
+/// space of rank `rank` (possibly with unit dims in the normalised
+/// positions, as keepdim reductions leave them), shaped like the rows.
+static Value collapseToRows(PatternRewriter &rewriter, Location loc, Value stat,
+                            int64_t axis) {
+  auto type = cast<RankedTensorType>(stat.getType());
+  if (type.getRank() == axis)
+    return stat;
+  if (type.getRank() < axis || axis == 0)
+    return Value();
+  for (int64_t d = axis; d < type.getRank(); ++d)
+    if (type.getDimSize(d) != 1)
+      return Value();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < axis; ++d)
+    groups.push_back({d});
+  for (int64_t d = axis; d < type.getRank(); ++d)
+    groups.back().push_back(d);
+  return tensor::CollapseShapeOp::create(rewriter, loc, stat, groups);
+}
+
+/// Builds the gradient op that replaces `root` (on tensors), or null when
+/// its operands do not fit the op (shapes, types).
+static Operation *buildGradOp(PatternRewriter &rewriter, Root root,
+                              Capture &capture) {
+  const GradMatch &match = *capture.grad;
+  auto type = cast<RankedTensorType>(root.getValue().getType());
+  int64_t rank = type.getRank();
+  auto fits = [&](Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    return t && t.getRank() == rank &&
+           succeeded(verifyCompatibleShape(t.getShape(), type.getShape()));
+  };
+  if (!fits(match.input) || !fits(match.outputGrad) ||
+      (match.residualGrad &&
+       (!fits(match.residualGrad) ||
+        getElementTypeOrSelf(match.residualGrad) != type.getElementType())))
+    return nullptr;
+  SmallVector<Location> locations;
+  for (Operation *op : capture.translator->getVisitedOps())
+    locations.push_back(op->getLoc());
+  Location loc = rewriter.getFusedLoc(locations);
+  rewriter.setInsertionPoint(root.op);
+  Value mean = match.mean
+                   ? collapseToRows(rewriter, loc, match.mean, match.axis)
+                   : Value();
+  Value rstd = collapseToRows(rewriter, loc, match.rstd, match.axis);
+  if (!rstd || (match.isLayerNorm && !mean))
+    return nullptr;
+  Value gamma =
+      dropLeadingUnitDims(rewriter, loc, match.gamma, rank - match.axis);
+  SmallVector<OpFoldResult> sizes =
+      tensor::getMixedSizes(rewriter, loc, match.input);
+  Value init =
+      tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+  IntegerAttr axisAttr;
+  if (match.axis + 1 != rank)
+    axisAttr = rewriter.getI64IntegerAttr(match.axis);
+  if (match.isLayerNorm)
+    return LayerNormGradOp::create(
+        rewriter, loc, TypeRange{init.getType()}, match.input, match.outputGrad,
+        gamma, mean, rstd, match.residualGrad,
+        /*eps_value=*/Value(), init, /*gamma_grad_init=*/Value(),
+        /*beta_grad_init=*/Value(), axisAttr, FloatAttr());
+  return RMSNormGradOp::create(
+      rewriter, loc, TypeRange{init.getType()}, match.input, match.outputGrad,
+      gamma, rstd, match.residualGrad, /*eps_value=*/Value(), init,
+      /*gamma_grad_init=*/Value(), axisAttr, FloatAttr());
+}
+
 namespace {
 /// Replaces the final value of a decomposed LayerNorm / RMSNorm by a norm op.
 struct CaptureNormPattern : public RewritePattern {
@@ -335,6 +420,23 @@ struct CaptureNormPattern : public RewritePattern {
       if (isPartOfLargerNorm(root)) {
         (void)rewriter.notifyMatchFailure(op, "part of a larger norm");
         continue;
+      }
+      if (capture->grad) {
+        Operation *gradOp = buildGradOp(rewriter, root, *capture);
+        if (!gradOp) {
+          (void)rewriter.notifyMatchFailure(
+              op, "a gradient whose operands do not fit the gradient op");
+          continue;
+        }
+        if (options.report)
+          op->emitRemark(
+              llvm::formatv("captured {0} from {1} ops", gradOp->getName(),
+                            capture->translator->getVisitedOps().size()));
+        rewriter.replaceAllUsesWith(op->getResult(root.index),
+                                    gradOp->getResult(0));
+        if (op->use_empty())
+          rewriter.eraseOp(op);
+        return success();
       }
       if (capture->match.narrowStatistic && !options.widenStatistics) {
         emitNarrowRemark(op, capture->match, /*captured=*/false);

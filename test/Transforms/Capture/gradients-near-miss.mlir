@@ -1,0 +1,73 @@
+// RUN: norm-opt %s --norm-capture -split-input-file | FileCheck %s
+// RUN: norm-opt %s --norm-capture -split-input-file -o %t.captured
+// RUN: norm-opt %s -split-input-file -o %t.original
+// RUN: diff %t.original %t.captured
+
+// Near misses of the input-gradient capture (gradients.mlir): each looks
+// like a norm's input gradient but computes something else, or rounds
+// inside the arithmetic. The pass leaves every function exactly as it was.
+
+// Each left alone:
+// - LayerNorm without the mean(wdy) term;
+// - a wrong N (1/15 for 16 elements);
+// - the sum taken over x rather than xhat (dgamma-style slip inside dx);
+// - the gradient rounded to bf16 before rstd multiplies it.
+// CHECK-LABEL: func @missing_mean_term
+// CHECK-NOT: norm.
+// CHECK-LABEL: func @wrong_n
+// CHECK-NOT: norm.
+// CHECK-LABEL: func @sum_of_x_not_xhat
+// CHECK-NOT: norm.
+// CHECK-LABEL: func @rounded_inside
+// CHECK-NOT: norm.
+func.func @missing_mean_term(%dy: tensor<4x16xf32>, %x: tensor<4x16xf32>, %mean: tensor<4x1xf32>, %rstd: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv_n = "tosa.const"() <{values = dense<6.250000e-02> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %xc = tosa.sub %x, %mean : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  %xhat = tosa.mul %xc, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %p = tosa.mul %dy, %xhat, %shift : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %s = tosa.reduce_sum %p {axis = 1 : i32} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+  %m = tosa.mul %s, %inv_n, %shift : (tensor<4x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<4x1xf32>
+  %t = tosa.mul %xhat, %m, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %d = tosa.sub %dy, %t : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %dx = tosa.mul %d, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  return %dx : tensor<4x16xf32>
+}
+func.func @wrong_n(%dy: tensor<4x16xf32>, %x: tensor<4x16xf32>, %rstd: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv_n = "tosa.const"() <{values = dense<0.0666666701> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %xhat = tosa.mul %x, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %p = tosa.mul %dy, %xhat, %shift : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %s = tosa.reduce_sum %p {axis = 1 : i32} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+  %m = tosa.mul %s, %inv_n, %shift : (tensor<4x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<4x1xf32>
+  %t = tosa.mul %xhat, %m, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %d = tosa.sub %dy, %t : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %dx = tosa.mul %d, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  return %dx : tensor<4x16xf32>
+}
+func.func @sum_of_x_not_xhat(%dy: tensor<4x16xf32>, %x: tensor<4x16xf32>, %rstd: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv_n = "tosa.const"() <{values = dense<6.250000e-02> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %xhat = tosa.mul %x, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %p = tosa.mul %dy, %x, %shift : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %s = tosa.reduce_sum %p {axis = 1 : i32} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+  %m = tosa.mul %s, %inv_n, %shift : (tensor<4x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<4x1xf32>
+  %t = tosa.mul %xhat, %m, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %d = tosa.sub %dy, %t : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %dx = tosa.mul %d, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  return %dx : tensor<4x16xf32>
+}
+func.func @rounded_inside(%dy: tensor<4x16xf32>, %x: tensor<4x16xf32>, %rstd: tensor<4x1xf32>) -> tensor<4x16xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv_n = "tosa.const"() <{values = dense<6.250000e-02> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %xhat = tosa.mul %x, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %p = tosa.mul %dy, %xhat, %shift : (tensor<4x16xf32>, tensor<4x16xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %s = tosa.reduce_sum %p {axis = 1 : i32} : (tensor<4x16xf32>) -> tensor<4x1xf32>
+  %m = tosa.mul %s, %inv_n, %shift : (tensor<4x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<4x1xf32>
+  %t = tosa.mul %xhat, %m, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  %d = tosa.sub %dy, %t : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %db = tosa.cast %d : (tensor<4x16xf32>) -> tensor<4x16xbf16>
+  %df = tosa.cast %db : (tensor<4x16xbf16>) -> tensor<4x16xf32>
+  %dx = tosa.mul %df, %rstd, %shift : (tensor<4x16xf32>, tensor<4x1xf32>, tensor<1xi8>) -> tensor<4x16xf32>
+  return %dx : tensor<4x16xf32>
+}
