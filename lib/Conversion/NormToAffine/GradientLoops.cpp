@@ -29,6 +29,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GradientLoops.h"
+#include "MemoryPolicy.h"
 #include "RowSweeps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -47,6 +48,9 @@ using namespace mlir::norm;
 
 /// The most blocks of rows, and so of partial rows of dgamma and dbeta.
 static constexpr int64_t kMaxRowBlocks = 64;
+/// Rows whose contributions to the partial rows are added together, so that
+/// each vector of a partial row is loaded and stored once for all of them.
+static constexpr int64_t kRowGroup = 4;
 
 std::string mlir::norm::getUnsupportedGradTypeReason(NormGradOpInterface op) {
   for (Value operand : op->getOperands()) {
@@ -119,7 +123,15 @@ private:
   };
   Terms loadTerms(OpBuilder &nb, Value r, Value column, Value mask,
                   const RowStatistics &statistics);
-  void emitRow(OpBuilder &nb, Value block, Value r);
+  /// Both sweeps of the rows `rows` of `block` (a group whose partial
+  /// dgamma/dbeta rows are updated once per vector for all of them).
+  void emitRows(OpBuilder &nb, Value block, ArrayRef<Value> rows);
+  /// Sweep 2 of row `r`: dx from its row sums (`sums`, every copy's state,
+  /// the row's from index `firstSum`).
+  void emitInputGradientSweep(OpBuilder &nb, Value r,
+                              const RowStatistics &statistics,
+                              ArrayRef<SmallVector<Value>> sums,
+                              unsigned firstSum);
   void emitParameterSums(OpBuilder &nb);
 
   RewriterBase &b;
@@ -140,6 +152,8 @@ private:
   Value numRows, numBlocks, rowSize;
   int64_t lanes = 1;
   unsigned unroll = 1;
+  /// Non-temporal stores of dx (the forward kernels' policy).
+  StorePolicy storePolicy;
   std::optional<RowSweeps> sweeps;
   arith::FastMathFlags contract = arith::FastMathFlags::contract;
 };
@@ -229,81 +243,129 @@ GradKernelEmitter::loadTerms(OpBuilder &nb, Value r, Value column, Value mask,
   return terms;
 }
 
-void GradKernelEmitter::emitRow(OpBuilder &nb, Value block, Value r) {
-  RowStatistics statistics = loadStatistics(nb, r);
+void GradKernelEmitter::emitRows(OpBuilder &nb, Value block,
+                                 ArrayRef<Value> rows) {
   VectorType vectorType = sweeps->vectorOf(computeType);
   Value zero = arith::ConstantOp::create(nb, loc, vectorType,
                                          nb.getZeroAttr(vectorType));
   bool layerNorm = op.isLayerNorm();
+  SmallVector<RowStatistics> statistics;
+  for (Value r : rows)
+    statistics.push_back(loadStatistics(nb, r));
 
-  // Sweep 1: the row sums of dx, and the block's partial rows.
-  SmallVector<Value> init;
-  if (inputGrad) {
-    if (layerNorm)
-      init.push_back(zero);
-    init.push_back(zero);
-  }
-  auto accumulatePartial = [&](OpBuilder &sb, Value partials, Value term,
-                               Value column, Value mask) {
+  // Sweep 1: the row sums of dx of each row, and the block's partial rows
+  // (updated once for the whole group: one load and store per vector).
+  unsigned sumsPerRow = inputGrad ? (layerNorm ? 2 : 1) : 0;
+  SmallVector<Value> init(sumsPerRow * rows.size(), zero);
+  auto accumulatePartial = [&](OpBuilder &sb, Value partials,
+                               ArrayRef<Value> terms, Value column,
+                               Value mask) {
     SmallVector<Value> indices = {block, column};
-    Value partial = sweeps->load(sb, partials, indices, mask);
-    Value sum = arith::AddFOp::create(sb, loc, partial, term);
+    Value sum = sweeps->load(sb, partials, indices, mask);
+    for (Value term : terms)
+      sum = arith::AddFOp::create(sb, loc, sum, term);
     sweeps->store(sb, sum, partials, indices, mask);
   };
+  unsigned copies = inputGrad && rows.size() == 1 ? unroll : 1;
   SmallVector<SmallVector<Value>> sums = sweeps->sweep(
-      nb, init, inputGrad ? unroll : 1,
+      nb, init, copies,
       [&](OpBuilder &sb, ValueRange indices, Value mask,
           ValueRange state) -> SmallVector<Value> {
         Value column = indices.front();
-        Terms t = loadTerms(sb, r, column, mask, statistics);
-        if (gammaPartials) {
-          Value term = arith::MulFOp::create(sb, loc, t.dy, t.xhat);
-          accumulatePartial(sb, gammaPartials, term, column, mask);
+        SmallVector<Value> gammaTerms, betaTerms, next;
+        for (auto [i, r] : llvm::enumerate(rows)) {
+          Terms t = loadTerms(sb, r, column, mask, statistics[i]);
+          if (gammaPartials)
+            gammaTerms.push_back(arith::MulFOp::create(sb, loc, t.dy, t.xhat));
+          if (betaPartials)
+            betaTerms.push_back(t.dy);
+          if (!inputGrad)
+            continue;
+          // Masked-off lanes load dy = 0, so they add nothing.
+          ValueRange mine = state.slice(i * sumsPerRow, sumsPerRow);
+          if (layerNorm)
+            next.push_back(arith::AddFOp::create(sb, loc, mine[0], t.wdy));
+          Value dot = arith::MulFOp::create(sb, loc, t.wdy, t.xhat);
+          next.push_back(arith::AddFOp::create(sb, loc, mine.back(), dot));
         }
+        if (gammaPartials)
+          accumulatePartial(sb, gammaPartials, gammaTerms, column, mask);
         if (betaPartials)
-          accumulatePartial(sb, betaPartials, t.dy, column, mask);
-        if (!inputGrad)
-          return {};
-        // Masked-off lanes load dy = 0, so they add nothing.
-        SmallVector<Value> next;
-        if (layerNorm)
-          next.push_back(arith::AddFOp::create(sb, loc, state[0], t.wdy));
-        Value dot = arith::MulFOp::create(sb, loc, t.wdy, t.xhat);
-        next.push_back(arith::AddFOp::create(sb, loc, state.back(), dot));
+          accumulatePartial(sb, betaPartials, betaTerms, column, mask);
         return next;
       });
   if (!inputGrad)
     return;
+  for (auto [i, r] : llvm::enumerate(rows))
+    emitInputGradientSweep(nb, r, statistics[i], sums, i * sumsPerRow);
+}
 
+void GradKernelEmitter::emitInputGradientSweep(
+    OpBuilder &nb, Value r, const RowStatistics &statistics,
+    ArrayRef<SmallVector<Value>> sums, unsigned firstSum) {
+  VectorType vectorType = sweeps->vectorOf(computeType);
+  bool layerNorm = op.isLayerNorm();
   // mean(wdy) (LayerNorm) and mean(wdy xhat), as splats.
   auto rowMean = [&](unsigned index) -> Value {
-    Value sum = sweeps->reduceSum(nb, sums, index);
+    Value sum = sweeps->reduceSum(nb, sums, firstSum + index);
     Value value = createRowMean(nb, loc, sum, rowSize);
     return vector::BroadcastOp::create(nb, loc, vectorType, value);
   };
   Value meanGradient = layerNorm ? rowMean(0) : Value();
   Value meanDot = rowMean(layerNorm ? 1 : 0);
 
-  // Sweep 2: dx, over the row sweep 1 left in cache.
+  // Sweep 2: dx, over the row sweep 1 left in cache; large outputs go
+  // around the caches (non-temporal stores, as the forward kernels').
   Type dxType = cast<MemRefType>(inputGrad.getType()).getElementType();
-  sweeps->sweep(
-      nb, {}, 1,
-      [&](OpBuilder &sb, ValueRange indices, Value mask,
-          ValueRange) -> SmallVector<Value> {
-        Value column = indices.front();
-        Terms t = loadTerms(sb, r, column, mask, statistics);
-        Value dx = createInputGradient(sb, loc, t.wdy, t.xhat, statistics.rstd,
-                                       meanGradient, meanDot, contract);
-        SmallVector<Value> at = {r, column};
-        if (residualGrad) {
-          Value dr = sweeps->load(sb, residualGrad, at, mask);
-          dx = arith::AddFOp::create(
-              sb, loc, dx, createFloatConversion(sb, loc, dr, computeType));
-        }
-        sweeps->store(sb, createFloatConversion(sb, loc, dx, dxType), inputGrad,
-                      at, mask);
-        return {};
-      });
+  auto storeDx = [&](OpBuilder &sb, Value column, Value mask,
+                     bool nontemporal) {
+    Terms t = loadTerms(sb, r, column, mask, statistics);
+    Value dx = createInputGradient(sb, loc, t.wdy, t.xhat, statistics.rstd,
+                                   meanGradient, meanDot, contract);
+    SmallVector<Value> at = {r, column};
+    if (residualGrad) {
+      Value dr = sweeps->load(sb, residualGrad, at, mask);
+      dx = arith::AddFOp::create(
+          sb, loc, dx, createFloatConversion(sb, loc, dr, computeType));
+    }
+    Value rounded = nontemporal && dxType.isBF16() && computeType.isF32()
+                        ? roundToBF16Bits(sb, loc, dx)
+                        : createFloatConversion(sb, loc, dx, dxType);
+    sweeps->store(sb, rounded, inputGrad, at, mask, nontemporal);
+  };
+  auto regularSweep = [&](OpBuilder &sb) {
+    sweeps->sweep(sb, {}, unroll,
+                  [&](OpBuilder &inner, ValueRange indices, Value mask,
+                      ValueRange) -> SmallVector<Value> {
+                    storeDx(inner, indices.front(), mask,
+                            /*nontemporal=*/false);
+                    return {};
+                  });
+  };
+  auto nontemporalSweep = [&](OpBuilder &sb) {
+    Value address = createRowAddress(sb, loc, inputGrad, ValueRange{r});
+    sweeps->sweepAligned(
+        sb, address, dxType.getIntOrFloatBitWidth() / 8,
+        [&](OpBuilder &inner, Value index, Value mask, bool nontemporal) {
+          storeDx(inner, index, mask, nontemporal);
+        });
+  };
+  if (storePolicy.alwaysNontemporal) {
+    nontemporalSweep(nb);
+  } else if (!storePolicy.useNontemporal) {
+    regularSweep(nb);
+  } else {
+    scf::IfOp::create(
+        nb, loc, storePolicy.useNontemporal,
+        [&](OpBuilder &ib, Location) {
+          nontemporalSweep(ib);
+          scf::YieldOp::create(ib, loc);
+        },
+        [&](OpBuilder &ib, Location) {
+          regularSweep(ib);
+          scf::YieldOp::create(ib, loc);
+        });
+  }
 }
 
 void GradKernelEmitter::emitParameterSums(OpBuilder &nb) {
@@ -412,8 +474,15 @@ void GradKernelEmitter::emit() {
   bool useAffine = affine::isValidSymbol(numBlocks);
   if (auto value = dyn_cast<Value>(columns))
     useAffine &= affine::isValidSymbol(value);
+  storePolicy.lanes = lanes;
+  if (inputGrad)
+    storePolicy = decideStorePolicy(
+        b, loc, options.nontemporalThreshold, lanes,
+        ArrayRef<OpFoldResult>{OpFoldResult(numRows)},
+        ArrayRef<OpFoldResult>{columns}, input, outputGrad, inputGrad,
+        /*residualOutput=*/Value());
   sweeps.emplace(loc, ArrayRef<OpFoldResult>{OpFoldResult(numBlocks)},
-                 ArrayRef<OpFoldResult>{columns}, lanes, useAffine);
+                 ArrayRef<OpFoldResult>{columns}, storePolicy.lanes, useAffine);
   sweeps->emitRowLoops(
       b, options.parallel, [&](OpBuilder &nb, ValueRange blockIvs) {
         Value block = blockIvs.front();
@@ -440,12 +509,35 @@ void GradKernelEmitter::emit() {
                           return {};
                         });
         }
-        scf::ForOp::create(nb, loc, begin, end, one, ValueRange(),
+        // With dgamma/dbeta, groups of kRowGroup rows share each update of
+        // the partial rows; the rows left over go one at a time.
+        Value groupEnd = begin;
+        if (wantsParameters) {
+          Value group = arith::ConstantIndexOp::create(nb, loc, kRowGroup);
+          Value count = arith::SubIOp::create(nb, loc, end, begin);
+          Value whole = arith::MulIOp::create(
+              nb, loc, arith::DivUIOp::create(nb, loc, count, group), group);
+          groupEnd = arith::AddIOp::create(nb, loc, begin, whole);
+          scf::ForOp::create(
+              nb, loc, begin, groupEnd, group, ValueRange(),
+              [&](OpBuilder &rb, Location, Value first, ValueRange) {
+                SmallVector<Value> rows = {first};
+                for (int64_t i = 1; i < kRowGroup; ++i)
+                  rows.push_back(arith::AddIOp::create(
+                      rb, loc, first,
+                      arith::ConstantIndexOp::create(rb, loc, i)));
+                emitRows(rb, block, rows);
+                scf::YieldOp::create(rb, loc);
+              });
+        }
+        scf::ForOp::create(nb, loc, groupEnd, end, one, ValueRange(),
                            [&](OpBuilder &rb, Location, Value r, ValueRange) {
-                             emitRow(rb, block, r);
+                             emitRows(rb, block, {r});
                              scf::YieldOp::create(rb, loc);
                            });
       });
+  if (inputGrad)
+    emitStoreFence(b, loc, storePolicy);
   if (wantsParameters)
     emitParameterSums(b);
   for (Value temporary : temporaries)
