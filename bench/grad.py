@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -150,15 +149,7 @@ def torch_worker(argv):
     import torch_bench
     from norm_mlir import reference
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--min-time", type=float, default=0.4)
-    parser.add_argument("--min-reps", type=int, default=5)
-    parser.add_argument("--max-reps", type=int, default=200)
-    parser.add_argument("configs", nargs="+")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args = torch_bench.parse_worker_args(argv)
     for text in args.configs:
         op, dtype, shape = text.split(":")
         rows, n = (int(d) for d in shape.split("x"))
@@ -286,14 +277,8 @@ def main():
     shapes = QUICK_SHAPES if args.quick else SHAPES
     configs = [kernels.Config(op, dtype, rows, n) for op in args.ops
                for dtype in args.dtypes for rows, n in shapes]
-    os.makedirs(args.out, exist_ok=True)
-    print("building kernels and driver...", file=sys.stderr, flush=True)
-    driver = build(args, configs, args.out)
-    print("timing...", file=sys.stderr, flush=True)
-    load_before = os.getloadavg()[0]
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rounds = [measure(args, configs, driver) for _ in range(args.rounds)]
-    load_after = os.getloadavg()[0]
+    rounds, started, load_before, load_after = fwd.build_and_time(
+        args, configs, build, measure, "kernels and driver")
     results = fwd.combine_rounds(rounds)
 
     header = (f"norm-mlir CPU gradient benchmark (dx, dgamma, dbeta from x, "

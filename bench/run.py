@@ -171,6 +171,22 @@ def measure(args, configs, driver):
     return results
 
 
+def build_and_time(args, configs, build_fn, measure_fn, what):
+    """Builds `what` into `args.out` (`build_fn(args, configs, out)` returns
+    the driver), then times it `args.rounds` times (`measure_fn(args,
+    configs, driver)`); returns the rounds, when timing started and the load
+    average before and after."""
+    os.makedirs(args.out, exist_ok=True)
+    print(f"building {what}...", file=sys.stderr, flush=True)
+    driver = build_fn(args, configs, args.out)
+    print("timing...", file=sys.stderr, flush=True)
+    load_before = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rounds = [measure_fn(args, configs, driver) for _ in range(args.rounds)]
+    load_after = os.getloadavg()[0]
+    return rounds, started, load_before, load_after
+
+
 def combine_rounds(rounds):
     """One round per configuration, so that the ratios between the native
     implementations stay those of one interleaved measurement: the round
@@ -303,14 +319,8 @@ def main():
 
     shapes = QUICK_SHAPES if args.quick else SHAPES
     configs = configs_for(shapes, args.ops)
-    os.makedirs(args.out, exist_ok=True)
-    print("building kernels and drivers...", file=sys.stderr, flush=True)
-    driver = build(args, configs, args.out)
-    print("timing...", file=sys.stderr, flush=True)
-    load_before = os.getloadavg()[0]
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rounds = [measure(args, configs, driver) for _ in range(args.rounds)]
-    load_after = os.getloadavg()[0]
+    rounds, started, load_before, load_after = build_and_time(
+        args, configs, build, measure, "kernels and drivers")
     results = combine_rounds(rounds)
     impls = list(args.impls) + [f"v_{name}" for name, _ in args.variant]
 

@@ -31,16 +31,23 @@ def time_runs(fn, min_time, min_reps, max_reps):
     return sorted(times)
 
 
-def main():
+def parse_worker_args(argv=None):
+    """The options of a PyTorch timing process (this one, bench/grad.py's):
+    threads (set), timing limits, configs; the seed is set too."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--min-time", type=float, default=0.4)
     parser.add_argument("--min-reps", type=int, default=5)
     parser.add_argument("--max-reps", type=int, default=200)
     parser.add_argument("configs", nargs="+")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    return args
+
+
+def main():
+    args = parse_worker_args()
     for text in args.configs:
         op, dtype, shape = text.split(":")
         rows, n = (int(d) for d in shape.split("x"))

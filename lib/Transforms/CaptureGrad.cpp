@@ -174,18 +174,7 @@ FailureOr<Polynomial> Expander::expand(Expr *e) {
     break;
   }
   case ExprKind::Add:
-  case ExprKind::Sub: {
-    if (narrow(e))
-      return failure();
-    FailureOr<Polynomial> a = expand(e->getLhs());
-    FailureOr<Polynomial> b = expand(e->getRhs());
-    if (failed(a) || failed(b))
-      return failure();
-    Polynomial sum = *a;
-    add(sum, *b, e->is(ExprKind::Add) ? 1.0 : -1.0);
-    result = sum;
-    break;
-  }
+  case ExprKind::Sub:
   case ExprKind::Mul: {
     if (narrow(e))
       return failure();
@@ -193,7 +182,13 @@ FailureOr<Polynomial> Expander::expand(Expr *e) {
     FailureOr<Polynomial> b = expand(e->getRhs());
     if (failed(a) || failed(b))
       return failure();
-    result = multiply(*a, *b);
+    if (e->is(ExprKind::Mul)) {
+      result = multiply(*a, *b);
+      break;
+    }
+    Polynomial sum = *a;
+    add(sum, *b, e->is(ExprKind::Add) ? 1.0 : -1.0);
+    result = sum;
     break;
   }
   case ExprKind::Pow: {

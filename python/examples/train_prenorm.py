@@ -2,7 +2,7 @@
 """Trains a toy pre-norm transformer MLP stack for a few steps twice, from the
 same initial weights and data: once with norm_mlir.torch's LayerNorm and
 RMSNorm (the norm-mlir kernels forward and backward), once with
-torch.nn.LayerNorm and a Llama-style RMSNorm written in torch. Prints both
+torch.nn.LayerNorm and Hugging Face's LlamaRMSNorm written in torch. Prints both
 loss curves and checks that they agree.
 
     PYTHONPATH=python /usr/bin/python3 python/examples/train_prenorm.py [--steps 20]
@@ -15,19 +15,7 @@ import sys
 import torch
 
 import norm_mlir.torch as nt
-
-
-class TorchRMSNorm(torch.nn.Module):
-    """Llama's RMSNorm, in torch."""
-
-    def __init__(self, hidden, eps=1e-6):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.ones(hidden))
-        self.variance_epsilon = eps
-
-    def forward(self, h):
-        variance = h.pow(2).mean(-1, keepdim=True)
-        return self.weight * (h * torch.rsqrt(variance + self.variance_epsilon))
+from norm_mlir.testing.torch_modules import LlamaRMSNorm
 
 
 class Block(torch.nn.Module):
@@ -75,7 +63,7 @@ def main(argv=None):
 
     torch.manual_seed(0)
     reference = model(args.hidden, args.layers,
-                      (torch.nn.LayerNorm, TorchRMSNorm))
+                      (torch.nn.LayerNorm, LlamaRMSNorm))
     ours = model(args.hidden, args.layers, (nt.LayerNorm, nt.RMSNorm))
     # Same initial weights: the norm modules share parameter names.
     ours.load_state_dict(copy.deepcopy(reference.state_dict()))

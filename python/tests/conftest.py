@@ -9,6 +9,7 @@ default `build/`); the tests fail, saying so, when it is not built.
 import os
 import sys
 
+import numpy as np
 import pytest
 
 _PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,3 +31,26 @@ def jit_pipelines():
 def torch():
     """torch, or a skip when python3-torch is not installed."""
     return pytest.importorskip("torch", reason="python3-torch is not installed")
+
+
+#: numpy storage of each element type (bf16 as uint16 bit patterns).
+STORAGE = {"f32": np.float32, "f16": np.float16, "f64": np.float64,
+           "bf16": np.uint16}
+
+
+def store(values, dtype):
+    """`values` stored as `dtype`, and the stored values as float64."""
+    from norm_mlir import reference
+    if dtype == "bf16":
+        bits = reference.float_to_bf16_bits(values)
+        return bits, reference.bf16_bits_to_float(bits)
+    array = np.asarray(values).astype(STORAGE[dtype])
+    return array, array.astype(np.float64)
+
+
+def values_of(array, dtype):
+    """The float64 values of an array stored as `dtype`."""
+    from norm_mlir import reference
+    if dtype == "bf16":
+        return reference.bf16_bits_to_float(array)
+    return np.asarray(array, np.float64)

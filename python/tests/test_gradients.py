@@ -12,28 +12,11 @@ import pytest
 
 import norm_mlir
 from norm_mlir import reference
-from conftest import jit_pipelines
+from conftest import STORAGE, jit_pipelines, store, values_of
 
 PIPELINES = jit_pipelines()
-STORAGE = {"f32": np.float32, "f16": np.float16, "f64": np.float64,
-           "bf16": np.uint16}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-
-
-def store(values, dtype):
-    """`values` stored as `dtype`, and the stored values as float64."""
-    if dtype == "bf16":
-        bits = reference.float_to_bf16_bits(values)
-        return bits, reference.bf16_bits_to_float(bits)
-    array = np.asarray(values).astype(STORAGE[dtype])
-    return array, array.astype(np.float64)
-
-
-def values_of(array, dtype):
-    if dtype == "bf16":
-        return reference.bf16_bits_to_float(array)
-    return np.asarray(array, np.float64)
 
 
 def check(got, want, dtype, n=None, m=None, what=""):
@@ -191,6 +174,15 @@ def test_gradcheck_f64(torch):
             nt.rms_norm(x, g, 1e-6, residual=r))), (x, r, g))
 
 
+def backward(module, x0, dy, params):
+    """`module`'s output on a fresh copy of x0 and, after backpropagating
+    dy, the gradients of x and of `params`."""
+    x = x0.clone().requires_grad_()
+    y = module(x)
+    y.backward(dy)
+    return (y, x.grad) + tuple(p.grad for p in params)
+
+
 def _compare_with_torch(results, truths, name, kws, what):
     """Ours (results[0]) against torch (results[1]): within the tolerance of
     torch's own distance from the float64 truth, plus ours's bound; and
@@ -214,6 +206,7 @@ def test_modules_match_torch(torch, dtype):
     within the tolerances, where torch's own rounding (bf16) is allowed
     for by its distance from the float64 truth."""
     import norm_mlir.torch as nt
+    from norm_mlir.testing.torch_modules import LlamaRMSNorm
     torch_dtype = getattr(torch, dtype)
     name = "f32" if dtype == "float32" else "bf16"
     torch.manual_seed(1)
@@ -228,12 +221,7 @@ def test_modules_match_torch(torch, dtype):
         theirs.weight.uniform_(0.5, 1.5)
         theirs.bias.normal_()
     ours.load_state_dict(theirs.state_dict())
-    results = []
-    for module in (ours, theirs):
-        x = x0.clone().requires_grad_()
-        y = module(x)
-        y.backward(dy)
-        results.append((y, x.grad, module.weight.grad, module.bias.grad))
+    results = [backward(m, x0, dy, (m.weight, m.bias)) for m in (ours, theirs)]
     gv = theirs.weight.detach().double().numpy()
     bv = theirs.bias.detach().double().numpy()
     forward = reference.layer_norm(xv, gv, bv, eps=1e-5, in_dtype=name)
@@ -243,30 +231,12 @@ def test_modules_match_torch(torch, dtype):
                                   grads["dgamma"], grads["dbeta"]),
                         name, kws, ("LayerNorm out", "dx", "dgamma", "dbeta"))
 
-    class LlamaRMSNorm(torch.nn.Module):
-        def __init__(self, hidden, eps=1e-6):
-            super().__init__()
-            self.weight = torch.nn.Parameter(torch.ones(hidden))
-            self.variance_epsilon = eps
-
-        def forward(self, h):
-            dtype = h.dtype
-            h = h.to(torch.float32)
-            variance = h.pow(2).mean(-1, keepdim=True)
-            h = h * torch.rsqrt(variance + self.variance_epsilon)
-            return self.weight * h.to(dtype)
-
     ours = nt.RMSNorm(256, dtype=torch_dtype)
     theirs = LlamaRMSNorm(256).to(torch_dtype)
     with torch.no_grad():
         theirs.weight.uniform_(0.5, 1.5)
     ours.load_state_dict(theirs.state_dict())
-    results = []
-    for module in (ours, theirs):
-        x = x0.clone().requires_grad_()
-        y = module(x)
-        y.backward(dy)
-        results.append((y, x.grad, module.weight.grad))
+    results = [backward(m, x0, dy, (m.weight,)) for m in (ours, theirs)]
     gv = theirs.weight.detach().double().numpy()
     forward = reference.rms_norm(xv, gv, eps=1e-6, in_dtype=name)
     grads = reference.norm_backward("rms_norm", dyv, xv, gv, eps=1e-6,

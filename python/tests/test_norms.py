@@ -9,11 +9,9 @@ import pytest
 
 import norm_mlir
 from norm_mlir import reference
-from conftest import jit_pipelines
+from conftest import STORAGE, jit_pipelines, store, values_of
 
 PIPELINES = jit_pipelines()
-STORAGE = {"f32": np.float32, "f16": np.float16, "f64": np.float64,
-           "bf16": np.uint16}
 
 
 def make(rng, shape, dtype, data="normal"):
@@ -27,20 +25,6 @@ def make(rng, shape, dtype, data="normal"):
     else:
         raise ValueError(data)
     return store(values, dtype)
-
-
-def store(values, dtype):
-    if dtype == "bf16":
-        bits = reference.float_to_bf16_bits(values)
-        return bits, reference.bf16_bits_to_float(bits)
-    array = np.asarray(values).astype(STORAGE[dtype])
-    return array, array.astype(np.float64)
-
-
-def values_of(array, dtype):
-    if dtype == "bf16":
-        return reference.bf16_bits_to_float(array)
-    return np.asarray(array, np.float64)
 
 
 def check_close(got, want, out_dtype, n, gamma=None, data="normal"):

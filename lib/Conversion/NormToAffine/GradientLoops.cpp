@@ -478,7 +478,7 @@ void GradKernelEmitter::emit() {
   if (inputGrad)
     storePolicy = decideStorePolicy(
         b, loc, options.nontemporalThreshold, lanes,
-        ArrayRef<OpFoldResult>{OpFoldResult(numRows)},
+        ArrayRef<OpFoldResult>{memref::getMixedSize(b, loc, input, 0)},
         ArrayRef<OpFoldResult>{columns}, input, outputGrad, inputGrad,
         /*residualOutput=*/Value());
   sweeps.emplace(loc, ArrayRef<OpFoldResult>{OpFoldResult(numBlocks)},

@@ -59,7 +59,7 @@ from norm_mlir.testing import harness
 from norm_mlir.testing.chains import random_chain, random_shape
 from norm_mlir.testing.fusions import random_fuse_case
 from norm_mlir.testing.grad_cases import GradCase, random_grad_spec
-from norm_mlir.testing.norm_cases import NormCase
+from norm_mlir.testing.norm_cases import NormCase, random_layout
 
 # ---------------------------------------------------------------------------
 # Pipelines
@@ -192,13 +192,8 @@ def available_pipelines(wanted=None):
 
 def random_norm_spec(rng):
     """A random norm_cases.py spec string."""
-    op = "layer_norm" if rng.random() < 0.5 else "rms_norm"
-    rank = int(rng.choice([1, 2, 2, 2, 3, 3, 4]))
-    shape = random_shape(rng, rank)
-    axis = int(rng.integers(0, rank))
-    dtype = str(rng.choice(["f32", "f32", "f32", "f16", "bf16", "f64"]))
-    words = [f"op={op}", "shape=" + "x".join(map(str, shape)),
-             f"axis={axis}", f"dtype={dtype}"]
+    words = random_layout(rng, random_shape)
+    op, dtype = words[0].partition("=")[2], words[3].partition("=")[2]
     data = str(rng.choice(["normal"] * 6 + ["uniform"] * 3 +
                           ["large_mean", "constant", "nonfinite", "tiny", "huge",
                            "outlier"]))

@@ -18,10 +18,11 @@ import numpy as np
 
 from norm_mlir import reference
 from norm_mlir.core import kernels
-from norm_mlir.testing.norm_cases import _compare
+from norm_mlir.testing.norm_cases import RowLayout, _compare, parse_spec, \
+    random_layout
 
 @dataclass
-class GradCase:
+class GradCase(RowLayout):
     op: str = "layer_norm"
     shape: tuple = (4, 8)
     axis: int = -1
@@ -42,24 +43,11 @@ class GradCase:
 
     @staticmethod
     def parse(spec):
-        case = GradCase(spec=spec)
-        for token in spec.split():
-            key, _, value = token.partition("=")
-            if key == "shape":
-                case.shape = tuple(int(d) for d in value.split("x"))
-            elif key in ("axis", "seed"):
-                setattr(case, key, int(value))
-            elif key == "eps":
-                case.eps = float(value)
-            elif key in ("op", "dtype", "abi", "data"):
-                setattr(case, key, value)
-            elif key in ("gamma", "saved", "residual_grad", "dx", "dgamma",
-                         "dbeta", "dynamic"):
-                setattr(case, key, True)
-            else:
-                raise ValueError(f"unknown gradient case key {key!r} in {spec!r}")
-        if case.axis < 0:
-            case.axis += len(case.shape)
+        case = parse_spec(
+            GradCase(spec=spec), spec, ints=("axis", "seed"), floats=("eps",),
+            strings=("op", "dtype", "abi", "data"),
+            flags=("gamma", "saved", "residual_grad", "dx", "dgamma", "dbeta",
+                   "dynamic"))
         if not (case.dx or case.dgamma or case.dbeta):
             case.dx = True
         case.kernel()  # validates the combination
@@ -76,18 +64,6 @@ class GradCase:
 
     def kernel_ir(self, func):
         return self.kernel().ir(func)
-
-    @property
-    def rows(self):
-        return self.shape[:self.axis]
-
-    @property
-    def normalized(self):
-        return self.shape[self.axis:]
-
-    @property
-    def n(self):
-        return int(np.prod(self.normalized))
 
     def _concrete(self, shape):
         """`shape` (of the kernel, with None for dynamic dims) made concrete:
@@ -168,13 +144,8 @@ class GradCase:
 def random_grad_spec(rng, random_shape):
     """A random GradCase spec string; `random_shape(rng, rank)` draws the
     shape (chains.random_shape)."""
-    op = "layer_norm" if rng.random() < 0.5 else "rms_norm"
-    rank = int(rng.choice([1, 2, 2, 2, 3, 3, 4]))
-    shape = random_shape(rng, rank)
-    axis = int(rng.integers(0, rank))
-    dtype = str(rng.choice(["f32", "f32", "f32", "f16", "bf16", "f64"]))
-    words = [f"op={op}", "shape=" + "x".join(map(str, shape)),
-             f"axis={axis}", f"dtype={dtype}"]
+    words = random_layout(rng, random_shape)
+    op = words[0].partition("=")[2]
     for key, p in (("gamma", 0.7), ("saved", 0.6), ("residual_grad", 0.2)):
         if rng.random() < p:
             words.append(key)

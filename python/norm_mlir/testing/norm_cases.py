@@ -23,8 +23,59 @@ from norm_mlir import reference
 from norm_mlir.core import kernels
 
 
+class RowLayout:
+    """The rows and normalised dims of a case with `shape` and `axis`."""
+
+    @property
+    def rows(self):
+        return self.shape[:self.axis]
+
+    @property
+    def normalized(self):
+        return self.shape[self.axis:]
+
+    @property
+    def n(self):
+        return int(np.prod(self.normalized))
+
+
+def parse_spec(case, spec, ints=(), floats=(), strings=(), flags=()):
+    """Sets the fields of `case` from the spec string `spec`: `shape=4x7`,
+    `key=value` for the keys in `ints`, `floats` and `strings`, bare keys
+    in `flags`; a negative axis counts from the end. Returns `case`."""
+    for token in spec.split():
+        key, _, value = token.partition("=")
+        if key == "shape":
+            case.shape = tuple(int(d) for d in value.split("x"))
+        elif key in ints:
+            setattr(case, key, int(value))
+        elif key in floats:
+            setattr(case, key, float(value))
+        elif key in strings:
+            setattr(case, key, value)
+        elif key in flags:
+            setattr(case, key, True)
+        else:
+            raise ValueError(f"unknown case key {key!r} in {spec!r}")
+    if case.axis < 0:
+        case.axis += len(case.shape)
+    return case
+
+
+def random_layout(rng, random_shape):
+    """The spec words of a random op, shape (`random_shape(rng, rank)`),
+    axis and input element type."""
+    op = "layer_norm" if rng.random() < 0.5 else "rms_norm"
+    rank = int(rng.choice([1, 2, 2, 2, 3, 3, 4]))
+    shape = random_shape(rng, rank)
+    axis = int(rng.integers(0, rank))
+    dtype = str(rng.choice(["f32", "f32", "f32", "f16", "bf16", "f64"]))
+    return [f"op={op}", "shape=" + "x".join(map(str, shape)),
+            f"axis={axis}", f"dtype={dtype}"]
+
+
 @dataclass
-class NormCase:
+class NormCase(RowLayout):
     op: str = "layer_norm"
     shape: tuple = (4, 8)
     axis: int = -1
@@ -47,24 +98,12 @@ class NormCase:
 
     @staticmethod
     def parse(spec):
-        case = NormCase(spec=spec)
-        for token in spec.split():
-            key, _, value = token.partition("=")
-            if key == "shape":
-                case.shape = tuple(int(d) for d in value.split("x"))
-            elif key in ("axis", "seed"):
-                setattr(case, key, int(value))
-            elif key in ("eps", "scale"):
-                setattr(case, key, float(value))
-            elif key in ("op", "dtype", "out", "abi", "data"):
-                setattr(case, key, value)
-            elif key in ("gamma", "beta", "residual", "residual_out", "mean",
-                         "rstd", "eps_operand", "dynamic"):
-                setattr(case, key, True)
-            else:
-                raise ValueError(f"unknown case key {key!r} in {spec!r}")
-        if case.axis < 0:
-            case.axis += len(case.shape)
+        case = parse_spec(
+            NormCase(spec=spec), spec, ints=("axis", "seed"),
+            floats=("eps", "scale"),
+            strings=("op", "dtype", "out", "abi", "data"),
+            flags=("gamma", "beta", "residual", "residual_out", "mean", "rstd",
+                   "eps_operand", "dynamic"))
         if not case.out:
             case.out = case.dtype
         if case.op == "rms_norm" and (case.beta or case.mean):
@@ -87,18 +126,6 @@ class NormCase:
     def kernel_ir(self, func):
         """A func.func named `func` computing this case."""
         return self.kernel().ir(func)
-
-    @property
-    def rows(self):
-        return self.shape[:self.axis]
-
-    @property
-    def normalized(self):
-        return self.shape[self.axis:]
-
-    @property
-    def n(self):
-        return int(np.prod(self.normalized))
 
     def operands(self):
         """(name, role, shape, dtype) for the op's inputs, in order."""

@@ -109,3 +109,22 @@ func.func @default_below_threshold(%x: memref<4096x2047xf32>, %o: memref<4096x20
   norm.rms_norm eps(1.0e-6) ins(%x : memref<4096x2047xf32>) outs(%o : memref<4096x2047xf32>)
   return
 }
+
+// -----
+
+// A gradient's dx takes the same policy: 64 x 1000 f32 >= the threshold,
+// so the aligned vectors of each row are streamed, and the op ends with
+// an sfence.
+// NT-LABEL: func @gradient_dx
+// NT:         affine.parallel
+// NT:           vector.store %{{.*}}, %[[DX:.*]][%{{.*}}, %{{.*}}] {alignment = 64 : i64, nontemporal = true} : memref<64x1000xf32>, vector<16xf32>
+// NT:         llvm.call_intrinsic "llvm.x86.sse.sfence"
+// DEFAULT-LABEL: func @gradient_dx
+// DEFAULT-NOT:   nontemporal = true
+// DEFAULT-NOT:   sfence
+// DEFAULT:       return
+func.func @gradient_dx(%x: memref<64x1000xf32>, %dy: memref<64x1000xf32>, %r: memref<64xf32>, %dx: memref<64x1000xf32>) {
+  norm.rms_norm_grad ins(%x : memref<64x1000xf32>) dy(%dy : memref<64x1000xf32>) rstd(%r : memref<64xf32>)
+      outs dx(%dx : memref<64x1000xf32>)
+  return
+}

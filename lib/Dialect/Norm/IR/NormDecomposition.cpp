@@ -136,6 +136,30 @@ private:
 };
 } // namespace
 
+/// The sizes of the tensor or memref `value`.
+static SmallVector<OpFoldResult> getSizes(OpBuilder &b, Location loc,
+                                          Value value) {
+  if (isa<RankedTensorType>(value.getType()))
+    return tensor::getMixedSizes(b, loc, value);
+  return memref::getMixedSizes(b, loc, value);
+}
+
+/// The maps of a space of rank `rank` whose dims from `axis` on are
+/// normalised: onto itself, onto the row dims and onto the normalised dims.
+struct RowMaps {
+  AffineMap full, rows, normalized;
+};
+
+static RowMaps getRowMaps(OpBuilder &b, int64_t rank, int64_t axis) {
+  SmallVector<AffineExpr> rowExprs, normExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? rowExprs : normExprs).push_back(b.getAffineDimExpr(d));
+  MLIRContext *ctx = b.getContext();
+  return {b.getMultiDimIdentityMap(rank),
+          AffineMap::get(rank, 0, rowExprs, ctx),
+          AffineMap::get(rank, 0, normExprs, ctx)};
+}
+
 /// A new uninitialised temporary of `sizes`: a `tensor.empty`, or a
 /// `memref.alloc` added to `temporaries` for the caller to free.
 static Value createTemporaryOfSizes(OpBuilder &b, Location loc, bool onTensors,
@@ -237,21 +261,16 @@ SmallVector<Value> LinalgDecomposer::emitRowGeneric(ValueRange inputs,
 }
 
 void LinalgDecomposer::buildMaps() {
-  MLIRContext *ctx = b.getContext();
-  fullMap = b.getMultiDimIdentityMap(rank);
-  SmallVector<AffineExpr> rowExprs, normExprs, pivotExprs;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (d < axis) {
-      rowExprs.push_back(b.getAffineDimExpr(d));
-      pivotExprs.push_back(b.getAffineDimExpr(d));
-    } else {
-      normExprs.push_back(b.getAffineDimExpr(d));
-      pivotExprs.push_back(b.getAffineConstantExpr(0));
-    }
-  }
-  rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
-  normMap = AffineMap::get(rank, 0, normExprs, ctx);
-  pivotMap = AffineMap::get(rank, 0, pivotExprs, ctx);
+  RowMaps maps = getRowMaps(b, rank, axis);
+  fullMap = maps.full;
+  rowMap = maps.rows;
+  normMap = maps.normalized;
+  // The row's first element: the row dims, then 0 in every normalised dim.
+  SmallVector<AffineExpr> pivotExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    pivotExprs.push_back(d < axis ? b.getAffineDimExpr(d)
+                                  : b.getAffineConstantExpr(0));
+  pivotMap = AffineMap::get(rank, 0, pivotExprs, b.getContext());
 }
 
 void LinalgDecomposer::emitResidualSum() {
@@ -394,10 +413,7 @@ Value LinalgDecomposer::emitOutput() {
 }
 
 void LinalgDecomposer::setUp() {
-  if (onTensors)
-    inputSizes = tensor::getMixedSizes(b, loc, op.getInput());
-  else
-    inputSizes = memref::getMixedSizes(b, loc, op.getInput());
+  inputSizes = getSizes(b, loc, op.getInput());
   buildMaps();
 
   rowSize = createRowSize(b, loc, computeType,
@@ -734,17 +750,11 @@ SmallVector<Value> GradDecomposer::emitParameterGradients() {
 }
 
 FailureOr<SmallVector<Value>> GradDecomposer::decompose() {
-  if (onTensors)
-    sizes = tensor::getMixedSizes(b, loc, op.getInput());
-  else
-    sizes = memref::getMixedSizes(b, loc, op.getInput());
-  MLIRContext *ctx = b.getContext();
-  fullMap = b.getMultiDimIdentityMap(rank);
-  SmallVector<AffineExpr> rowExprs, normExprs;
-  for (int64_t d = 0; d < rank; ++d)
-    (d < axis ? rowExprs : normExprs).push_back(b.getAffineDimExpr(d));
-  rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
-  normMap = AffineMap::get(rank, 0, normExprs, ctx);
+  sizes = getSizes(b, loc, op.getInput());
+  RowMaps maps = getRowMaps(b, rank, axis);
+  fullMap = maps.full;
+  rowMap = maps.rows;
+  normMap = maps.normalized;
   rowSize = createRowSize(b, loc, computeType,
                           ArrayRef<OpFoldResult>(sizes).drop_front(axis));
 

@@ -193,8 +193,15 @@ static LogicalResult verifyEpsilonAttr(Operation *op,
 /// The checks that every norm op makes of its input and axis: rank >= 1,
 /// shaped operands all tensors or all memrefs, `axis` in range, a float
 /// element type and non-empty normalised dimensions.
-static LogicalResult verifyInputLayout(Operation *op, ShapedType inputType,
-                                       int64_t axis) {
+/// The input's shape, split at the axis, and element type.
+struct InputLayout {
+  ArrayRef<int64_t> shape, rowShape, normalizedShape;
+  Type elementType;
+};
+
+static FailureOr<InputLayout> verifyInputLayout(Operation *op,
+                                                ShapedType inputType,
+                                                int64_t axis) {
   int64_t rank = inputType.getRank();
   if (rank < 1)
     return op->emitOpError("expects an input of rank >= 1");
@@ -219,21 +226,20 @@ static LogicalResult verifyInputLayout(Operation *op, ShapedType inputType,
   if (!isa<FloatType>(elementType))
     return op->emitOpError("expects a floating-point input element type, got ")
            << elementType;
-  for (int64_t dim : inputType.getShape().drop_front(axis))
+  ArrayRef<int64_t> shape = inputType.getShape();
+  for (int64_t dim : shape.drop_front(axis))
     if (dim == 0)
       return op->emitOpError("expects non-empty normalised dimensions");
-  return success();
+  return InputLayout{shape, shape.take_front(axis), shape.drop_front(axis),
+                     elementType};
 }
 
 static LogicalResult verifyNormOp(NormOpInterface op) {
-  ShapedType inputType = op.getInputType();
-  if (failed(verifyInputLayout(op, inputType, op.getNormalizedAxis())))
+  FailureOr<InputLayout> layout =
+      verifyInputLayout(op, op.getInputType(), op.getNormalizedAxis());
+  if (failed(layout))
     return failure();
-  int64_t axis = op.getNormalizedAxis();
-  ArrayRef<int64_t> shape = inputType.getShape();
-  ArrayRef<int64_t> rowShape = shape.take_front(axis);
-  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
-  Type elementType = inputType.getElementType();
+  auto [shape, rowShape, normalizedShape, elementType] = *layout;
 
   if (failed(verifyOutput(op, shape)))
     return failure();
@@ -303,14 +309,11 @@ static LogicalResult verifyGradientInit(Operation *op, Value value,
 }
 
 static LogicalResult verifyNormGradOp(NormGradOpInterface op) {
-  ShapedType inputType = op.getInputType();
-  if (failed(verifyInputLayout(op, inputType, op.getNormalizedAxis())))
+  FailureOr<InputLayout> layout =
+      verifyInputLayout(op, op.getInputType(), op.getNormalizedAxis());
+  if (failed(layout))
     return failure();
-  int64_t axis = op.getNormalizedAxis();
-  ArrayRef<int64_t> shape = inputType.getShape();
-  ArrayRef<int64_t> rowShape = shape.take_front(axis);
-  ArrayRef<int64_t> normalizedShape = shape.drop_front(axis);
-  Type elementType = inputType.getElementType();
+  auto [shape, rowShape, normalizedShape, elementType] = *layout;
 
   if (failed(
           verifyOperandShape(op, op.getOutputGrad(), "dy", shape, "input")) ||
@@ -468,8 +471,11 @@ struct FoldConstantEps : public OpRewritePattern<OpTy> {
 // Per-op hooks, forwarding to the shared implementations.
 //===----------------------------------------------------------------------===//
 
-#define NORM_DEFINE_COMMON_HOOKS(OP)                                           \
-  LogicalResult OP::verify() { return verifyNormOp(*this); }                  \
+/// The hooks of every norm op (forward and gradient): its verifier and
+/// linalg decomposition (`VERIFY`, `DECOMPOSE`), memory effects and result
+/// shapes.
+#define NORM_DEFINE_HOOKS(OP, VERIFY, DECOMPOSE)                               \
+  LogicalResult OP::verify() { return VERIFY(*this); }                         \
   void OP::getEffects(                                                         \
       SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
           &effects) {                                                          \
@@ -480,37 +486,24 @@ struct FoldConstantEps : public OpRewritePattern<OpTy> {
     return reifyNormOpResultShapes(*this, b, reifiedReturnShapes);             \
   }                                                                            \
   FailureOr<SmallVector<Value>> OP::decomposeOperation(OpBuilder &b) {         \
-    return decomposeToLinalg(b, *this);                                        \
-  }                                                                            \
+    return DECOMPOSE(b, *this);                                                \
+  }
+
+/// The forward ops also have canonicalisation patterns.
+#define NORM_DEFINE_FORWARD_HOOKS(OP)                                          \
+  NORM_DEFINE_HOOKS(OP, verifyNormOp, decomposeToLinalg)                       \
   void OP::getCanonicalizationPatterns(RewritePatternSet &results,             \
                                        MLIRContext *context) {                 \
     results.add<DropIdentityAffine<OP>, FoldConstantEps<OP>>(context);         \
   }
 
-NORM_DEFINE_COMMON_HOOKS(LayerNormOp)
-NORM_DEFINE_COMMON_HOOKS(RMSNormOp)
+NORM_DEFINE_FORWARD_HOOKS(LayerNormOp)
+NORM_DEFINE_FORWARD_HOOKS(RMSNormOp)
+NORM_DEFINE_HOOKS(LayerNormGradOp, verifyNormGradOp, decomposeGradToLinalg)
+NORM_DEFINE_HOOKS(RMSNormGradOp, verifyNormGradOp, decomposeGradToLinalg)
 
-#undef NORM_DEFINE_COMMON_HOOKS
-
-#define NORM_DEFINE_GRAD_HOOKS(OP)                                             \
-  LogicalResult OP::verify() { return verifyNormGradOp(*this); }               \
-  void OP::getEffects(                                                         \
-      SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>      \
-          &effects) {                                                          \
-    getNormOpEffects(*this, effects);                                          \
-  }                                                                            \
-  LogicalResult OP::reifyResultShapes(                                         \
-      OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {        \
-    return reifyNormOpResultShapes(*this, b, reifiedReturnShapes);             \
-  }                                                                            \
-  FailureOr<SmallVector<Value>> OP::decomposeOperation(OpBuilder &b) {         \
-    return decomposeGradToLinalg(b, *this);                                    \
-  }
-
-NORM_DEFINE_GRAD_HOOKS(LayerNormGradOp)
-NORM_DEFINE_GRAD_HOOKS(RMSNormGradOp)
-
-#undef NORM_DEFINE_GRAD_HOOKS
+#undef NORM_DEFINE_FORWARD_HOOKS
+#undef NORM_DEFINE_HOOKS
 
 #define GET_OP_CLASSES
 #include "norm/Dialect/Norm/IR/NormOps.cpp.inc"
