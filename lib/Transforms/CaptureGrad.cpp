@@ -264,6 +264,38 @@ static void collectAtoms(const Polynomial &p, llvm::SetVector<Expr *> &atoms) {
       atoms.insert(atom);
 }
 
+/// Proves that `rstd`, an inverse square root along the rows, is the rstd
+/// of the norm of `x` (`layerNorm`, normalised from `axis`) with the
+/// epsilon added under its root, and records that epsilon in `match`.
+static LogicalResult matchRecomputedRstd(ExprTranslator &translator, Expr *rstd,
+                                         ShapedType rootType, bool layerNorm,
+                                         unsigned axis, Expr *x,
+                                         GradMatch &match) {
+  Expr *radicand = stripCasts(rstd->getOperand());
+  if (!radicand->is(ExprKind::Add))
+    return failure();
+  for (Expr *eps : {radicand->getLhs(), radicand->getRhs()}) {
+    eps = stripCasts(eps);
+    StatisticTarget target;
+    target.isLayerNorm = layerNorm;
+    target.axis = axis;
+    target.inputs.push_back(x);
+    if (eps->is(ExprKind::Constant))
+      target.epsilon = eps->getNumber();
+    else if (eps->is(ExprKind::Scalar) && isa<FloatType>(eps->getType()))
+      target.epsValue = eps->getValue();
+    else
+      continue;
+    if (failed(matchRowStatistic(translator, rstd, rootType, RowStatistic::Rstd,
+                                 target)))
+      continue;
+    match.epsilon = target.epsilon;
+    match.epsScalar = target.epsValue;
+    return success();
+  }
+  return failure();
+}
+
 FailureOr<GradMatch>
 mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
                                         ShapedType rootType,
@@ -343,6 +375,13 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
   params.erase(std::unique(params.begin(), params.end()), params.end());
   llvm::sort(rows);
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  // Statistics recomputed from x (JAX): an inverse square root along the
+  // rows, proven below to be x's rstd.
+  SmallVector<Expr *> rstds(rows);
+  for (Expr *atom : atoms)
+    if (atom->is(ExprKind::Pow) && atom->getNumber() == -0.5 &&
+        (atom->getDeps() & ~rowDims) == 0 && !llvm::is_contained(rstds, atom))
+      rstds.push_back(atom);
 
   Type f64 = Float64Type::get(rootType.getContext());
   Expr *invN = ctx.constant(1.0 / static_cast<double>(n), f64);
@@ -356,9 +395,15 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
         if (x == dy)
           continue;
         for (Expr *gamma : gammas)
-          for (Expr *rstd : rows)
-            for (Expr *mean : layerNorm ? ArrayRef<Expr *>(rows)
-                                        : ArrayRef<Expr *>(noMean)) {
+          for (Expr *rstd : rstds) {
+            bool saved = rstd->is(ExprKind::Load);
+            // Recomputed: the mean is x's, the one candidate.
+            SmallVector<Expr *> recomputedMean = {
+                layerNorm ? meanOf(ctx.ext(x, f64)) : nullptr};
+            ArrayRef<Expr *> means = !saved ? ArrayRef<Expr *>(recomputedMean)
+                                     : layerNorm ? ArrayRef<Expr *>(rows)
+                                                 : ArrayRef<Expr *>(noMean);
+            for (Expr *mean : means) {
               if (mean == rstd && layerNorm)
                 continue;
               // The formula in f64, over the reads (casts are looked
@@ -399,11 +444,17 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
               match.input = x->getValue();
               match.outputGrad = dy->getValue();
               match.gamma = gamma ? gamma->getValue() : Value();
-              match.mean = mean ? mean->getValue() : Value();
-              match.rstd = rstd->getValue();
               match.residualGrad = residual ? residual->getValue() : Value();
-              return match;
+              if (saved) {
+                match.mean = mean ? mean->getValue() : Value();
+                match.rstd = rstd->getValue();
+                return match;
+              }
+              if (succeeded(matchRecomputedRstd(translator, rstd, rootType,
+                                                layerNorm, axis, x, match)))
+                return match;
             }
+          }
       }
   }
   reason = "not the input gradient of a norm";

@@ -79,11 +79,16 @@ struct GradMatch {
   /// and a residual gradient added into dx (null when absent). The row
   /// statistics may carry unit dims in the normalised positions.
   Value input, outputGrad, gamma, mean, rstd, residualGrad;
+  /// When the statistics are recomputed from x (mean and rstd null): the
+  /// epsilon of their root, a constant or a run-time scalar.
+  std::optional<double> epsilon;
+  Value epsScalar;
 };
 
 /// Proves that `root`, the expression of a tensor of type `rootType` read at
-/// the identity, is the input gradient of a LayerNorm or RMSNorm with saved
-/// statistics (CaptureGrad.cpp). On failure sets `reason`.
+/// the identity, is the input gradient of a LayerNorm or RMSNorm, with
+/// saved statistics or statistics recomputed from x (CaptureGrad.cpp). On
+/// failure sets `reason`.
 FailureOr<GradMatch> matchInputGradient(ExprTranslator &translator, Expr *root,
                                         ShapedType rootType, StringRef &reason);
 

@@ -373,9 +373,18 @@ static Operation *buildGradOp(PatternRewriter &rewriter, Root root,
   Value mean = match.mean
                    ? collapseToRows(rewriter, loc, match.mean, match.axis)
                    : Value();
-  Value rstd = collapseToRows(rewriter, loc, match.rstd, match.axis);
-  if (!rstd || (match.isLayerNorm && !mean))
+  Value rstd = match.rstd
+                   ? collapseToRows(rewriter, loc, match.rstd, match.axis)
+                   : Value();
+  bool saved = static_cast<bool>(match.rstd);
+  if (saved && (!rstd || (match.isLayerNorm && !mean)))
     return nullptr;
+  // Recomputed statistics: the epsilon of their root.
+  FloatAttr epsAttr;
+  if (match.epsilon)
+    epsAttr = getEpsilonAttr(
+        rewriter, *match.epsilon,
+        getComputeElementType(getElementTypeOrSelf(match.input)));
   Value gamma =
       dropLeadingUnitDims(rewriter, loc, match.gamma, rank - match.axis);
   SmallVector<OpFoldResult> sizes =
@@ -388,13 +397,13 @@ static Operation *buildGradOp(PatternRewriter &rewriter, Root root,
   if (match.isLayerNorm)
     return LayerNormGradOp::create(
         rewriter, loc, TypeRange{init.getType()}, match.input, match.outputGrad,
-        gamma, mean, rstd, match.residualGrad,
-        /*eps_value=*/Value(), init, /*gamma_grad_init=*/Value(),
-        /*beta_grad_init=*/Value(), axisAttr, FloatAttr());
-  return RMSNormGradOp::create(
-      rewriter, loc, TypeRange{init.getType()}, match.input, match.outputGrad,
-      gamma, rstd, match.residualGrad, /*eps_value=*/Value(), init,
-      /*gamma_grad_init=*/Value(), axisAttr, FloatAttr());
+        gamma, mean, rstd, match.residualGrad, match.epsScalar, init,
+        /*gamma_grad_init=*/Value(), /*beta_grad_init=*/Value(), axisAttr,
+        epsAttr);
+  return RMSNormGradOp::create(rewriter, loc, TypeRange{init.getType()},
+                               match.input, match.outputGrad, gamma, rstd,
+                               match.residualGrad, match.epsScalar, init,
+                               /*gamma_grad_init=*/Value(), axisAttr, epsAttr);
 }
 
 namespace {

@@ -7,7 +7,7 @@
 // case. Near misses: gradients-near-miss.mlir.
 
 // EQUIV-NOT: FAIL
-// EQUIV: {{^}}4 passed, 0 failed
+// EQUIV: {{^}}6 passed, 0 failed
 
 // torch's native_layer_norm_backward decomposition (grad_x_hat * N - sum -
 // x_hat * sum(x_hat * grad_x_hat), times rstd / N), in TOSA with keepdim
@@ -134,4 +134,93 @@ func.func @rms_norm_backward_bf16(%dy: tensor<2x64xbf16>, %x: tensor<2x64xbf16>,
   %dxf = tosa.mul %d, %rstd, %shift : (tensor<2x64xf32>, tensor<2x1xf32>, tensor<1xi8>) -> tensor<2x64xf32>
   %dx = tosa.cast %dxf : (tensor<2x64xf32>) -> tensor<2x64xbf16>
   return %dx : tensor<2x64xbf16>
+}
+
+// -----
+
+// Statistics rematerialised from x, as JAX's autodiff emits them: the mean
+// and the inverse standard deviation recomputed in the backward graph. The
+// op recomputes them too, with the eps found under the root.
+// CHECK-LABEL: func @jax_layer_norm_backward_recomputed
+// CHECK-SAME: (%[[DY:[^:]*]]: tensor<6x32xf32>, %[[X:[^:]*]]: tensor<6x32xf32>, %[[W:[^:]*]]: tensor<32xf32>)
+// CHECK: %[[DX:.*]] = norm.layer_norm_grad eps(1.0e-05) ins(%[[X]] : tensor<6x32xf32>) dy(%[[DY]] : tensor<6x32xf32>) gamma(%[[W]] : tensor<32xf32>) outs dx(%{{.*}} : tensor<6x32xf32>) -> tensor<6x32xf32>
+// CHECK-NOT: tosa.rsqrt
+// CHECK: return %[[DX]]
+func.func @jax_layer_norm_backward_recomputed(%dy: tensor<6x32xf32>, %x: tensor<6x32xf32>, %w: tensor<32xf32>) -> tensor<6x32xf32> {
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %inv_n = "tosa.const"() <{values = dense<3.125000e-02> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %eps = "tosa.const"() <{values = dense<1.0e-05> : tensor<1x1xf32>}> : () -> tensor<1x1xf32>
+  %shape = tosa.const_shape {values = dense<[1, 32]> : tensor<2xindex>} : () -> !tosa.shape<2>
+  %w2 = tosa.reshape %w, %shape : (tensor<32xf32>, !tosa.shape<2>) -> tensor<1x32xf32>
+  %sx = tosa.reduce_sum %x {axis = 1 : i32} : (tensor<6x32xf32>) -> tensor<6x1xf32>
+  %mean = tosa.mul %sx, %inv_n, %shift : (tensor<6x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<6x1xf32>
+  %xc = tosa.sub %x, %mean : (tensor<6x32xf32>, tensor<6x1xf32>) -> tensor<6x32xf32>
+  %sq = tosa.mul %xc, %xc, %shift : (tensor<6x32xf32>, tensor<6x32xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  %ss = tosa.reduce_sum %sq {axis = 1 : i32} : (tensor<6x32xf32>) -> tensor<6x1xf32>
+  %var = tosa.mul %ss, %inv_n, %shift : (tensor<6x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<6x1xf32>
+  %ve = tosa.add %var, %eps : (tensor<6x1xf32>, tensor<1x1xf32>) -> tensor<6x1xf32>
+  %rstd = tosa.rsqrt %ve : (tensor<6x1xf32>) -> tensor<6x1xf32>
+  %xhat = tosa.mul %xc, %rstd, %shift : (tensor<6x32xf32>, tensor<6x1xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  %g = tosa.mul %dy, %w2, %shift : (tensor<6x32xf32>, tensor<1x32xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  %s1 = tosa.reduce_sum %g {axis = 1 : i32} : (tensor<6x32xf32>) -> tensor<6x1xf32>
+  %m1 = tosa.mul %s1, %inv_n, %shift : (tensor<6x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<6x1xf32>
+  %p = tosa.mul %g, %xhat, %shift : (tensor<6x32xf32>, tensor<6x32xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  %s2 = tosa.reduce_sum %p {axis = 1 : i32} : (tensor<6x32xf32>) -> tensor<6x1xf32>
+  %m2 = tosa.mul %s2, %inv_n, %shift : (tensor<6x1xf32>, tensor<1x1xf32>, tensor<1xi8>) -> tensor<6x1xf32>
+  %t = tosa.mul %xhat, %m2, %shift : (tensor<6x32xf32>, tensor<6x1xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  %d0 = tosa.sub %g, %m1 : (tensor<6x32xf32>, tensor<6x1xf32>) -> tensor<6x32xf32>
+  %d1 = tosa.sub %d0, %t : (tensor<6x32xf32>, tensor<6x32xf32>) -> tensor<6x32xf32>
+  %dx = tosa.mul %rstd, %d1, %shift : (tensor<6x1xf32>, tensor<6x32xf32>, tensor<1xi8>) -> tensor<6x32xf32>
+  return %dx : tensor<6x32xf32>
+}
+
+// -----
+
+// RMSNorm, statistics recomputed, eps a run-time scalar.
+// CHECK-LABEL: func @rms_norm_backward_recomputed_runtime_eps
+// CHECK-SAME: (%[[DY:[^:]*]]: tensor<3x16xf32>, %[[X:[^:]*]]: tensor<3x16xf32>, %[[E:[^:]*]]: f32)
+// CHECK: norm.rms_norm_grad eps(%[[E]] : f32) ins(%[[X]] : tensor<3x16xf32>) dy(%[[DY]] : tensor<3x16xf32>) outs dx
+#id3 = affine_map<(d0, d1) -> (d0, d1)>
+#row3 = affine_map<(d0, d1) -> (d0)>
+#r1 = affine_map<(d0) -> (d0)>
+func.func @rms_norm_backward_recomputed_runtime_eps(%dy: tensor<3x16xf32>, %x: tensor<3x16xf32>, %eps: f32) -> tensor<3x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 16.0 : f32
+  %e = tensor.empty() : tensor<3x16xf32>
+  %er = tensor.empty() : tensor<3xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%er : tensor<3xf32>) -> tensor<3xf32>
+  %ss = linalg.generic {indexing_maps = [#id3, #row3], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x16xf32>) outs(%acc : tensor<3xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %sq = arith.mulf %a, %a : f32
+      %r = arith.addf %o, %sq : f32
+      linalg.yield %r : f32
+  } -> tensor<3xf32>
+  %rstd = linalg.generic {indexing_maps = [#r1, #r1], iterator_types = ["parallel"]}
+      ins(%ss : tensor<3xf32>) outs(%er : tensor<3xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %ms = arith.divf %a, %n : f32
+      %v = arith.addf %ms, %eps : f32
+      %r = math.rsqrt %v : f32
+      linalg.yield %r : f32
+  } -> tensor<3xf32>
+  %sd = linalg.generic {indexing_maps = [#id3, #id3, #row3, #row3], iterator_types = ["parallel", "reduction"]}
+      ins(%dy, %x, %rstd : tensor<3x16xf32>, tensor<3x16xf32>, tensor<3xf32>) outs(%acc : tensor<3xf32>) {
+    ^bb0(%d: f32, %a: f32, %r: f32, %o: f32):
+      %xh = arith.mulf %a, %r : f32
+      %p = arith.mulf %d, %xh : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+  } -> tensor<3xf32>
+  %dx = linalg.generic {indexing_maps = [#id3, #id3, #row3, #row3, #id3], iterator_types = ["parallel", "parallel"]}
+      ins(%dy, %x, %rstd, %sd : tensor<3x16xf32>, tensor<3x16xf32>, tensor<3xf32>, tensor<3xf32>) outs(%e : tensor<3x16xf32>) {
+    ^bb0(%d: f32, %a: f32, %r: f32, %s: f32, %o: f32):
+      %xh = arith.mulf %a, %r : f32
+      %m = arith.divf %s, %n : f32
+      %t = arith.mulf %xh, %m : f32
+      %u = arith.subf %d, %t : f32
+      %v = arith.mulf %r, %u : f32
+      linalg.yield %v : f32
+  } -> tensor<3x16xf32>
+  return %dx : tensor<3x16xf32>
 }
