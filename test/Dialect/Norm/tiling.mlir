@@ -91,3 +91,37 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
+
+// -----
+
+// A gradient computing dx alone tiles like the forward ops: slabs of whole
+// rows of x, dy, the residual gradient and dx, the saved statistics sliced
+// along the rows, gamma whole.
+// CHECK-LABEL: func @tile_layer_norm_grad_dx
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<16x64xf32>, %[[DY:[^:]*]]: tensor<16x64xf32>, %[[G:[^:]*]]: tensor<64xf32>, %[[M:[^:]*]]: tensor<16xf32>, %[[R:[^:]*]]: tensor<16xf32>, %[[DR:[^:]*]]: tensor<16x64xf32>)
+// CHECK: scf.forall (%[[T:.*]]) in (2) shared_outs(%[[ACC:.*]] = %{{.*}})
+// CHECK:   %[[I:.*]] = affine.apply #{{.*}}(%[[T]])
+// CHECK:   %[[XS:.*]] = tensor.extract_slice %[[X]][%[[I]], 0] [8, 64] [1, 1]
+// CHECK:   %[[DYS:.*]] = tensor.extract_slice %[[DY]][%[[I]], 0] [8, 64] [1, 1]
+// CHECK:   %[[MS:.*]] = tensor.extract_slice %[[M]][%[[I]]] [8] [1]
+// CHECK:   %[[RS:.*]] = tensor.extract_slice %[[R]][%[[I]]] [8] [1]
+// CHECK:   %[[DRS:.*]] = tensor.extract_slice %[[DR]][%[[I]], 0] [8, 64] [1, 1]
+// CHECK:   %[[OS:.*]] = tensor.extract_slice %[[ACC]][%[[I]], 0] [8, 64] [1, 1]
+// CHECK:   %[[D:.*]] = norm.layer_norm_grad ins(%[[XS]] : tensor<8x64xf32>) dy(%[[DYS]] : tensor<8x64xf32>) gamma(%[[G]] : tensor<64xf32>) mean(%[[MS]] : tensor<8xf32>) rstd(%[[RS]] : tensor<8xf32>) residual_grad(%[[DRS]] : tensor<8x64xf32>) outs dx(%[[OS]] : tensor<8x64xf32>)
+// CHECK:   tensor.parallel_insert_slice %[[D]] into %[[ACC]][%[[I]], 0] [8, 64] [1, 1]
+func.func @tile_layer_norm_grad_dx(%x: tensor<16x64xf32>, %dy: tensor<16x64xf32>, %g: tensor<64xf32>,
+                                   %m: tensor<16xf32>, %r: tensor<16xf32>, %dr: tensor<16x64xf32>) -> tensor<16x64xf32> {
+  %o = tensor.empty() : tensor<16x64xf32>
+  %dx = norm.layer_norm_grad ins(%x : tensor<16x64xf32>) dy(%dy : tensor<16x64xf32>) gamma(%g : tensor<64xf32>)
+      mean(%m : tensor<16xf32>) rstd(%r : tensor<16xf32>) residual_grad(%dr : tensor<16x64xf32>)
+      outs dx(%o : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %dx : tensor<16x64xf32>
+}
+
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %op = transform.structured.match ops{["norm.layer_norm_grad"]} in %root : (!transform.any_op) -> !transform.any_op
+    %tiled, %loop = transform.structured.tile_using_forall %op tile_sizes [8] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.yield
+  }
+}

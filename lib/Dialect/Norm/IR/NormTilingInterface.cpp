@@ -3,7 +3,10 @@
 // Norm ops tile along their row dimensions `[0, axis)`: each row is
 // normalised independently, so a tile is a slab of whole rows. The normalised
 // dimensions are not part of the iteration domain (a tile must see a whole
-// row to compute its statistics).
+// row to compute its statistics). The gradient ops tile alike when they
+// compute dx alone; with dgamma or dbeta, sums over every row, their row
+// dims are reductions, and they refuse to be tiled (a tile would write the
+// sums of its own rows only).
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,35 +55,28 @@ static void getRowSlabPosition(OpBuilder &b, Location loc, Value value,
   }
 }
 
-static SmallVector<utils::IteratorType> getNormLoopIteratorTypes(
-    NormOpInterface op) {
-  return SmallVector<utils::IteratorType>(op.getNormalizedAxis(),
-                                          utils::IteratorType::parallel);
-}
-
-static SmallVector<Range> getNormIterationDomain(NormOpInterface op,
-                                                 OpBuilder &b) {
-  Location loc = op->getLoc();
-  SmallVector<OpFoldResult> sizes = getShapedSizes(b, loc, op.getInput());
+static SmallVector<Range> getNormIterationDomain(Value input, int64_t axis,
+                                                 OpBuilder &b, Location loc) {
+  SmallVector<OpFoldResult> sizes = getShapedSizes(b, loc, input);
   SmallVector<Range> domain;
-  for (int64_t dim = 0, e = op.getNormalizedAxis(); dim < e; ++dim)
+  for (int64_t dim = 0; dim < axis; ++dim)
     domain.push_back(Range{b.getIndexAttr(0), sizes[dim], b.getIndexAttr(1)});
   return domain;
 }
 
-static FailureOr<TilingResult>
-getNormTiledImplementation(NormOpInterface op, OpBuilder &b,
-                           ArrayRef<OpFoldResult> offsets,
-                           ArrayRef<OpFoldResult> sizes) {
+/// The tile of the rows `offsets`, `sizes` of `op` (normalising `[axis,
+/// rank)`): full-rank operands as slabs of whole rows, row-shaped ones
+/// sliced along the rows, scalars and the `whole` operands (gamma, beta)
+/// as they are.
+static FailureOr<TilingResult> getNormTiledImplementation(
+    Operation *op, int64_t axis, int64_t rank, ValueRange whole, OpBuilder &b,
+    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes) {
   Location loc = op->getLoc();
-  int64_t axis = op.getNormalizedAxis();
-  int64_t rank = op.getInputType().getRank();
   SmallVector<Value> tiledOperands;
   SmallVector<Operation *> slices;
   for (Value operand : op->getOperands()) {
     auto shaped = dyn_cast<ShapedType>(operand.getType());
-    // Scalars, gamma and beta are shared by every row: pass them whole.
-    if (!shaped || (operand == op.getGamma() || operand == op.getBeta())) {
+    if (!shaped || llvm::is_contained(whole, operand)) {
       tiledOperands.push_back(operand);
       continue;
     }
@@ -91,7 +87,7 @@ getNormTiledImplementation(NormOpInterface op, OpBuilder &b,
                          fullSizes);
       slice = getSlice(b, loc, operand, fullOffsets, fullSizes);
     } else {
-      // Row-shaped destinations (mean, rstd).
+      // Row-shaped operands and destinations (mean, rstd).
       slice = getSlice(b, loc, operand, offsets, sizes);
     }
     tiledOperands.push_back(slice);
@@ -99,11 +95,10 @@ getNormTiledImplementation(NormOpInterface op, OpBuilder &b,
   }
 
   SmallVector<Type> resultTypes;
-  if (op.hasPureTensorSemantics()) {
-    auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+  auto dpsOp = cast<DestinationStyleOpInterface>(op);
+  if (dpsOp.hasPureTensorSemantics())
     for (OpOperand &init : dpsOp.getDpsInitsMutable())
       resultTypes.push_back(tiledOperands[init.getOperandNumber()].getType());
-  }
   Operation *tiledOp = mlir::clone(b, op, resultTypes, tiledOperands);
   return TilingResult{{tiledOp},
                       SmallVector<Value>(tiledOp->getResults()),
@@ -111,16 +106,15 @@ getNormTiledImplementation(NormOpInterface op, OpBuilder &b,
 }
 
 static LogicalResult getNormResultTilePosition(
-    NormOpInterface op, OpBuilder &b, unsigned resultNumber,
-    ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
-    SmallVector<OpFoldResult> &resultOffsets,
+    Operation *op, int64_t axis, int64_t rank, OpBuilder &b,
+    unsigned resultNumber, ArrayRef<OpFoldResult> offsets,
+    ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,
     SmallVector<OpFoldResult> &resultSizes) {
-  auto dpsOp = cast<DestinationStyleOpInterface>(op.getOperation());
+  auto dpsOp = cast<DestinationStyleOpInterface>(op);
   Value init = dpsOp.getDpsInits()[resultNumber];
-  if (cast<ShapedType>(init.getType()).getRank() ==
-      op.getInputType().getRank()) {
-    getRowSlabPosition(b, op->getLoc(), init, op.getNormalizedAxis(), offsets,
-                       sizes, resultOffsets, resultSizes);
+  if (cast<ShapedType>(init.getType()).getRank() == rank) {
+    getRowSlabPosition(b, op->getLoc(), init, axis, offsets, sizes,
+                       resultOffsets, resultSizes);
     return success();
   }
   resultOffsets.assign(offsets.begin(), offsets.end());
@@ -128,27 +122,48 @@ static LogicalResult getNormResultTilePosition(
   return success();
 }
 
-#define NORM_DEFINE_TILING_HOOKS(OP)                                           \
+/// Whether the gradient op `op` sums over its rows (dgamma, dbeta).
+static bool reducesRows(NormGradOpInterface op) {
+  return op.getGammaGradInit() || op.getBetaGradInit();
+}
+
+/// The TilingInterface hooks of `OP`: `REDUCES` says whether its row dims
+/// are reductions (then it is not tiled), `WHOLE` lists the operands every
+/// tile reads whole.
+#define NORM_DEFINE_TILING_HOOKS(OP, REDUCES, WHOLE)                           \
   SmallVector<utils::IteratorType> OP::getLoopIteratorTypes() {                \
-    return getNormLoopIteratorTypes(*this);                                    \
+    return SmallVector<utils::IteratorType>(                                   \
+        getNormalizedAxis(), REDUCES ? utils::IteratorType::reduction          \
+                                     : utils::IteratorType::parallel);         \
   }                                                                            \
   SmallVector<Range> OP::getIterationDomain(OpBuilder &b) {                    \
-    return getNormIterationDomain(*this, b);                                   \
+    return getNormIterationDomain(getInput(), getNormalizedAxis(), b,          \
+                                  getLoc());                                   \
   }                                                                            \
   FailureOr<TilingResult> OP::getTiledImplementation(                          \
       OpBuilder &b, ArrayRef<OpFoldResult> offsets,                            \
       ArrayRef<OpFoldResult> sizes) {                                          \
-    return getNormTiledImplementation(*this, b, offsets, sizes);               \
+    if (REDUCES)                                                               \
+      return failure();                                                        \
+    return getNormTiledImplementation(*this, getNormalizedAxis(),              \
+                                      getInputType().getRank(), WHOLE, b,      \
+                                      offsets, sizes);                         \
   }                                                                            \
   LogicalResult OP::getResultTilePosition(                                     \
       OpBuilder &b, unsigned resultNumber, ArrayRef<OpFoldResult> offsets,     \
       ArrayRef<OpFoldResult> sizes, SmallVector<OpFoldResult> &resultOffsets,  \
       SmallVector<OpFoldResult> &resultSizes) {                                \
-    return getNormResultTilePosition(*this, b, resultNumber, offsets, sizes,   \
-                                     resultOffsets, resultSizes);              \
+    return getNormResultTilePosition(                                          \
+        *this, getNormalizedAxis(), getInputType().getRank(), b, resultNumber, \
+        offsets, sizes, resultOffsets, resultSizes);                           \
   }
 
-NORM_DEFINE_TILING_HOOKS(LayerNormOp)
-NORM_DEFINE_TILING_HOOKS(RMSNormOp)
+NORM_DEFINE_TILING_HOOKS(LayerNormOp, false,
+                         (ValueRange{getGamma(), getBeta()}))
+NORM_DEFINE_TILING_HOOKS(RMSNormOp, false, (ValueRange{getGamma()}))
+NORM_DEFINE_TILING_HOOKS(LayerNormGradOp, reducesRows(*this),
+                         (ValueRange{getGamma()}))
+NORM_DEFINE_TILING_HOOKS(RMSNormGradOp, reducesRows(*this),
+                         (ValueRange{getGamma()}))
 
 #undef NORM_DEFINE_TILING_HOOKS

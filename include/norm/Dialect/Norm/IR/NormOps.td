@@ -193,7 +193,12 @@ class Norm_NormalizationGradOp<string mnemonic, bit isLayerNorm>
         DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
         DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
                                   ["reifyResultShapes"]>,
-        DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>]> {
+        DeclareOpInterfaceMethods<AggregatedOpInterface, ["decomposeOperation"]>,
+        DeclareOpInterfaceMethods<TilingInterface,
+          ["getIterationDomain",
+           "getLoopIteratorTypes",
+           "getResultTilePosition",
+           "getTiledImplementation"]>]> {
 
   let arguments = !con(
     (ins Norm_Shaped:$input,
