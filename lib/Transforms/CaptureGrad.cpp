@@ -460,3 +460,97 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
   reason = "not the input gradient of a norm";
   return failure();
 }
+
+FailureOr<GradMatch>
+mlir::norm::capture::matchGammaGradient(ExprTranslator &translator, Expr *root,
+                                        ShapedType spaceType, uint64_t rowDims,
+                                        StringRef &reason) {
+  ExprContext &ctx = translator.getContext();
+  unsigned rank = spaceType.getRank();
+  uint64_t all = rank == 64 ? ~uint64_t(0) : (uint64_t(1) << rank) - 1;
+  unsigned axis = llvm::popcount(rowDims);
+  Expr *core = root;
+  while (core->is(ExprKind::Trunc) || core->is(ExprKind::Ext))
+    core = core->getOperand();
+  if (!core->is(ExprKind::Reduce) || core->getReducedDims() != rowDims ||
+      rowDims != (uint64_t(1) << axis) - 1 || axis == 0 || axis >= rank) {
+    reason = "not a sum over the leading dims";
+    return failure();
+  }
+  Expander expander(ctx, spaceType.getShape());
+  FailureOr<Polynomial> actual = expander.expand(core->getOperand());
+  if (failed(actual)) {
+    reason = "not a polynomial in f32 or wider";
+    return failure();
+  }
+  llvm::SetVector<Expr *> atoms;
+  collectAtoms(*actual, atoms);
+  SmallVector<Expr *> full, rows;
+  for (Expr *atom : atoms) {
+    uint64_t deps = atom->getDeps();
+    if (atom->is(ExprKind::Load) && deps == all &&
+        llvm::all_of(atom->getMap().getResults(),
+                     [](AffineExpr r) { return isa<AffineDimExpr>(r); }))
+      full.push_back(atom);
+    else if ((deps & ~rowDims) == 0 &&
+             (atom->is(ExprKind::Load) ||
+              (atom->is(ExprKind::Pow) && atom->getNumber() == -0.5)))
+      rows.push_back(atom);
+  }
+  Type f64 = Float64Type::get(spaceType.getContext());
+  auto wide = [&](Expr *e) {
+    return e->getType() == f64 ? e : ctx.ext(e, f64);
+  };
+  int64_t n = 1;
+  for (unsigned d = axis; d < rank; ++d) {
+    if (spaceType.isDynamicDim(d)) {
+      reason = "a dynamic normalised dim";
+      return failure();
+    }
+    n *= spaceType.getDimSize(d);
+  }
+  uint64_t normalized = all & ~rowDims;
+  Expr *invN = ctx.constant(1.0 / static_cast<double>(n), f64);
+  SmallVector<Expr *> noMean = {nullptr};
+  for (bool layerNorm : {true, false})
+    for (Expr *x : full)
+      for (Expr *dy : full) {
+        if (x == dy)
+          continue;
+        for (Expr *rstd : rows) {
+          bool saved = rstd->is(ExprKind::Load);
+          SmallVector<Expr *> recomputedMean = {
+              layerNorm ? ctx.mul(ctx.reduce(wide(x), normalized), invN)
+                        : nullptr};
+          ArrayRef<Expr *> means = !saved ? ArrayRef<Expr *>(recomputedMean)
+                                   : layerNorm ? ArrayRef<Expr *>(rows)
+                                               : ArrayRef<Expr *>(noMean);
+          for (Expr *mean : means) {
+            if (layerNorm &&
+                (mean == rstd || (saved && !mean->is(ExprKind::Load))))
+              continue;
+            Expr *centred = layerNorm ? ctx.sub(wide(x), wide(mean)) : wide(x);
+            FailureOr<Polynomial> expected = expander.expand(
+                ctx.mul(wide(dy), ctx.mul(centred, wide(rstd))));
+            if (failed(expected) || !difference(*actual, *expected).empty())
+              continue;
+            GradMatch match;
+            match.isLayerNorm = layerNorm;
+            match.isGammaGrad = true;
+            match.axis = axis;
+            match.input = x->getValue();
+            match.outputGrad = dy->getValue();
+            if (saved) {
+              match.mean = mean ? mean->getValue() : Value();
+              match.rstd = rstd->getValue();
+              return match;
+            }
+            if (succeeded(matchRecomputedRstd(translator, rstd, spaceType,
+                                              layerNorm, axis, x, match)))
+              return match;
+          }
+        }
+      }
+  reason = "not the dgamma of a norm";
+  return failure();
+}

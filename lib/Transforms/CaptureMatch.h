@@ -83,7 +83,18 @@ struct GradMatch {
   /// epsilon of their root, a constant or a run-time scalar.
   std::optional<double> epsilon;
   Value epsScalar;
+  /// Whether the root is dgamma (a sum over the rows), not dx.
+  bool isGammaGrad = false;
 };
+
+/// Proves that `root`, the expression over a space of type `spaceType` (x's
+/// shape) of a value read along the normalised dims only, is a norm's
+/// dgamma: the sum over the row dims `rowDims` (the leading dims) of
+/// dy * xhat, with saved or recomputed statistics (CaptureGrad.cpp). On
+/// failure sets `reason`.
+FailureOr<GradMatch> matchGammaGradient(ExprTranslator &translator, Expr *root,
+                                        ShapedType spaceType, uint64_t rowDims,
+                                        StringRef &reason);
 
 /// Proves that `root`, the expression of a tensor of type `rootType` read at
 /// the identity, is the input gradient of a LayerNorm or RMSNorm, with

@@ -91,6 +91,44 @@ static SmallVector<Root> getCandidateRoots(Operation *op) {
   return roots;
 }
 
+/// Proves that `root`, the result of a linalg op summing over its leading
+/// loops, is a norm's dgamma; on success sets `capture` (its translation
+/// is over the op's loops, x's shape).
+static LogicalResult matchGammaGradientRoot(Root root, Capture &capture) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(root.op);
+  if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
+      root.index >= linalgOp.getNumDpsInits())
+    return failure();
+  auto type = cast<RankedTensorType>(root.getValue().getType());
+  unsigned numLoops = linalgOp.getNumLoops();
+  unsigned rank = type.getRank();
+  if (numLoops <= rank || numLoops > 64)
+    return failure();
+  unsigned rows = numLoops - rank;
+  AffineMap outMap =
+      linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(root.index));
+  MLIRContext *ctx = root.op->getContext();
+  SmallVector<AffineExpr> trailing;
+  for (unsigned d = rows; d < numLoops; ++d)
+    trailing.push_back(getAffineDimExpr(d, ctx));
+  if (outMap != AffineMap::get(numLoops, 0, trailing, ctx))
+    return failure();
+  SmallVector<int64_t> space = linalgOp.getStaticLoopRanges();
+  auto spaceType = RankedTensorType::get(space, type.getElementType());
+  capture.context = std::make_unique<ExprContext>(space);
+  capture.translator = std::make_unique<ExprTranslator>(*capture.context);
+  Expr *expr = capture.translator->translate(root.getValue(), outMap);
+  if (!expr || expr->is(ExprKind::Load))
+    return failure();
+  StringRef reason;
+  FailureOr<GradMatch> grad = matchGammaGradient(
+      *capture.translator, expr, spaceType, (uint64_t(1) << rows) - 1, reason);
+  if (failed(grad))
+    return failure();
+  capture.grad = *grad;
+  return success();
+}
+
 /// Translates `root` and proves it is a norm.
 static FailureOr<Capture> matchRoot(Root root, StringRef &reason) {
   // Narrower results (f8) would need the op's saturating quantised output,
@@ -105,6 +143,11 @@ static FailureOr<Capture> matchRoot(Root root, StringRef &reason) {
     return failure();
   }
   Capture capture;
+  // A sum over the leading loops of a linalg op, whose result the root's
+  // own space cannot describe: perhaps a norm's dgamma, read in the space
+  // of x (the op's loops).
+  if (!root.onBuffers && succeeded(matchGammaGradientRoot(root, capture)))
+    return capture;
   capture.context = std::make_unique<ExprContext>(type.getShape());
   capture.translator = std::make_unique<ExprTranslator>(*capture.context);
   AffineMap identity =
@@ -354,12 +397,18 @@ static Operation *buildGradOp(PatternRewriter &rewriter, Root root,
                               Capture &capture) {
   const GradMatch &match = *capture.grad;
   auto type = cast<RankedTensorType>(root.getValue().getType());
-  int64_t rank = type.getRank();
+  // x's shape: the root's own for dx, the sum's loops for dgamma.
+  ArrayRef<int64_t> spaceShape = capture.context->getShape();
+  int64_t rank = spaceShape.size();
   auto fits = [&](Value v) {
     auto t = dyn_cast<RankedTensorType>(v.getType());
     return t && t.getRank() == rank &&
-           succeeded(verifyCompatibleShape(t.getShape(), type.getShape()));
+           succeeded(verifyCompatibleShape(t.getShape(), spaceShape));
   };
+  ArrayRef<int64_t> resultShape =
+      match.isGammaGrad ? spaceShape.drop_front(match.axis) : spaceShape;
+  if (failed(verifyCompatibleShape(type.getShape(), resultShape)))
+    return nullptr;
   if (!fits(match.input) || !fits(match.outputGrad) ||
       (match.residualGrad &&
        (!fits(match.residualGrad) ||
@@ -387,23 +436,31 @@ static Operation *buildGradOp(PatternRewriter &rewriter, Root root,
         getComputeElementType(getElementTypeOrSelf(match.input)));
   Value gamma =
       dropLeadingUnitDims(rewriter, loc, match.gamma, rank - match.axis);
-  SmallVector<OpFoldResult> sizes =
-      tensor::getMixedSizes(rewriter, loc, match.input);
+  // The destination has the root's type: its static sizes, the dynamic ones
+  // read from x.
+  int64_t offset = match.isGammaGrad ? match.axis : 0;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(
+        type.isDynamicDim(d)
+            ? tensor::getMixedSize(rewriter, loc, match.input, d + offset)
+            : rewriter.getIndexAttr(type.getDimSize(d)));
   Value init =
       tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+  Value dxInit = match.isGammaGrad ? Value() : init;
+  Value dgammaInit = match.isGammaGrad ? init : Value();
   IntegerAttr axisAttr;
   if (match.axis + 1 != rank)
     axisAttr = rewriter.getI64IntegerAttr(match.axis);
   if (match.isLayerNorm)
     return LayerNormGradOp::create(
         rewriter, loc, TypeRange{init.getType()}, match.input, match.outputGrad,
-        gamma, mean, rstd, match.residualGrad, match.epsScalar, init,
-        /*gamma_grad_init=*/Value(), /*beta_grad_init=*/Value(), axisAttr,
-        epsAttr);
+        gamma, mean, rstd, match.residualGrad, match.epsScalar, dxInit,
+        dgammaInit, /*beta_grad_init=*/Value(), axisAttr, epsAttr);
   return RMSNormGradOp::create(rewriter, loc, TypeRange{init.getType()},
                                match.input, match.outputGrad, gamma, rstd,
-                               match.residualGrad, match.epsScalar, init,
-                               /*gamma_grad_init=*/Value(), axisAttr, epsAttr);
+                               match.residualGrad, match.epsScalar, dxInit,
+                               dgammaInit, axisAttr, epsAttr);
 }
 
 namespace {

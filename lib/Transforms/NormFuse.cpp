@@ -13,7 +13,8 @@
 //   statistics a separately computed mean / rstd of the norm's input
 //              -> the op's mean / rstd results (see RowStatistics.h)
 //   gradient   a gradient op recomputing the statistics of a forward op's
-//              input -> the forward op's mean / rstd results
+//              input -> the forward op's mean / rstd results; two gradient
+//              ops of one norm (dx, dgamma captured apart) -> one op
 //
 // Neighbours are recognised in the capture's expression view (FuseMatch.h,
 // RowStatistics.h): `arith`/`math` ops on tensors, any `linalg` structured
@@ -737,6 +738,141 @@ struct ShareForwardStatistics
   }
 };
 
+/// The destinations of a gradient op, by role; the op's other operands.
+struct GradOperands {
+  Value input, outputGrad, gamma, mean, rstd, residualGrad, epsValue;
+  Value dx, dgamma, dbeta;
+
+  static GradOperands get(NormGradOpInterface op) {
+    return {op.getInput(),       op.getOutputGrad(),    op.getGamma(),
+            op.getMean(),        op.getRstd(),          op.getResidualGrad(),
+            op.getEpsValue(),    op.getInputGradInit(), op.getGammaGradInit(),
+            op.getBetaGradInit()};
+  }
+};
+
+/// Two gradient ops of one norm (the same x, dy, statistics, epsilon and
+/// axis), each computing some of dx, dgamma and dbeta (as the capture makes
+/// them, one root at a time) -> one op computing all of them, which reads
+/// x and dy once. gamma only enters dx: the merged op takes the gamma of
+/// the op that computes dx.
+struct MergeGradients : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  static bool sameNorm(NormGradOpInterface a, NormGradOpInterface b) {
+    GradOperands x = GradOperands::get(a), y = GradOperands::get(b);
+    std::optional<APFloat> ea = a.getEpsilon(), eb = b.getEpsilon();
+    bool sameEps = ea && eb ? ea->bitwiseIsEqual(*eb) : (!ea && !eb);
+    // An RMSNorm's dgamma alone, sum(dy x rstd), is the same value with x
+    // and dy exchanged (the capture may read them either way).
+    auto symmetric = [](NormGradOpInterface op) {
+      return !op.isLayerNorm() && !op.getInputGradInit();
+    };
+    bool sameTensors = (x.input == y.input && x.outputGrad == y.outputGrad) ||
+                       ((symmetric(a) || symmetric(b)) &&
+                        x.input == y.outputGrad && x.outputGrad == y.input);
+    return a->getName() == b->getName() && sameTensors && x.mean == y.mean &&
+           x.rstd == y.rstd && x.epsValue == y.epsValue && sameEps &&
+           a.getNormalizedAxis() == b.getNormalizedAxis() && !(x.dx && y.dx) &&
+           !(x.dgamma && y.dgamma) && !(x.dbeta && y.dbeta);
+  }
+
+  LogicalResult matchAndRewrite(NormGradOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not on tensors");
+    NormGradOpInterface other;
+    SmallVector<Operation *> candidates(op.getInput().getUsers());
+    llvm::append_range(candidates, op.getOutputGrad().getUsers());
+    for (Operation *user : candidates) {
+      auto candidate = dyn_cast<NormGradOpInterface>(user);
+      if (candidate && candidate != op &&
+          candidate->getBlock() == op->getBlock() && sameNorm(op, candidate)) {
+        other = candidate;
+        break;
+      }
+    }
+    if (!other)
+      return rewriter.notifyMatchFailure(op, "no other gradient of this norm");
+    NormGradOpInterface first = op, second = other;
+    if (second->isBeforeInBlock(first))
+      std::swap(first, second);
+    GradOperands a = GradOperands::get(first), b = GradOperands::get(second);
+    // x and dy as the op computing dx reads them.
+    GradOperands merged = b.dx ? b : a;
+    merged.dx = a.dx ? a.dx : b.dx;
+    merged.dgamma = a.dgamma ? a.dgamma : b.dgamma;
+    merged.dbeta = a.dbeta ? a.dbeta : b.dbeta;
+    merged.residualGrad = a.dx ? a.residualGrad : b.residualGrad;
+    merged.gamma = a.dx ? a.gamma : (b.dx ? b.gamma : a.gamma);
+
+    SmallVector<Value> operands;
+    for (Value v : {merged.input, merged.outputGrad, merged.gamma, merged.mean,
+                    merged.rstd, merged.residualGrad, merged.epsValue,
+                    merged.dx, merged.dgamma, merged.dbeta})
+      if (v)
+        operands.push_back(v);
+    SmallVector<Operation *> users = getUsersOfOtherResults(first, Value());
+    llvm::append_range(users, getUsersOfOtherResults(second, Value()));
+    Operation *insertionPoint =
+        findInsertionPoint({first, second}, operands, users);
+    if (!insertionPoint)
+      return rewriter.notifyMatchFailure(op, "no point dominates every use");
+    rewriter.setInsertionPoint(insertionPoint);
+    for (Value *v :
+         {&merged.input, &merged.outputGrad, &merged.gamma, &merged.mean,
+          &merged.rstd, &merged.residualGrad, &merged.epsValue, &merged.dx,
+          &merged.dgamma, &merged.dbeta})
+      *v = materializeAt(rewriter, *v);
+
+    SmallVector<Type> resultTypes;
+    for (Value init : {merged.dx, merged.dgamma, merged.dbeta})
+      if (init)
+        resultTypes.push_back(init.getType());
+    auto axis = first->getAttrOfType<IntegerAttr>("axis");
+    auto epsilon = first->getAttrOfType<FloatAttr>("epsilon");
+    Operation *fused;
+    if (first.isLayerNorm())
+      fused = LayerNormGradOp::create(
+          rewriter, first->getLoc(), resultTypes, merged.input,
+          merged.outputGrad, merged.gamma, merged.mean, merged.rstd,
+          merged.residualGrad, merged.epsValue, merged.dx, merged.dgamma,
+          merged.dbeta, axis, epsilon);
+    else
+      fused = RMSNormGradOp::create(
+          rewriter, first->getLoc(), resultTypes, merged.input,
+          merged.outputGrad, merged.gamma, merged.rstd, merged.residualGrad,
+          merged.epsValue, merged.dx, merged.dgamma, axis, epsilon);
+    // Results in destination order: dx, dgamma, dbeta.
+    auto resultOf = [&](Value init) -> Value {
+      unsigned index = 0;
+      for (Value v : {merged.dx, merged.dgamma, merged.dbeta}) {
+        if (!v)
+          continue;
+        if (v == init)
+          return fused->getResult(index);
+        ++index;
+      }
+      return Value();
+    };
+    for (NormGradOpInterface old : {first, second}) {
+      GradOperands o = GradOperands::get(old);
+      unsigned index = 0;
+      for (auto [init, mergedInit] : {std::make_pair(o.dx, merged.dx),
+                                      std::make_pair(o.dgamma, merged.dgamma),
+                                      std::make_pair(o.dbeta, merged.dbeta)}) {
+        if (!init)
+          continue;
+        rewriter.replaceAllUsesWith(old->getResult(index++),
+                                    resultOf(mergedInit));
+      }
+    }
+    rewriter.eraseOp(second);
+    rewriter.eraseOp(first);
+    return success();
+  }
+};
+
 struct NormFusePass : public norm::impl::NormFuseBase<NormFusePass> {
   void runOnOperation() override {
     if (failed(fuseNorms(getOperation())))
@@ -769,7 +905,7 @@ LogicalResult mlir::norm::fuseNorms(Operation *root,
 void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
   patterns.add<FuseResidualAdd, FuseOutputCast, FuseQuantization,
-               FuseStatistics, ShareForwardStatistics>(context);
+               FuseStatistics, ShareForwardStatistics, MergeGradients>(context);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Mul);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Add);
 }

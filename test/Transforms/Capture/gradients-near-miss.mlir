@@ -103,3 +103,26 @@ func.func @unbiased_recomputed_variance(%dy: tensor<6x32xf32>, %x: tensor<6x32xf
   %dx = tosa.mul %rstd, %d1, %shift : (tensor<6x1xf32>, tensor<6x32xf32>, tensor<1xi8>) -> tensor<6x32xf32>
   return %dx : tensor<6x32xf32>
 }
+
+// -----
+
+// dgamma built from x instead of xhat (the sum over the rows of dy * x,
+// with the saved statistics unused): a column sum, not a norm's gradient.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func @dgamma_from_x
+// CHECK-NOT: norm.
+// CHECK: linalg.generic
+func.func @dgamma_from_x(%dy: tensor<4x16xf32>, %x: tensor<4x16xf32>) -> tensor<16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<16xf32>) -> tensor<16xf32>
+  %dg = linalg.generic {indexing_maps = [#id, #id, #col], iterator_types = ["reduction", "parallel"]}
+      ins(%dy, %x : tensor<4x16xf32>, tensor<4x16xf32>) outs(%acc : tensor<16xf32>) {
+    ^bb0(%d: f32, %a: f32, %o: f32):
+      %p = arith.mulf %d, %a : f32
+      %s = arith.addf %o, %p : f32
+      linalg.yield %s : f32
+  } -> tensor<16xf32>
+  return %dg : tensor<16xf32>
+}

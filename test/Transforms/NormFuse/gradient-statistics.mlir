@@ -77,3 +77,26 @@ func.func @near_misses(%x: tensor<4x2x32xf16>, %r: tensor<4x2x32xf16>, %dy: tens
       : tensor<4x2x32xf16>, tensor<4x2x32xf16>, tensor<4x2x32xf16>, tensor<4x2x32xf16>, tensor<4x2x32xf16>,
         tensor<4x2x32xf16>, tensor<4x2x32xf16>, tensor<4x2x32xf16>, tensor<4x2xf16>, tensor<4x2x32xf16>
 }
+
+// -----
+
+// Gradient ops of one norm, computed apart (as the capture makes them, one
+// root at a time), merge into one; an RMSNorm's dgamma alone reads x and dy
+// either way round (sum(dy x rstd)). One with other statistics stays.
+// CHECK-LABEL: func @merge_gradients
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<5x32xf32>, %[[DY:[^:]*]]: tensor<5x32xf32>, %[[R:[^:]*]]: tensor<5xf32>, %[[R2:[^:]*]]: tensor<5xf32>, %[[W:[^:]*]]: tensor<32xf32>)
+// CHECK: %[[G:.*]]:2 = norm.rms_norm_grad ins(%[[X]] : tensor<5x32xf32>) dy(%[[DY]] : tensor<5x32xf32>) gamma(%[[W]] : tensor<32xf32>) rstd(%[[R]] : tensor<5xf32>) outs dx(%{{.*}} : tensor<5x32xf32>) dgamma(%{{.*}} : tensor<32xf32>)
+// CHECK: %[[O:.*]] = norm.rms_norm_grad ins(%[[X]] : tensor<5x32xf32>) dy(%[[DY]] : tensor<5x32xf32>) rstd(%[[R2]] : tensor<5xf32>) outs dgamma
+// CHECK: return %[[G]]#0, %[[G]]#1, %[[O]]
+func.func @merge_gradients(%x: tensor<5x32xf32>, %dy: tensor<5x32xf32>, %r: tensor<5xf32>, %r2: tensor<5xf32>, %w: tensor<32xf32>)
+    -> (tensor<5x32xf32>, tensor<32xf32>, tensor<32xf32>) {
+  %0 = tensor.empty() : tensor<5x32xf32>
+  %1 = norm.rms_norm_grad ins(%x : tensor<5x32xf32>) dy(%dy : tensor<5x32xf32>) gamma(%w : tensor<32xf32>)
+      rstd(%r : tensor<5xf32>) outs dx(%0 : tensor<5x32xf32>) -> tensor<5x32xf32>
+  %2 = tensor.empty() : tensor<32xf32>
+  %3 = norm.rms_norm_grad ins(%dy : tensor<5x32xf32>) dy(%x : tensor<5x32xf32>) rstd(%r : tensor<5xf32>)
+      outs dgamma(%2 : tensor<32xf32>) -> tensor<32xf32>
+  %4 = norm.rms_norm_grad ins(%x : tensor<5x32xf32>) dy(%dy : tensor<5x32xf32>) rstd(%r2 : tensor<5xf32>)
+      outs dgamma(%2 : tensor<32xf32>) -> tensor<32xf32>
+  return %1, %3, %4 : tensor<5x32xf32>, tensor<32xf32>, tensor<32xf32>
+}
