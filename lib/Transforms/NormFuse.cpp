@@ -32,6 +32,7 @@
 
 #include "norm/Transforms/Passes.h"
 
+#include "CaptureExpr.h"
 #include "FuseMatch.h"
 #include "RowStatistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -751,6 +752,39 @@ struct GradOperands {
   }
 };
 
+/// Builds a gradient op of the kind, axis and epsilon of `prototype` from
+/// `o`; its results are those of `o`'s destinations, in order.
+static Operation *buildGradOp(OpBuilder &b, NormGradOpInterface prototype,
+                              const GradOperands &o) {
+  SmallVector<Type> resultTypes;
+  for (Value init : {o.dx, o.dgamma, o.dbeta})
+    if (init)
+      resultTypes.push_back(init.getType());
+  auto axis = prototype->getAttrOfType<IntegerAttr>("axis");
+  auto epsilon = prototype->getAttrOfType<FloatAttr>("epsilon");
+  Location loc = prototype->getLoc();
+  if (prototype.isLayerNorm())
+    return LayerNormGradOp::create(
+        b, loc, resultTypes, o.input, o.outputGrad, o.gamma, o.mean, o.rstd,
+        o.residualGrad, o.epsValue, o.dx, o.dgamma, o.dbeta, axis, epsilon);
+  return RMSNormGradOp::create(b, loc, resultTypes, o.input, o.outputGrad,
+                               o.gamma, o.rstd, o.residualGrad, o.epsValue,
+                               o.dx, o.dgamma, axis, epsilon);
+}
+
+/// The result of `op` (built from `o`) for the destination `init`.
+static Value getGradResult(Operation *op, const GradOperands &o, Value init) {
+  unsigned index = 0;
+  for (Value v : {o.dx, o.dgamma, o.dbeta}) {
+    if (!v)
+      continue;
+    if (v == init)
+      return op->getResult(index);
+    ++index;
+  }
+  return Value();
+}
+
 /// Two gradient ops of one norm (the same x, dy, statistics, epsilon and
 /// axis), each computing some of dx, dgamma and dbeta (as the capture makes
 /// them, one root at a time) -> one op computing all of them, which reads
@@ -825,36 +859,7 @@ struct MergeGradients : public OpInterfaceRewritePattern<NormGradOpInterface> {
           &merged.dgamma, &merged.dbeta})
       *v = materializeAt(rewriter, *v);
 
-    SmallVector<Type> resultTypes;
-    for (Value init : {merged.dx, merged.dgamma, merged.dbeta})
-      if (init)
-        resultTypes.push_back(init.getType());
-    auto axis = first->getAttrOfType<IntegerAttr>("axis");
-    auto epsilon = first->getAttrOfType<FloatAttr>("epsilon");
-    Operation *fused;
-    if (first.isLayerNorm())
-      fused = LayerNormGradOp::create(
-          rewriter, first->getLoc(), resultTypes, merged.input,
-          merged.outputGrad, merged.gamma, merged.mean, merged.rstd,
-          merged.residualGrad, merged.epsValue, merged.dx, merged.dgamma,
-          merged.dbeta, axis, epsilon);
-    else
-      fused = RMSNormGradOp::create(
-          rewriter, first->getLoc(), resultTypes, merged.input,
-          merged.outputGrad, merged.gamma, merged.rstd, merged.residualGrad,
-          merged.epsValue, merged.dx, merged.dgamma, axis, epsilon);
-    // Results in destination order: dx, dgamma, dbeta.
-    auto resultOf = [&](Value init) -> Value {
-      unsigned index = 0;
-      for (Value v : {merged.dx, merged.dgamma, merged.dbeta}) {
-        if (!v)
-          continue;
-        if (v == init)
-          return fused->getResult(index);
-        ++index;
-      }
-      return Value();
-    };
+    Operation *fused = buildGradOp(rewriter, first, merged);
     for (NormGradOpInterface old : {first, second}) {
       GradOperands o = GradOperands::get(old);
       unsigned index = 0;
@@ -864,11 +869,105 @@ struct MergeGradients : public OpInterfaceRewritePattern<NormGradOpInterface> {
         if (!init)
           continue;
         rewriter.replaceAllUsesWith(old->getResult(index++),
-                                    resultOf(mergedInit));
+                                    getGradResult(fused, merged, mergedInit));
       }
     }
     rewriter.eraseOp(second);
     rewriter.eraseOp(first);
+    return success();
+  }
+};
+
+/// A sum over the rows of a LayerNorm gradient op's dy, in a linalg op of
+/// its own (torch's `grad_out.sum(dims)`) -> the op's dbeta. The sum is
+/// proven in the capture's expression view, in the space of dy (the linalg
+/// op's loops): a sum of dy over exactly the op's row dims, in f32 or wider.
+struct FuseBetaGradient
+    : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  /// Whether `result` (of a linalg op) is the sum of `dy` over its leading
+  /// `axis` dims.
+  static bool isColumnSum(Value result, Value dy, int64_t axis) {
+    auto linalgOp = result.getDefiningOp<linalg::LinalgOp>();
+    auto dyType = cast<RankedTensorType>(dy.getType());
+    if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
+        linalgOp.getNumLoops() != dyType.getRank())
+      return false;
+    unsigned index = cast<OpResult>(result).getResultNumber();
+    AffineMap outMap =
+        linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(index));
+    MLIRContext *ctx = result.getContext();
+    SmallVector<AffineExpr> trailing;
+    for (int64_t d = axis; d < dyType.getRank(); ++d)
+      trailing.push_back(getAffineDimExpr(d, ctx));
+    if (outMap != AffineMap::get(dyType.getRank(), 0, trailing, ctx))
+      return false;
+    capture::ExprContext context(linalgOp.getStaticLoopRanges());
+    capture::ExprTranslator translator(context);
+    capture::Expr *e = translator.translate(result, outMap);
+    while (e && e->is(capture::ExprKind::Trunc))
+      e = e->getOperand();
+    if (!e || !e->is(capture::ExprKind::Reduce) ||
+        e->getReducedDims() != (uint64_t(1) << axis) - 1 ||
+        !isa<Float32Type, Float64Type>(e->getType()))
+      return false;
+    capture::Expr *summand = e->getOperand();
+    while (summand->is(capture::ExprKind::Ext))
+      summand = summand->getOperand();
+    return summand->is(capture::ExprKind::Load) && summand->getValue() == dy &&
+           summand->getMap().isIdentity();
+  }
+
+  LogicalResult matchAndRewrite(NormGradOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || !op.isLayerNorm() ||
+        op.getBetaGradInit())
+      return rewriter.notifyMatchFailure(op, "not a LayerNorm gradient "
+                                             "without dbeta, on tensors");
+    int64_t axis = op.getNormalizedAxis();
+    Value dy = op.getOutputGrad();
+    Value sum;
+    for (Operation *user : dy.getUsers())
+      for (Value result : user->getResults())
+        if (isColumnSum(result, dy, axis)) {
+          sum = result;
+          break;
+        }
+    if (!sum)
+      return rewriter.notifyMatchFailure(op, "no column sum of dy");
+    GradOperands o = GradOperands::get(op);
+    SmallVector<Value> operands;
+    for (Value v : {o.input, o.outputGrad, o.gamma, o.mean, o.rstd,
+                    o.residualGrad, o.epsValue, o.dx, o.dgamma})
+      if (v)
+        operands.push_back(v);
+    SmallVector<Operation *> users = getUsersOfOtherResults(op, Value());
+    llvm::append_range(users, sum.getUsers());
+    Operation *insertionPoint = findInsertionPoint(
+        {op, sum.getDefiningOp()->getNextNode()}, operands, users);
+    if (!insertionPoint)
+      return rewriter.notifyMatchFailure(op, "no point dominates every use");
+    rewriter.setInsertionPoint(insertionPoint);
+    GradOperands fused = o;
+    for (Value *v : {&fused.input, &fused.outputGrad, &fused.gamma, &fused.mean,
+                     &fused.rstd, &fused.residualGrad, &fused.epsValue,
+                     &fused.dx, &fused.dgamma})
+      *v = materializeAt(rewriter, *v);
+    fused.dbeta =
+        createEmptyLike(rewriter, op->getLoc(), sum, getElementTypeOrSelf(sum));
+    Operation *newOp = buildGradOp(rewriter, op, fused);
+    unsigned index = 0;
+    for (auto [init, newInit] : {std::make_pair(o.dx, fused.dx),
+                                 std::make_pair(o.dgamma, fused.dgamma)}) {
+      if (!init)
+        continue;
+      rewriter.replaceAllUsesWith(op->getResult(index++),
+                                  getGradResult(newOp, fused, newInit));
+    }
+    rewriter.replaceAllUsesWith(sum, getGradResult(newOp, fused, fused.dbeta));
+    rewriter.eraseOp(op);
+    eraseDeadDefinitions(rewriter, sum);
     return success();
   }
 };
@@ -904,8 +1003,9 @@ LogicalResult mlir::norm::fuseNorms(Operation *root,
 
 void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<FuseResidualAdd, FuseOutputCast, FuseQuantization,
-               FuseStatistics, ShareForwardStatistics, MergeGradients>(context);
+  patterns
+      .add<FuseResidualAdd, FuseOutputCast, FuseQuantization, FuseStatistics,
+           ShareForwardStatistics, MergeGradients, FuseBetaGradient>(context);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Mul);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Add);
 }

@@ -5,8 +5,9 @@
 Every function in FILE (all `// -----` sections together; names must be
 unique) is run twice on the same inputs: the original through the "upstream"
 pipeline (TOSA legalised to linalg, bufferised, loops), and the result of
-`norm-opt --norm-capture` through the norm reference lowering
-("linalg", with TOSA legalised first for any TOSA the capture left). The
+`norm-opt --norm-capture` (`--passes`) through the norm reference lowering
+("linalg", with TOSA legalised first for any TOSA the capture left;
+`--pipeline`). The
 outputs must agree within docs/Tolerances.md, and (unless
 --allow-uncaptured) every function must contain a norm op after capture.
 
@@ -74,11 +75,14 @@ def merge_sections(text):
     return "\n".join(sections)
 
 
-def capture(ir):
-    cmd = [tools.norm_opt(), "-", "--norm-capture"]
+def capture(ir, passes=("--norm-capture",)):
+    """`ir` after `passes` (norm-opt flags: the capture, or the capture and
+    fusion)."""
+    cmd = [tools.norm_opt(), "-"] + list(passes)
     proc = subprocess.run(cmd, input=ir, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise harness.HarnessError("norm-capture failed:\n" + proc.stderr[-4000:])
+        raise harness.HarnessError(f"{' '.join(passes)} failed:\n" +
+                                   proc.stderr[-4000:])
     return proc.stdout
 
 
@@ -156,7 +160,7 @@ def tolerance(out_dtype, n, scale, data, ref):
 def run(path, args):
     text = open(path).read()
     original = merge_sections(text)
-    captured = capture(original)
+    captured = capture(original, args.passes.split())
     funcs = split_functions(original)
     captured_funcs = split_functions(captured)
     if args.func:
@@ -172,7 +176,8 @@ def run(path, args):
 
     failures = 0
     expected_runs = harness.run_calls(original, calls, "upstream")
-    actual_runs = harness.run_calls(captured, calls, CAPTURED_PIPELINE)
+    actual_runs = harness.run_calls(captured, calls,
+                                    args.pipeline or CAPTURED_PIPELINE)
     for (name, scale, out_types, norm_ops), expected, actual in zip(
             meta, expected_runs, actual_runs):
         problems = []
@@ -225,6 +230,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--allow-uncaptured", action="store_true",
                         help="do not require a norm op in every function")
+    parser.add_argument("--passes", default="--norm-capture",
+                        help="norm-opt flags making the captured side "
+                        "(e.g. '--norm-capture --norm-fuse')")
+    parser.add_argument("--pipeline",
+                        help="lowering of the captured side (a pipeline name "
+                        "or flags; default: TOSA to linalg, then 'linalg')")
     args = parser.parse_args(argv)
     try:
         return 1 if run(args.file, args) else 0

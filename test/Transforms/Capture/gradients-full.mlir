@@ -1,6 +1,7 @@
 // RUN: norm-opt %s --norm-capture | FileCheck %s --check-prefix=CAPTURE
 // RUN: norm-opt %s --norm-capture --norm-fuse | FileCheck %s --check-prefix=FUSED
 // RUN: %if numpy %{ %python -m norm_mlir.testing.equiv %s | FileCheck %s --check-prefix=EQUIV %}
+// RUN: %if numpy %{ %python -m norm_mlir.testing.equiv %s --passes "--norm-capture --norm-fuse" --pipeline cpu | FileCheck %s --check-prefix=EQUIV %}
 
 // Whole backward graphs: dx and dgamma (a sum over the rows, captured in
 // the space of x, the reduction's loops) are captured one root at a time,
@@ -72,13 +73,20 @@ func.func @rms_norm_backward_with_dgamma(%dy: tensor<5x32xf32>, %x: tensor<5x32x
 
 // LayerNorm dgamma over two row dims (torch's sum over dims [0, 1] of
 // grad_out * x_hat), with x_hat as its own generic; the column sum of dy
-// beside it (dbeta) stays a reduction.
+// beside it (dbeta) stays a reduction for the capture, and --norm-fuse
+// makes it the gradient op's dbeta. The sum of dy over one row dim only
+// is not dbeta and stays.
 // CAPTURE-LABEL: func @layer_norm_dgamma_two_row_dims
 // CAPTURE-SAME: (%[[DY:[^:]*]]: tensor<2x4x16xf32>, %[[X:[^:]*]]: tensor<2x4x16xf32>, %[[M:[^:]*]]: tensor<2x4xf32>, %[[R:[^:]*]]: tensor<2x4xf32>)
 // CAPTURE: %[[DG:.*]] = norm.layer_norm_grad ins(%[[X]] : tensor<2x4x16xf32>) dy(%[[DY]] : tensor<2x4x16xf32>) mean(%[[M]] : tensor<2x4xf32>) rstd(%[[R]] : tensor<2x4xf32>) outs dgamma(%{{.*}} : tensor<16xf32>) -> tensor<16xf32>
 // CAPTURE: %[[DB:.*]] = linalg.generic
-// CAPTURE: return %[[DG]], %[[DB]]
-func.func @layer_norm_dgamma_two_row_dims(%dy: tensor<2x4x16xf32>, %x: tensor<2x4x16xf32>, %mean: tensor<2x4xf32>, %rstd: tensor<2x4xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+// CAPTURE: return %[[DG]], %[[DB]], %{{.*}}
+// FUSED-LABEL: func @layer_norm_dgamma_two_row_dims
+// FUSED-SAME: (%[[DY:[^:]*]]: tensor<2x4x16xf32>, %[[X:[^:]*]]: tensor<2x4x16xf32>, %[[M:[^:]*]]: tensor<2x4xf32>, %[[R:[^:]*]]: tensor<2x4xf32>)
+// FUSED: %[[G:.*]]:2 = norm.layer_norm_grad ins(%[[X]] : tensor<2x4x16xf32>) dy(%[[DY]] : tensor<2x4x16xf32>) mean(%[[M]] : tensor<2x4xf32>) rstd(%[[R]] : tensor<2x4xf32>) outs dgamma(%{{.*}} : tensor<16xf32>) dbeta(%{{.*}} : tensor<16xf32>)
+// FUSED: %[[PART:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]
+// FUSED: return %[[G]]#0, %[[G]]#1, %[[PART]]
+func.func @layer_norm_dgamma_two_row_dims(%dy: tensor<2x4x16xf32>, %x: tensor<2x4x16xf32>, %mean: tensor<2x4xf32>, %rstd: tensor<2x4xf32>) -> (tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %e3 = tensor.empty() : tensor<2x4x16xf32>
   %e = tensor.empty() : tensor<16xf32>
@@ -103,5 +111,13 @@ func.func @layer_norm_dgamma_two_row_dims(%dy: tensor<2x4x16xf32>, %x: tensor<2x
       %s = arith.addf %o, %d : f32
       linalg.yield %s : f32
   } -> tensor<16xf32>
-  return %dg, %db : tensor<16xf32>, tensor<16xf32>
+  %e2 = tensor.empty() : tensor<2x16xf32>
+  %acc2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %part = linalg.generic {indexing_maps = [#id3, affine_map<(d0, d1, d2) -> (d0, d2)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%dy : tensor<2x4x16xf32>) outs(%acc2 : tensor<2x16xf32>) {
+    ^bb0(%d: f32, %o: f32):
+      %s = arith.addf %o, %d : f32
+      linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  return %dg, %db, %part : tensor<16xf32>, tensor<16xf32>, tensor<2x16xf32>
 }
