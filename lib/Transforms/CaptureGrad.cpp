@@ -257,6 +257,23 @@ static Polynomial difference(const Polynomial &a, const Polynomial &b) {
   return result;
 }
 
+/// Whether `atom` reads a tensor whole over a space of shape `shape`: each
+/// dim along its own dim, or a static unit dim at 0 (the translation reads
+/// unit dims at 0 whatever the IR spells).
+static bool isFullRead(Expr *atom, ArrayRef<int64_t> shape) {
+  if (!atom->is(ExprKind::Load) ||
+      atom->getMap().getNumResults() != shape.size())
+    return false;
+  for (auto [dim, result] : llvm::enumerate(atom->getMap().getResults())) {
+    if (auto d = dyn_cast<AffineDimExpr>(result); d && d.getPosition() == dim)
+      continue;
+    if (shape[dim] == 1 && isa<AffineConstantExpr>(result))
+      continue;
+    return false;
+  }
+  return true;
+}
+
 /// The atoms of the top-level monomials of `p` and of the row sums in them.
 static void collectAtoms(const Polynomial &p, llvm::SetVector<Expr *> &atoms) {
   for (const auto &[m, c] : p)
@@ -360,13 +377,15 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
     if (!atom->is(ExprKind::Load))
       continue;
     uint64_t deps = atom->getDeps();
-    if (deps == all &&
-        llvm::all_of(atom->getMap().getResults(),
-                     [](AffineExpr r) { return isa<AffineDimExpr>(r); }))
+    if (isFullRead(atom, rootType.getShape())) {
       full.push_back(atom);
-    else if (deps == dims || (deps & ~dims) == 0)
+      continue;
+    }
+    // Constant along every dim (all rows of a unit dim): gamma or a
+    // statistic.
+    if ((deps & ~dims) == 0)
       params.push_back(atom);
-    else if ((deps & ~rowDims) == 0)
+    if ((deps & ~rowDims) == 0)
       rows.push_back(atom);
   }
   llvm::sort(full);
@@ -488,9 +507,7 @@ mlir::norm::capture::matchGammaGradient(ExprTranslator &translator, Expr *root,
   SmallVector<Expr *> full, rows;
   for (Expr *atom : atoms) {
     uint64_t deps = atom->getDeps();
-    if (atom->is(ExprKind::Load) && deps == all &&
-        llvm::all_of(atom->getMap().getResults(),
-                     [](AffineExpr r) { return isa<AffineDimExpr>(r); }))
+    if (isFullRead(atom, spaceType.getShape()))
       full.push_back(atom);
     else if ((deps & ~rowDims) == 0 &&
              (atom->is(ExprKind::Load) ||

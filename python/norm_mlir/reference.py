@@ -174,23 +174,35 @@ def norm_backward(op, dy, x, gamma=None, mean=None, rstd=None, eps=1e-5,
     else:
         xhat = x * rstd
     wdy = dy * np.asarray(gamma, np.float64) if gamma is not None else dy
-    inner = wdy - xhat * _row_mean(wdy * xhat, axes)
+    projection = xhat * _row_mean(wdy * xhat, axes)
+    inner = wdy - projection
+    magnitude = np.abs(wdy) + np.abs(projection)
     if op == "layer_norm":
-        inner = inner - _row_mean(wdy, axes)
+        mean_wdy = _row_mean(wdy, axes)
+        inner = inner - mean_wdy
+        magnitude = magnitude + np.abs(mean_wdy)
     dx = rstd * inner
     if residual_grad is not None:
         dx = dx + np.asarray(residual_grad, np.float64)
     rows = tuple(range(axis))
-    return {"dx": dx, "dgamma": (dy * xhat).sum(axis=rows),
+    # `dx_scale`: the size of the terms dx is the difference of, which
+    # bounds its rounding error where they cancel (a row of 2 elements has
+    # dx = 0 made of terms of size rstd).
+    return {"dx": dx, "dx_scale": np.abs(rstd) * magnitude,
+            "dgamma": (dy * xhat).sum(axis=rows),
             "dbeta": dy.sum(axis=rows) if op == "layer_norm" else None}
 
 
-def gradient_tolerance(ref, dtype, n=None, m=None):
+def gradient_tolerance(ref, dtype, n=None, m=None, terms=None):
     """Absolute tolerance per element of a gradient, following the gradient
     table of docs/Tolerances.md: dx (`n` elements a row) or, given `m`, a
-    sum over m rows (dgamma, dbeta); `dtype` is the output's type."""
+    sum over m rows (dgamma, dbeta); `dtype` is the output's type. `terms`
+    (norm_backward's `dx_scale`) widens the bound where dx is a difference
+    of larger terms."""
     ref = np.abs(np.nan_to_num(np.asarray(ref, np.float64)))
     scale = np.maximum(ref, 1.0)
+    if terms is not None:
+        scale = np.maximum(scale, np.nan_to_num(np.asarray(terms, np.float64)))
     if dtype not in ("f32", "f64"):
         return 2.0 * ulp(scale, dtype)
     if m is None:

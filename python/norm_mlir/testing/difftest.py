@@ -27,6 +27,12 @@ Cases are of three kinds:
   grad_cases.py specs) with random shape, axis, element type, gamma, saved
   or recomputed statistics, residual gradient, outputs and ABI; every
   pipeline with a gradient lowering must agree with the float64 reference.
+- `gradchain`, `gradnearmiss`: a decomposed norm input gradient (torch's
+  backward decomposition or its distributed terms, in TOSA, saved or
+  recomputed statistics; grad_chains.py), which must be captured into one
+  gradient op agreeing with the reference; and near misses of it (no
+  mean(wdy) term, a wrong N, a sum of x for xhat, an unbiased variance),
+  which capture must leave bit-identical.
 - `nearmiss`: the same chains with one change that alters the math (an
   unbiased variance, eps outside the square root, a wrong divisor,
   statistics rounded to f16/bf16, ...). It must not be captured, and on
@@ -59,6 +65,7 @@ from norm_mlir.testing import harness
 from norm_mlir.testing.chains import random_chain, random_shape
 from norm_mlir.testing.fusions import random_fuse_case
 from norm_mlir.testing.grad_cases import GradCase, random_grad_spec
+from norm_mlir.testing.grad_chains import random_grad_chain
 from norm_mlir.testing.norm_cases import NormCase, random_layout
 
 # ---------------------------------------------------------------------------
@@ -249,6 +256,9 @@ def generate(seed, index, kinds):
         return kind, NormCase.parse(random_norm_spec(rng))
     if kind == "grad":
         return kind, GradCase.parse(random_grad_spec(rng, random_shape))
+    if kind in ("gradchain", "gradnearmiss"):
+        return kind, random_grad_chain(rng, random_shape,
+                                       near_miss=(kind == "gradnearmiss"))
     if kind == "fuse":
         return kind, random_fuse_case(rng, random_shape)
     return kind, random_chain(rng, near_miss=(kind == "nearmiss"))
@@ -425,7 +435,8 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
 
     # Transformation checks: every chain captured (one norm op each), no
     # near-miss captured, every fusion case fused (the op shows the parts).
-    chains = [(i, obj) for i, kind, obj in generated if kind in ("chain", "nearmiss")]
+    chains = [(i, obj) for i, kind, obj in generated
+              if kind in ("chain", "nearmiss", "gradchain", "gradnearmiss")]
     fuses = [(i, obj) for i, kind, obj in generated if kind == "fuse"]
     for prefix, group in _by_prefix(chains).items():
         if "norm-capture" not in registered_names():
@@ -435,7 +446,9 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
             if bodies is None:
                 failures.append((i, "norm-capture", f"{prefix} failed:\n{err}"))
                 continue
-            n = len(re.findall(r"norm\.(layer_norm|rms_norm)", bodies.get(f"k{i}", "")))
+            pattern = getattr(c, "capture_pattern",
+                              r"norm\.(layer_norm|rms_norm)")
+            n = len(re.findall(pattern, bodies.get(f"k{i}", "")))
             if c.near_miss and n:
                 report.wrong_captures += 1
                 failures.append((i, "norm-capture", f"near-miss captured ({n} ops)"))
@@ -513,8 +526,9 @@ def run(seed, count, kinds, pipelines, start=0, batch=24, jobs=1, only=None,
     for name, s in sorted(report.per_pipeline.items()):
         print(f"pipeline {name}: {s.cases} cases, {s.mismatches} mismatches, "
               f"{s.errors} errors", file=out)
-    n_chains = sum(1 for _, k, _ in generated if k == "chain")
-    n_near = sum(1 for _, k, _ in generated if k == "nearmiss")
+    n_chains = sum(1 for _, k, _ in generated if k in ("chain", "gradchain"))
+    n_near = sum(1 for _, k, _ in generated
+                 if k in ("nearmiss", "gradnearmiss"))
     print(f"capture: {n_chains} chains, {report.missed_captures} not captured; "
           f"{n_near} near-misses, {report.wrong_captures} captured", file=out)
     print(f"fusion: {len(fuses)} cases, {report.missed_fusions} not fused",
@@ -532,9 +546,11 @@ def main(argv=None):
                         help="number of random programs (default 200)")
     parser.add_argument("--start", type=int, default=0, help="first case index")
     parser.add_argument("--only", type=int, help="run only case ONLY")
-    parser.add_argument("--kinds", default="norm,chain,nearmiss,fuse,grad",
+    parser.add_argument("--kinds",
+                        default="norm,chain,nearmiss,fuse,grad,gradchain,"
+                        "gradnearmiss",
                         help="comma-separated: norm, chain, nearmiss, fuse, "
-                        "grad")
+                        "grad, gradchain, gradnearmiss")
     parser.add_argument("--pipelines",
                         help="comma-separated pipeline names (default: every "
                         "available one: %s)" % ", ".join(
@@ -554,7 +570,8 @@ def main(argv=None):
     RUNNER_OPT = args.runner_opt
     kinds = [k for k in args.kinds.split(",") if k]
     for k in kinds:
-        if k not in ("norm", "chain", "nearmiss", "fuse", "grad"):
+        if k not in ("norm", "chain", "nearmiss", "fuse", "grad", "gradchain",
+                     "gradnearmiss"):
             parser.error(f"unknown kind {k}")
     wanted = set(args.pipelines.split(",")) if args.pipelines else None
     pipelines, skipped = available_pipelines(wanted)
@@ -562,7 +579,8 @@ def main(argv=None):
         parser.error("no pipeline available")
     print(f"difftest: pipelines {', '.join(pipelines)}"
           + (f"; not registered: {', '.join(skipped)}" if skipped else ""))
-    for pass_name, needs in (("norm-capture", ("chain", "nearmiss")),
+    for pass_name, needs in (("norm-capture", ("chain", "nearmiss", "gradchain",
+                                               "gradnearmiss")),
                              ("norm-fuse", ("fuse",))):
         if pass_name not in registered_names() and set(needs) & set(kinds):
             print(f"difftest: {pass_name} is not registered: no {', '.join(needs)}")
