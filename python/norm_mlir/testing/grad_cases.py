@@ -134,7 +134,8 @@ class GradCase(RowLayout):
         for (name, _, dtype), got in zip(self.destinations(), outputs):
             want = ref[name]
             if name == "dx":
-                tol = reference.gradient_tolerance(want, dtype, n=self.n)
+                tol = reference.gradient_tolerance(want, dtype, n=self.n,
+                                                   terms=ref["dx_scale"])
             else:
                 tol = reference.gradient_tolerance(want, dtype, m=m)
             failures += _compare(name, got, want, tol, self.data)
