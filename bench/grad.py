@@ -290,16 +290,7 @@ def main():
     checks, failed = check_lines(results)
     text = (header + fwd.tables(results, args.impls) +
             "\n".join(target_lines(results) + checks) + "\n")
-    print(text)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, "rounds.json"), "w") as f:
-        json.dump(rounds, f, indent=1)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(text)
-    fwd.plot(results, args.impls, os.path.join(args.out, "grad.png"))
-    print(f"wrote {args.out}/results.md, results.json, grad.png",
-          file=sys.stderr)
+    fwd.write_results(args.out, text, results, rounds, args.impls, "grad.png")
     if failed:
         print("FAIL: norm-mlir's gradients (norm or upstream) are out of "
               "tolerance (above)", file=sys.stderr)

@@ -171,6 +171,21 @@ def measure(args, configs, driver):
     return results
 
 
+def write_results(out, text, results, rounds, impls, plot_name):
+    """Prints the report `text` and writes it (results.md), the results
+    (results.json), every round (rounds.json) and the plot `plot_name`
+    under `out`."""
+    print(text)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(out, "rounds.json"), "w") as f:
+        json.dump(rounds, f, indent=1)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(text)
+    plot(results, impls, os.path.join(out, plot_name))
+    print(f"wrote {out}/results.md, results.json, {plot_name}", file=sys.stderr)
+
+
 def build_and_time(args, configs, build_fn, measure_fn, what):
     """Builds `what` into `args.out` (`build_fn(args, configs, out)` returns
     the driver), then times it `args.rounds` times (`measure_fn(args,
@@ -335,15 +350,7 @@ def main():
               f"before and {load_after:.1f} after; {args.rounds} round(s); "
               f"norm-cpu-pipeline options: '{args.norm_options}'\n")
     text = header + tables(results, impls)
-    print(text)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, "rounds.json"), "w") as f:
-        json.dump(rounds, f, indent=1)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(text)
-    plot(results, impls, os.path.join(args.out, "gbps.png"))
-    print(f"wrote {args.out}/results.md, results.json, gbps.png", file=sys.stderr)
+    write_results(args.out, text, results, rounds, impls, "gbps.png")
 
 
 if __name__ == "__main__":
