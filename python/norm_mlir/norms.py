@@ -244,9 +244,8 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
             raise ValueError(f"{fn}: return_statistics is not differentiable; "
                              "call it under torch.no_grad() or on tensors "
                              "that do not require grad")
-        from norm_mlir import torch as norm_torch  # noqa: PLC0415
-        return norm_torch.apply(op, x, gamma, beta, eps, axis, residual,
-                                out_dtype, pipeline)
+        return autograd_apply(op, x, gamma, beta, eps, axis, residual,
+                              out_dtype, pipeline)
     as_torch = _is_torch(x)
     x, dtype = _to_numpy(x, "x", fn)
     if x.ndim < 1:
@@ -325,6 +324,73 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
     stats = tuple(_from_numpy(a, kernels.statistics_type(dtype), as_torch)
                   for a in stat_arrays)
     return (result,) + stats if residual_out is None else result + stats
+
+
+_autograd_function = None
+
+
+def _make_autograd_function(torch):
+    """The torch.autograd.Function of the norm kernels (made on first use,
+    so that importing norm_mlir does not import torch): out [, x +
+    residual] = norm(x [+ residual]); its backward runs the gradient kernels
+    on the mean/rstd the forward saved and gives the gradients of x, gamma,
+    beta and residual."""
+
+    class NormFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, op, x, gamma, beta, residual, eps, axis, out_dtype,
+                    pipeline):
+            # Grad mode is off in here: _run runs the kernel, no recursion.
+            results = _run(op, x, gamma, beta, eps, axis, residual, out_dtype,
+                           pipeline, statistics=True)
+            stats_count = 2 if op == "layer_norm" else 1
+            stats = results[-stats_count:]
+            outputs = results[:-stats_count]
+            h = outputs[1] if residual is not None else x
+            mean, rstd = stats if op == "layer_norm" else (None, stats[0])
+            ctx.save_for_backward(h, gamma, mean, rstd)
+            ctx.op, ctx.eps, ctx.axis, ctx.pipeline = op, eps, axis, pipeline
+            ctx.has_residual = residual is not None
+            ctx.has_beta = beta is not None
+            ctx.input_dtype = x.dtype
+            for stat in stats:
+                ctx.mark_non_differentiable(stat)
+            return outputs if len(outputs) > 1 else outputs[0]
+
+        @staticmethod
+        def backward(ctx, grad_out, grad_h=None):
+            h, gamma, mean, rstd = ctx.saved_tensors
+            needs = ctx.needs_input_grad  # op, x, gamma, beta, residual, ...
+            want_dx = needs[1] or (ctx.has_residual and needs[4])
+            want_dgamma = gamma is not None and needs[2]
+            want_dbeta = ctx.op == "layer_norm" and ctx.has_beta and needs[3]
+            if not (want_dx or want_dgamma or want_dbeta):
+                return (None,) * 9
+            dy = grad_out.to(ctx.input_dtype).contiguous()
+            residual_grad = None
+            if ctx.has_residual and want_dx and grad_h is not None:
+                residual_grad = grad_h.to(ctx.input_dtype).contiguous()
+            dx, dgamma, dbeta = _run_backward(
+                ctx.op, dy, h, mean, rstd, gamma, ctx.eps, ctx.axis,
+                residual_grad, (want_dx, want_dgamma, want_dbeta),
+                ctx.pipeline)
+            # d(x + residual)/dx = d(x + residual)/dresidual = 1.
+            dresidual = dx if ctx.has_residual and needs[4] else None
+            return (None, dx if needs[1] else None, dgamma, dbeta, dresidual,
+                    None, None, None, None)
+
+    return NormFunction
+
+
+def autograd_apply(op, x, gamma, beta, eps, axis, residual, out_dtype,
+                   pipeline):
+    """`op` through the autograd Function of the norm kernels (see
+    norm_mlir.torch): the output, or `(output, x + residual)`."""
+    global _autograd_function
+    if _autograd_function is None:
+        _autograd_function = _make_autograd_function(_torch())
+    return _autograd_function.apply(op, x, gamma, beta, residual, eps, axis,
+                                    out_dtype, pipeline)
 
 
 def _run_backward(op, dy, x, mean, rstd, gamma, eps, axis, residual_grad,

@@ -24,58 +24,12 @@ from norm_mlir import norms
 __all__ = ["LayerNorm", "RMSNorm", "apply", "layer_norm", "rms_norm"]
 
 
-class _NormFunction(torch.autograd.Function):
-    """out [, x + residual] = norm(x [+ residual]); the backward gives the
-    gradients of x, gamma, beta and residual."""
-
-    @staticmethod
-    def forward(ctx, op, x, gamma, beta, residual, eps, axis, out_dtype,
-                pipeline):
-        # Grad mode is off in here: _run runs the kernel, no recursion.
-        results = norms._run(op, x, gamma, beta, eps, axis, residual,
-                             out_dtype, pipeline, statistics=True)
-        stats_count = 2 if op == "layer_norm" else 1
-        stats = results[-stats_count:]
-        outputs = results[:-stats_count]
-        h = outputs[1] if residual is not None else x
-        mean, rstd = (stats if op == "layer_norm" else (None, stats[0]))
-        ctx.save_for_backward(h, gamma, mean, rstd)
-        ctx.op, ctx.eps, ctx.axis, ctx.pipeline = op, eps, axis, pipeline
-        ctx.has_residual = residual is not None
-        ctx.has_beta = beta is not None
-        ctx.input_dtype = x.dtype
-        for stat in stats:
-            ctx.mark_non_differentiable(stat)
-        return outputs if len(outputs) > 1 else outputs[0]
-
-    @staticmethod
-    def backward(ctx, grad_out, grad_h=None):
-        h, gamma, mean, rstd = ctx.saved_tensors
-        needs = ctx.needs_input_grad  # op, x, gamma, beta, residual, ...
-        want_dx = needs[1] or (ctx.has_residual and needs[4])
-        want_dgamma = gamma is not None and needs[2]
-        want_dbeta = ctx.op == "layer_norm" and ctx.has_beta and needs[3]
-        if not (want_dx or want_dgamma or want_dbeta):
-            return (None,) * 9
-        dy = grad_out.to(ctx.input_dtype).contiguous()
-        residual_grad = None
-        if ctx.has_residual and want_dx and grad_h is not None:
-            residual_grad = grad_h.to(ctx.input_dtype).contiguous()
-        dx, dgamma, dbeta = norms._run_backward(
-            ctx.op, dy, h, mean, rstd, gamma, ctx.eps, ctx.axis,
-            residual_grad, (want_dx, want_dgamma, want_dbeta), ctx.pipeline)
-        # d(x + residual)/dx = d(x + residual)/dresidual = 1.
-        dresidual = dx if ctx.has_residual and needs[4] else None
-        return (None, dx if needs[1] else None, dgamma, dbeta, dresidual,
-                None, None, None, None)
-
-
 def apply(op, x, gamma=None, beta=None, eps=1e-5, axis=-1, residual=None,
           out_dtype=None, pipeline=None):
     """`norm_mlir.<op>` (op "layer_norm" or "rms_norm") with autograd: the
     output, or `(output, x + residual)` with a residual."""
-    return _NormFunction.apply(op, x, gamma, beta, residual, eps, axis,
-                               out_dtype, pipeline)
+    return norms.autograd_apply(op, x, gamma, beta, eps, axis, residual,
+                                out_dtype, pipeline)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5,
