@@ -719,49 +719,40 @@ struct ConvertNormToAffinePass
   }
 
   void runOnOperation() override {
-    SmallVector<NormOpInterface> normOps;
-    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    SmallVector<Operation *> normOps;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<NormOpInterface, NormGradOpInterface>(op))
+        normOps.push_back(op);
+    });
     ConvertNormToAffineOptions passOptions = getLoweringOptions();
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
-    for (NormOpInterface op : normOps) {
-      if (op.hasPureTensorSemantics()) {
+    for (Operation *op : normOps) {
+      auto grad = dyn_cast<NormGradOpInterface>(op);
+      if (cast<DestinationStyleOpInterface>(op).hasPureTensorSemantics()) {
         op->emitOpError("must be bufferized before --convert-norm-to-affine "
                         "(it lowers norm ops on memrefs)");
         failedAny = true;
         continue;
       }
-      std::string unsupported = getUnsupportedTypeReason(op);
+      std::string unsupported =
+          grad ? getUnsupportedGradTypeReason(grad)
+               : getUnsupportedTypeReason(cast<NormOpInterface>(op));
       if (!unsupported.empty()) {
         op->emitOpError(unsupported);
         failedAny = true;
+        continue;
+      }
+      if (grad) {
+        if (failed(lowerNormGradOpToAffine(rewriter, grad, passOptions))) {
+          op->emitOpError("could not be lowered to loops");
+          failedAny = true;
+        }
         continue;
       }
       rewriter.setInsertionPoint(op);
-      RowKernelEmitter(rewriter, op, passOptions).emit();
+      RowKernelEmitter(rewriter, cast<NormOpInterface>(op), passOptions).emit();
       rewriter.eraseOp(op);
-    }
-
-    SmallVector<NormGradOpInterface> gradOps;
-    getOperation()->walk(
-        [&](NormGradOpInterface op) { gradOps.push_back(op); });
-    for (NormGradOpInterface op : gradOps) {
-      if (op.hasPureTensorSemantics()) {
-        op->emitOpError("must be bufferized before --convert-norm-to-affine "
-                        "(it lowers norm ops on memrefs)");
-        failedAny = true;
-        continue;
-      }
-      std::string unsupported = getUnsupportedGradTypeReason(op);
-      if (!unsupported.empty()) {
-        op->emitOpError(unsupported);
-        failedAny = true;
-        continue;
-      }
-      if (failed(lowerNormGradOpToAffine(rewriter, op, passOptions))) {
-        op->emitOpError("could not be lowered to loops");
-        failedAny = true;
-      }
     }
     if (failedAny)
       signalPassFailure();

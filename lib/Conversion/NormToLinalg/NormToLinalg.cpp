@@ -57,26 +57,18 @@ struct ConvertNormToLinalgPass
     // Decomposition creates no norm ops, so one walk over the existing ones
     // suffices; a walk (rather than the greedy driver) leaves the rest of
     // the IR exactly as it was.
-    SmallVector<NormOpInterface> normOps;
-    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    SmallVector<Operation *> normOps;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<NormOpInterface, NormGradOpInterface>(op))
+        normOps.push_back(op);
+    });
     IRRewriter rewriter(&getContext());
-    for (NormOpInterface op : normOps) {
+    for (Operation *op : normOps) {
       rewriter.setInsertionPoint(op);
       FailureOr<SmallVector<Value>> replacements =
-          decomposeToLinalg(rewriter, op);
-      if (failed(replacements)) {
-        op->emitOpError("could not be lowered to linalg");
-        return signalPassFailure();
-      }
-      rewriter.replaceOp(op, *replacements);
-    }
-    SmallVector<NormGradOpInterface> gradOps;
-    getOperation()->walk(
-        [&](NormGradOpInterface op) { gradOps.push_back(op); });
-    for (NormGradOpInterface op : gradOps) {
-      rewriter.setInsertionPoint(op);
-      FailureOr<SmallVector<Value>> replacements =
-          decomposeGradToLinalg(rewriter, op);
+          isa<NormGradOpInterface>(op)
+              ? decomposeGradToLinalg(rewriter, cast<NormGradOpInterface>(op))
+              : decomposeToLinalg(rewriter, cast<NormOpInterface>(op));
       if (failed(replacements)) {
         op->emitOpError("could not be lowered to linalg");
         return signalPassFailure();
