@@ -427,20 +427,9 @@ void GradKernelEmitter::emit() {
       mean = memref::AllocOp::create(b, loc, statsType, ValueRange{numRows});
       temporaries.push_back(mean);
     }
-    OpBuilder detached(b.getContext());
-    auto axisAttr = b.getI64IntegerAttr(1);
-    auto epsilonAttr = op->getAttrOfType<FloatAttr>("epsilon");
-    Operation *forward;
-    if (op.isLayerNorm())
-      forward = LayerNormOp::create(detached, loc, TypeRange(), input, Value(),
-                                    Value(), Value(), op.getEpsValue(), Value(),
-                                    input, Value(), mean, rstd, axisAttr,
-                                    epsilonAttr);
-    else
-      forward = RMSNormOp::create(detached, loc, TypeRange(), input, Value(),
-                                  Value(), op.getEpsValue(), Value(), input,
-                                  Value(), rstd, axisAttr, epsilonAttr);
-    emitNormStatisticsLoops(b, cast<NormOpInterface>(forward), options);
+    NormOpInterface forward =
+        createDetachedStatisticsOp(op, input, /*axis=*/1, mean, rstd);
+    emitNormStatisticsLoops(b, forward, options);
     forward->destroy();
   }
 

@@ -42,6 +42,9 @@
 // would otherwise be subnormal. No branch: every thread of a row computes
 // the same q, but the rows of a warp or a block can differ.
 //
+// With no output (the statistics a gradient op recomputes), the kernel
+// stops once mean and rstd are stored.
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
@@ -83,10 +86,12 @@ private:
   Value both(Value lhs, Value rhs);
 
   // Memory.
-  /// Loads V elements of `view` at `indices` (the last one the column).
-  SmallVector<Value> loadElements(Value view, ValueRange indices);
-  /// Stores `values` (converted to `view`'s element type) at `indices`.
-  void storeElements(Value view, ValueRange indices, ArrayRef<Value> values);
+  SmallVector<Value> loadElements(Value view, ValueRange indices) {
+    return loadVectorElements(b, loc, view, indices, plan.vectorWidth);
+  }
+  void storeElements(Value view, ValueRange indices, ArrayRef<Value> values) {
+    storeVectorElements(b, loc, view, indices, values);
+  }
   /// h = input (+ residual, rounded to the input type) in the compute type
   /// for vector `vectorIndex` of the row; writes residual_out when asked
   /// (at `row`, under `rowIsValid`).
@@ -141,10 +146,37 @@ Value KernelEmitter::both(Value lhs, Value rhs) {
   return arith::AndIOp::create(b, loc, lhs, rhs);
 }
 
-SmallVector<Value> KernelEmitter::loadElements(Value view, ValueRange indices) {
+MemRefType mlir::norm::getWorkgroupBufferType(MLIRContext *context,
+                                              int64_t size, Type elementType) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+  return MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(),
+                         workgroup);
+}
+
+gpu::LaunchOp mlir::norm::createLaunch(OpBuilder &b, Location loc,
+                                       Value gridSize, Value blockSize,
+                                       ArrayRef<Type> workgroupBuffers) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, gridSize, one, one, blockSize, one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange(), workgroupBuffers);
+  Block &body = launch.getBody().front();
+  if (body.empty() || !body.back().hasTrait<OpTrait::IsTerminator>()) {
+    b.setInsertionPointToEnd(&body);
+    gpu::TerminatorOp::create(b, loc);
+  }
+  b.setInsertionPoint(body.getTerminator());
+  return launch;
+}
+
+SmallVector<Value> mlir::norm::loadVectorElements(OpBuilder &b, Location loc,
+                                                  Value view,
+                                                  ValueRange indices,
+                                                  int64_t width) {
   auto type = cast<MemRefType>(view.getType());
   Type elementType = type.getElementType();
-  int64_t width = plan.vectorWidth;
   if (width == 1)
     return {memref::LoadOp::create(b, loc, view, indices)};
   auto vectorType = VectorType::get({width}, elementType);
@@ -159,14 +191,15 @@ SmallVector<Value> KernelEmitter::loadElements(Value view, ValueRange indices) {
   return elements;
 }
 
-void KernelEmitter::storeElements(Value view, ValueRange indices,
-                                  ArrayRef<Value> values) {
+void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
+                                     ValueRange indices,
+                                     ArrayRef<Value> values) {
   auto type = cast<MemRefType>(view.getType());
   Type elementType = type.getElementType();
   SmallVector<Value> converted;
   for (Value value : values)
     converted.push_back(createFloatConversion(b, loc, value, elementType));
-  int64_t width = plan.vectorWidth;
+  int64_t width = values.size();
   if (width == 1) {
     memref::StoreOp::create(b, loc, converted.front(), view, indices);
     return;
@@ -322,6 +355,8 @@ void KernelEmitter::emitHeldRow() {
         held, valid, [&](Value h) { return squareTerms(h); });
     RowStatistics statistics =
         finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
+    if (!operands.output)
+      return;
     for (int64_t k = 0; k < plan.slotsPerThread; ++k)
       emitIf(b, loc, both(valid[k], rowIsValid),
              [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
@@ -375,6 +410,8 @@ void KernelEmitter::emitHeldRow() {
   });
   RowStatistics statistics =
       finalize(rowPivot, offset, reducer.sumAcrossRow(sumsSq, 1));
+  if (!operands.output)
+    return;
   for (int64_t k = 0; k < plan.slotsPerThread; ++k)
     emitIf(b, loc, both(valid[k], rowIsValid),
            [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
@@ -455,6 +492,8 @@ void KernelEmitter::emitStreamedRow() {
   }
 
   // The output, from a last read of the row.
+  if (!operands.output)
+    return;
   scf::ForOp::create(
       b, loc, threadInRow, numVectors, step, ValueRange(),
       [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange) {

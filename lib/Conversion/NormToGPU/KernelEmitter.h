@@ -31,11 +31,39 @@ struct KernelOperands {
   Value outScale;
 };
 
+/// A workgroup-memory buffer of `size` elements of `elementType`.
+MemRefType getWorkgroupBufferType(MLIRContext *context, int64_t size,
+                                  Type elementType);
+
+/// Creates a one-dimensional `gpu.launch` of `gridSize` blocks of
+/// `blockSize` threads with the workgroup buffers `workgroupBuffers`, and
+/// sets `b`'s insertion point before its body's terminator.
+gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value gridSize,
+                           Value blockSize,
+                           ArrayRef<Type> workgroupBuffers = {});
+
+/// Loads `width` elements of `view` at `indices` (the last one the column)
+/// in one access when `width` > 1.
+SmallVector<Value> loadVectorElements(OpBuilder &b, Location loc, Value view,
+                                      ValueRange indices, int64_t width);
+/// Stores `values`, converted to `view`'s element type, at `indices`, in
+/// one access when there are several.
+void storeVectorElements(OpBuilder &b, Location loc, Value view,
+                         ValueRange indices, ArrayRef<Value> values);
+
 /// Emits the kernel computing `op` as `plan` lays it out, on the views and
-/// scalars `operands`, before the terminator of `launch`'s body.
+/// scalars `operands`, before the terminator of `launch`'s body. With no
+/// `operands.output`, only the statistics (mean, rstd) are written.
 void emitNormKernel(OpBuilder &b, Location loc, NormOpInterface op,
                     const KernelPlan &plan, const KernelOperands &operands,
                     gpu::LaunchOp launch);
+
+/// Launches a kernel computing the forward op `op` (on memrefs, checked by
+/// checkNormOpLowerableToGPU) at `b`'s insertion point; with
+/// `statisticsOnly`, one writing its mean and rstd destinations only.
+void emitNormLaunch(OpBuilder &b, NormOpInterface op,
+                    const ConvertNormToGPUOptions &options,
+                    bool statisticsOnly);
 
 } // namespace norm
 } // namespace mlir

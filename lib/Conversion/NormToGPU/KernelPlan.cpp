@@ -114,6 +114,19 @@ SmallVector<NamedOperand, 8> mlir::norm::getNamedOperands(NormOpInterface op) {
           {op.getRstd(), "rstd", ViewKind::Rows}};
 }
 
+SmallVector<NamedOperand, 9>
+mlir::norm::getNamedOperands(NormGradOpInterface op) {
+  return {{op.getInput(), "input", ViewKind::Matrix},
+          {op.getOutputGrad(), "output gradient", ViewKind::Matrix},
+          {op.getResidualGrad(), "residual_grad", ViewKind::Matrix},
+          {op.getGamma(), "gamma", ViewKind::Vector},
+          {op.getMean(), "mean", ViewKind::Rows},
+          {op.getRstd(), "rstd", ViewKind::Rows},
+          {op.getInputGradInit(), "input gradient (dx)", ViewKind::Matrix},
+          {op.getGammaGradInit(), "gamma gradient (dgamma)", ViewKind::Vector},
+          {op.getBetaGradInit(), "beta gradient (dbeta)", ViewKind::Vector}};
+}
+
 bool mlir::norm::isGlobalMemorySpace(MemRefType type) {
   Attribute space = type.getMemorySpace();
   if (!space)
@@ -158,11 +171,10 @@ static int64_t getMaxHeldWords(int64_t blockSize) {
   return std::min<int64_t>(64, 65536 / blockSize * 3 / 8);
 }
 
-KernelPlan mlir::norm::planKernel(NormOpInterface op,
+KernelPlan mlir::norm::planKernel(Type inputType, int64_t heldArrays,
                                   ArrayRef<MemRefType> vectorViews,
                                   const ConvertNormToGPUOptions &options) {
   KernelPlan plan;
-  Type inputType = op.getInputType().getElementType();
   Type computeType = getComputeElementType(inputType);
   int64_t rowSize = vectorViews.front().getShape().back();
 
@@ -224,7 +236,7 @@ KernelPlan mlir::norm::planKernel(NormOpInterface op,
 
   int64_t slots = llvm::divideCeil(numVectors, plan.threadsPerRow);
   int64_t wordsPerElement = computeType.getIntOrFloatBitWidth() / 32;
-  if (slots * plan.vectorWidth * wordsPerElement <=
+  if (slots * plan.vectorWidth * wordsPerElement * heldArrays <=
       getMaxHeldWords(plan.getBlockSize())) {
     plan.slotsPerThread = slots;
     return plan;

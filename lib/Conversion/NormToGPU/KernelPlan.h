@@ -59,6 +59,8 @@ struct NamedOperand {
 
 /// The op's shaped operands, present or not, in a fixed order.
 SmallVector<NamedOperand, 8> getNamedOperands(NormOpInterface op);
+/// The gradient op's shaped operands, present or not, in a fixed order.
+SmallVector<NamedOperand, 9> getNamedOperands(NormGradOpInterface op);
 
 /// Whether `type`'s memory space is one the kernel can address as global
 /// memory (none, or `#gpu.address_space<global>`).
@@ -83,9 +85,12 @@ struct KernelPlan {
 /// to a warp, or whole warps.
 bool isValidThreadsPerRow(int64_t threads);
 
-/// The plan for `op`, whose operands accessed V elements at a time have the
-/// views `vectorViews` (the input's first), under `options`.
-KernelPlan planKernel(NormOpInterface op, ArrayRef<MemRefType> vectorViews,
+/// The plan for a kernel on rows of `inputType` elements that holds
+/// `heldArrays` values per element in registers (1 for the forward ops, x
+/// and dy for the gradients), whose operands accessed V elements at a time
+/// have the views `vectorViews` (the input's first), under `options`.
+KernelPlan planKernel(Type inputType, int64_t heldArrays,
+                      ArrayRef<MemRefType> vectorViews,
                       const ConvertNormToGPUOptions &options);
 
 } // namespace norm

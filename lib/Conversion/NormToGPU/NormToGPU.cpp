@@ -74,63 +74,83 @@ mlir::norm::checkNormToGPUOptions(const ConvertNormToGPUOptions &options,
   return failure();
 }
 
-LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
-                                                    std::string *whyNot) {
-  std::string message;
-  llvm::raw_string_ostream os(message);
-  auto fail = [&]() {
-    if (whyNot)
-      *whyNot = std::move(message);
-    return failure();
-  };
-  if (op.hasPureTensorSemantics()) {
+/// The checks every op lowered to kernels passes: on memrefs, in host code,
+/// a float `outScale` if any, and each of `operands` of a loadable element
+/// type (`output` may also be quantised when `quantizedOutput`), in global
+/// memory, and viewable as rows x N. Says why not in `os`.
+static bool checkLowerable(Operation *op, bool hasPureTensorSemantics,
+                           int64_t axis, ArrayRef<NamedOperand> operands,
+                           Value output, bool quantizedOutput, Value outScale,
+                           raw_ostream &os) {
+  if (hasPureTensorSemantics) {
     os << "expects memref operands; bufferize the op before lowering it to "
           "GPU code";
-    return fail();
+    return false;
   }
   if (op->getParentOfType<gpu::LaunchOp>() ||
       op->getParentOfType<gpu::GPUFuncOp>() ||
       op->getParentOfType<gpu::GPUModuleOp>()) {
     os << "is already in GPU code; only host code can launch a kernel";
-    return fail();
+    return false;
   }
-
-  if (Value scale = op.getOutScale();
-      scale && !isLowerableElementType(scale.getType())) {
+  if (outScale && !isLowerableElementType(outScale.getType())) {
     os << "expects an f16, bf16, f32 or f64 out_scale to lower it to GPU "
           "code, got '"
-       << scale.getType() << "'";
-    return fail();
+       << outScale.getType() << "'";
+    return false;
   }
-
-  int64_t axis = op.getNormalizedAxis();
-  for (const NamedOperand &operand : getNamedOperands(op)) {
+  for (const NamedOperand &operand : operands) {
     if (!operand.value)
       continue;
     auto type = cast<MemRefType>(operand.value.getType());
-    bool isQuantizedOutput =
-        operand.value == op.getOutput() && op.hasQuantizedOutput();
+    bool isQuantizedOutput = quantizedOutput && operand.value == output;
     if (!isLowerableElementType(type.getElementType(), isQuantizedOutput)) {
       os << "expects f16, bf16, f32 or f64 elements in the " << operand.name;
-      if (operand.value == op.getOutput())
+      if (output && operand.value == output)
         os << " (or i8 or f8E4M3FN with an out_scale)";
       os << " to lower it to GPU code, got '" << type.getElementType() << "'";
-      return fail();
+      return false;
     }
     if (!isGlobalMemorySpace(type)) {
       os << "expects the " << operand.name
          << " in global memory, got memory space " << type.getMemorySpace();
-      return fail();
+      return false;
     }
     if (failed(getViewType(type, operand.kind, axis))) {
       os << "expects the " << operand.name
          << " to be contiguous within its row dimensions and within its "
             "normalised dimensions, got '"
          << type << "'";
-      return fail();
+      return false;
     }
   }
-  return success();
+  return true;
+}
+
+LogicalResult mlir::norm::checkNormOpLowerableToGPU(NormOpInterface op,
+                                                    std::string *whyNot) {
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  if (checkLowerable(op, op.hasPureTensorSemantics(), op.getNormalizedAxis(),
+                     getNamedOperands(op), op.getOutput(),
+                     op.hasQuantizedOutput(), op.getOutScale(), os))
+    return success();
+  if (whyNot)
+    *whyNot = std::move(message);
+  return failure();
+}
+
+LogicalResult mlir::norm::checkNormGradOpLowerableToGPU(NormGradOpInterface op,
+                                                        std::string *whyNot) {
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  if (checkLowerable(op, op.hasPureTensorSemantics(), op.getNormalizedAxis(),
+                     getNamedOperands(op), /*output=*/Value(),
+                     /*quantizedOutput=*/false, /*outScale=*/Value(), os))
+    return success();
+  if (whyNot)
+    *whyNot = std::move(message);
+  return failure();
 }
 
 /// The views of `op`'s operands and the host-side scalars the kernel takes,
@@ -175,59 +195,64 @@ static KernelOperands createKernelOperands(OpBuilder &b, NormOpInterface op) {
   return operands;
 }
 
-LogicalResult
-mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
-                                   const ConvertNormToGPUOptions &options) {
-  Location loc = op->getLoc();
-  int64_t axis = op.getNormalizedAxis();
-  Type inputType = op.getInputType().getElementType();
-  Type computeType = getComputeElementType(inputType);
-
-  // Views of everything accessed V elements at a time decide V.
+/// The views of `op`'s operands accessed V elements at a time, or failure
+/// when one does not collapse.
+static FailureOr<SmallVector<MemRefType>> getVectorViews(NormOpInterface op) {
   SmallVector<MemRefType> vectorViews;
   for (const NamedOperand &operand : getNamedOperands(op)) {
     if (!operand.value || operand.kind == ViewKind::Rows)
       continue;
-    FailureOr<MemRefType> view = getViewType(
-        cast<MemRefType>(operand.value.getType()), operand.kind, axis);
+    FailureOr<MemRefType> view =
+        getViewType(cast<MemRefType>(operand.value.getType()), operand.kind,
+                    op.getNormalizedAxis());
     if (failed(view))
-      return rewriter.notifyMatchFailure(op, "operand layout not collapsible");
+      return failure();
     vectorViews.push_back(*view);
   }
-  KernelPlan plan = planKernel(op, vectorViews, options);
+  return vectorViews;
+}
 
-  rewriter.setInsertionPoint(op);
-  KernelOperands operands = createKernelOperands(rewriter, op);
+void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
+                                const ConvertNormToGPUOptions &options,
+                                bool statisticsOnly) {
+  Location loc = op->getLoc();
+  Type inputType = op.getInputType().getElementType();
+  Type computeType = getComputeElementType(inputType);
+
+  // Views of everything accessed V elements at a time decide V.
+  FailureOr<SmallVector<MemRefType>> vectorViews = getVectorViews(op);
+  assert(succeeded(vectorViews) && "views checked by the caller");
+  KernelPlan plan =
+      planKernel(inputType, /*heldArrays=*/1, *vectorViews, options);
+
+  KernelOperands operands = createKernelOperands(b, op);
+  if (statisticsOnly)
+    operands.output = operands.residualOutput = Value();
   auto inputView = cast<MemRefType>(operands.input.getType());
 
   // One block per R rows; nothing to launch for zero rows.
   int64_t numRows = inputView.getDimSize(0);
-  if (numRows == 0) {
-    rewriter.eraseOp(op);
-    return success();
-  }
+  if (numRows == 0)
+    return;
   Value rowCount;
   if (ShapedType::isDynamic(numRows))
-    rowCount = memref::DimOp::create(rewriter, loc, operands.input, 0);
+    rowCount = memref::DimOp::create(b, loc, operands.input, 0);
   else
-    rowCount = arith::ConstantIndexOp::create(rewriter, loc, numRows);
-  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    rowCount = arith::ConstantIndexOp::create(b, loc, numRows);
   Value gridSize = rowCount;
   if (plan.rowsPerBlock > 1)
-    gridSize = rewriter.createOrFold<arith::CeilDivUIOp>(
+    gridSize = b.createOrFold<arith::CeilDivUIOp>(
         loc, rowCount,
-        arith::ConstantIndexOp::create(rewriter, loc, plan.rowsPerBlock));
-  Value blockSize =
-      arith::ConstantIndexOp::create(rewriter, loc, plan.getBlockSize());
+        arith::ConstantIndexOp::create(b, loc, plan.rowsPerBlock));
+  Value blockSize = arith::ConstantIndexOp::create(b, loc, plan.getBlockSize());
 
-  OpBuilder::InsertionGuard guard(rewriter);
+  OpBuilder::InsertionGuard guard(b);
   if (ShapedType::isDynamic(numRows)) {
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value hasRows = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::ugt, rowCount, zero);
-    auto ifOp = scf::IfOp::create(rewriter, loc, hasRows,
-                                  /*withElseRegion=*/false);
-    rewriter.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value hasRows = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          rowCount, zero);
+    auto ifOp = scf::IfOp::create(b, loc, hasRows, /*withElseRegion=*/false);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
   }
 
   SmallVector<Type> workgroupBuffers;
@@ -235,24 +260,22 @@ mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
     // One exchange region for RMSNorm, two (the sum, then the sum of
     // squares) for LayerNorm.
     int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
-    auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
-                                                gpu::AddressSpace::Workgroup);
-    workgroupBuffers.push_back(
-        MemRefType::get({plan.rowsPerBlock * plan.getWarpsPerRow() * fields},
-                        computeType, MemRefLayoutAttrInterface(), workgroup));
+    workgroupBuffers.push_back(getWorkgroupBufferType(
+        b.getContext(), plan.rowsPerBlock * plan.getWarpsPerRow() * fields,
+        computeType));
   }
-  auto launch = gpu::LaunchOp::create(
-      rewriter, loc, gridSize, one, one, blockSize, one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange(), workgroupBuffers);
-  Block &body = launch.getBody().front();
-  if (body.empty() || !body.back().hasTrait<OpTrait::IsTerminator>()) {
-    rewriter.setInsertionPointToEnd(&body);
-    gpu::TerminatorOp::create(rewriter, loc);
-  }
-  rewriter.setInsertionPoint(body.getTerminator());
-  emitNormKernel(rewriter, loc, op, plan, operands, launch);
+  gpu::LaunchOp launch =
+      createLaunch(b, loc, gridSize, blockSize, workgroupBuffers);
+  emitNormKernel(b, loc, op, plan, operands, launch);
+}
 
+LogicalResult
+mlir::norm::lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
+                                   const ConvertNormToGPUOptions &options) {
+  if (failed(getVectorViews(op)))
+    return rewriter.notifyMatchFailure(op, "operand layout not collapsible");
+  rewriter.setInsertionPoint(op);
+  emitNormLaunch(rewriter, op, options, /*statisticsOnly=*/false);
   rewriter.eraseOp(op);
   return success();
 }
@@ -271,6 +294,25 @@ struct NormOpToGPULaunch : public OpInterfaceRewritePattern<NormOpInterface> {
         failed(checkNormOpLowerableToGPU(op, &whyNot)))
       return rewriter.notifyMatchFailure(op, whyNot);
     return lowerNormOpToGPULaunch(rewriter, op, options);
+  }
+
+  ConvertNormToGPUOptions options;
+};
+
+/// Replaces a gradient op on memrefs by the `gpu.launch`es computing it.
+struct NormGradOpToGPULaunches
+    : public OpInterfaceRewritePattern<NormGradOpInterface> {
+  NormGradOpToGPULaunches(MLIRContext *context,
+                          const ConvertNormToGPUOptions &options)
+      : OpInterfaceRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(NormGradOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    std::string whyNot;
+    if (failed(checkNormToGPUOptions(options, &whyNot)) ||
+        failed(checkNormGradOpLowerableToGPU(op, &whyNot)))
+      return rewriter.notifyMatchFailure(op, whyNot);
+    return lowerNormGradOpToGPU(rewriter, op, options);
   }
 
   ConvertNormToGPUOptions options;
@@ -295,29 +337,36 @@ struct ConvertNormToGPUPass
 
     // Check every op first, so that nothing is rewritten when one of them
     // cannot be.
-    SmallVector<NormOpInterface> normOps;
-    getOperation()->walk([&](NormOpInterface op) { normOps.push_back(op); });
+    SmallVector<Operation *> ops;
     bool anyRefused = false;
-    for (NormOpInterface op : normOps) {
-      if (succeeded(checkNormOpLowerableToGPU(op, &whyNot)))
-        continue;
+    getOperation()->walk([&](Operation *op) {
+      LogicalResult lowerable = success();
+      if (auto normOp = dyn_cast<NormOpInterface>(op))
+        lowerable = checkNormOpLowerableToGPU(normOp, &whyNot);
+      else if (auto gradOp = dyn_cast<NormGradOpInterface>(op))
+        lowerable = checkNormGradOpLowerableToGPU(gradOp, &whyNot);
+      else
+        return;
+      ops.push_back(op);
+      if (succeeded(lowerable))
+        return;
       op->emitOpError() << whyNot;
-      anyRefused = true;
-    }
-    getOperation()->walk([&](NormGradOpInterface op) {
-      op->emitOpError("has no GPU lowering yet: the gradient ops lower to "
-                      "CPU code (--norm-cpu-pipeline) and to linalg "
-                      "(--convert-norm-to-linalg)");
       anyRefused = true;
     });
     if (anyRefused)
       return signalPassFailure();
 
     IRRewriter rewriter(&getContext());
-    for (NormOpInterface op : normOps) {
-      if (succeeded(lowerNormOpToGPULaunch(rewriter, op, options)))
+    for (Operation *op : ops) {
+      LogicalResult lowered =
+          isa<NormOpInterface>(op)
+              ? lowerNormOpToGPULaunch(rewriter, cast<NormOpInterface>(op),
+                                       options)
+              : lowerNormGradOpToGPU(rewriter, cast<NormGradOpInterface>(op),
+                                     options);
+      if (succeeded(lowered))
         continue;
-      op->emitOpError("could not be lowered to a GPU kernel");
+      op->emitOpError("could not be lowered to GPU kernels");
       return signalPassFailure();
     }
   }
@@ -334,5 +383,6 @@ FailureOr<ConvertNormToGPUOptions> mlir::norm::parseNormToGPUOptions(
 
 void mlir::norm::populateNormToGPUConversionPatterns(
     RewritePatternSet &patterns, const ConvertNormToGPUOptions &options) {
-  patterns.add<NormOpToGPULaunch>(patterns.getContext(), options);
+  patterns.add<NormOpToGPULaunch, NormGradOpToGPULaunches>(
+      patterns.getContext(), options);
 }

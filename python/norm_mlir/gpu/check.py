@@ -4,6 +4,8 @@
     python -m norm_mlir.gpu.check --sweep foundation
     python -m norm_mlir.gpu.check --case "op=rms_norm shape=3x4099 dtype=bf16 gamma" \\
         --options "block-size=64"
+    python -m norm_mlir.gpu.check --grad-sweep gpu_gradients
+    python -m norm_mlir.gpu.check --grad-case "op=layer_norm shape=4x8 gamma saved dgamma"
 
 Exits non-zero (and says which case and why) on any mismatch.
 """
@@ -13,12 +15,17 @@ import sys
 
 from norm_mlir.gpu import emulator
 from norm_mlir.testing import harness
+from norm_mlir.testing.grad_cases import GradCase
 from norm_mlir.testing.norm_cases import NormCase
-from norm_mlir.testing.sweeps import SWEEPS
+from norm_mlir.testing.sweeps import GRAD_SWEEPS, SWEEPS
 
 
-def run_cases(specs, options="", batch=8, verbose=False, keep=None):
+def run_cases(specs, options="", batch=8, verbose=False, keep=None,
+              grad_specs=()):
+    """Runs the norm-op cases `specs` and the gradient cases `grad_specs`;
+    returns the number that failed."""
     cases = [NormCase.parse(s) for s in specs]
+    cases += [GradCase.parse(s) for s in grad_specs]
     failures = 0
     label = f"gpu-emulated {options}".strip()
     for start in range(0, len(cases), batch):
@@ -61,6 +68,10 @@ def main(argv=None):
                         help="named sweep: %s" % ", ".join(SWEEPS))
     parser.add_argument("--case", action="append", default=[],
                         help="one case spec (see norm_cases.py)")
+    parser.add_argument("--grad-sweep", action="append", default=[],
+                        help="named gradient sweep: %s" % ", ".join(GRAD_SWEEPS))
+    parser.add_argument("--grad-case", action="append", default=[],
+                        help="one gradient case spec (see grad_cases.py)")
     parser.add_argument("--options", default="",
                         help="extra --norm-gpu-pipeline options")
     parser.add_argument("--batch", type=int, default=8)
@@ -70,10 +81,14 @@ def main(argv=None):
     specs = list(args.case)
     for name in args.sweep:
         specs += SWEEPS[name]
-    if not specs:
-        parser.error("no cases: give --case or --sweep")
+    grad_specs = list(args.grad_case)
+    for name in args.grad_sweep:
+        grad_specs += GRAD_SWEEPS[name]
+    if not specs and not grad_specs:
+        parser.error("no cases: give --case, --sweep, --grad-case or "
+                     "--grad-sweep")
     return 1 if run_cases(specs, args.options, args.batch, args.verbose,
-                          args.keep) else 0
+                          args.keep, grad_specs) else 0
 
 
 if __name__ == "__main__":

@@ -60,9 +60,10 @@ class EmulatorError(RuntimeError):
     pass
 
 
-def retarget(ll_text):
-    """The kernel module's LLVM IR, rewritten to compile for the host.
-    Returns (ir, [(kernel name, [param types])])."""
+def retarget(ll_text, prefix=""):
+    """The kernel module's LLVM IR, rewritten to compile for the host, its
+    kernels' symbols prefixed with `prefix` (modules may share kernel
+    names). Returns (ir, [(kernel name, symbol, [param types])])."""
     lines = []
     for line in ll_text.splitlines():
         if line.startswith(("target datalayout", "target triple")):
@@ -84,29 +85,56 @@ def retarget(ll_text):
         params = []
         for param in types.split_top_level(m.group(2)):
             params.append(param.split()[0])
-        kernels.append((m.group(1), params))
+        kernels.append((m.group(1), prefix + m.group(1), params))
+    for name, symbol, _ in kernels:
+        text = text.replace("@" + name + "(", "@" + symbol + "(")
     return text, kernels
 
 
-def _trampolines(kernels):
-    """C source of the `emu_kernels` table for `kernels`."""
+def _fnv1a(data):
+    """The runtime's hash of a kernel module's bytes (emulator_runtime.c)."""
+    value = 14695981039346656037
+    for byte in data:
+        value = ((value ^ byte) * 1099511628211) % (1 << 64)
+    return value
+
+
+def _trampolines(modules):
+    """C source of the `emu_kernels` and `emu_modules` tables for `modules`,
+    a list of (module name, module bytes, [(kernel name, symbol,
+    [param types])])."""
     out = ["#include <stdint.h>",
            "typedef void (*EmuTrampoline)(void **params);",
-           "struct EmuKernel { const char *name; EmuTrampoline call; };"]
-    for name, params in kernels:
-        ctypes = []
-        for p in params:
-            if p not in _C_TYPES:
-                raise EmulatorError(f"kernel {name}: unsupported parameter {p}")
-            ctypes.append(_C_TYPES[p])
-        out.append(f"extern void {name}({', '.join(ctypes) or 'void'});")
-        args = ", ".join(f"*({t} *)params[{i}]" for i, t in enumerate(ctypes))
-        out.append(f"static void call_{name}(void **params) {{ "
-                   f"(void)params; {name}({args}); }}")
-    entries = ", ".join(f'{{"{n}", call_{n}}}' for n, _ in kernels)
-    out.append(f"const struct EmuKernel emu_kernels[] = {{{entries}}};")
-    out.append(f"const int emu_num_kernels = {len(kernels)};")
+           "struct EmuKernel { int module; const char *name; "
+           "EmuTrampoline call; };",
+           "struct EmuModule { const char *name; uint64_t size; "
+           "uint64_t hash; };"]
+    entries = []
+    for index, (_, _, kernels) in enumerate(modules):
+        for name, symbol, params in kernels:
+            out += _trampoline(symbol, params)
+            entries.append(f'{{{index}, "{name}", call_{symbol}}}')
+    out.append(f"const struct EmuKernel emu_kernels[] = {{{', '.join(entries)}}};")
+    out.append(f"const int emu_num_kernels = {len(entries)};")
+    sizes = ", ".join(f'{{"{name}", {len(data)}ull, {_fnv1a(data)}ull}}'
+                      for name, data, _ in modules)
+    out.append(f"const struct EmuModule emu_modules[] = {{{sizes}}};")
+    out.append(f"const int emu_num_modules = {len(modules)};")
     return "\n".join(out) + "\n"
+
+
+def _trampoline(name, params):
+    """The declaration of kernel `name` and its trampoline."""
+    ctypes = []
+    for p in params:
+        if p not in _C_TYPES:
+            raise EmulatorError(f"kernel {name}: unsupported parameter {p}")
+        ctypes.append(_C_TYPES[p])
+    args = ", ".join(f"*({t} *)params[{i}]" for i, t in enumerate(ctypes))
+    out = [f"extern void {name}({', '.join(ctypes) or 'void'});",
+           f"static void call_{name}(void **params) {{ "
+           f"(void)params; {name}({args}); }}"]
+    return out
 
 
 def build_library(lowered_ir, workdir):
@@ -116,7 +144,7 @@ def build_library(lowered_ir, workdir):
     if not objs:
         raise EmulatorError("no LLVM IR kernels (run the pipeline with "
                             "format=llvm)")
-    all_kernels = []
+    modules = []
     sources = []
     for i, obj in enumerate(objs):
         bc = os.path.join(workdir, f"kernel{i}.bc")
@@ -125,15 +153,15 @@ def build_library(lowered_ir, workdir):
         proc = tools.run([tools.llvm_dis(), bc, "-o", "-"])
         if proc.returncode:
             raise EmulatorError("llvm-dis failed:\n" + proc.stderr)
-        ir, kernels = retarget(proc.stdout)
+        ir, kernels = retarget(proc.stdout, prefix=f"emu_m{i}_")
         ll = os.path.join(workdir, f"kernel{i}.ll")
         with open(ll, "w") as f:
             f.write(ir)
         sources.append(ll)
-        all_kernels += kernels
+        modules.append((obj.module, obj.data, kernels))
     table = os.path.join(workdir, "kernels.c")
     with open(table, "w") as f:
-        f.write(_trampolines(all_kernels))
+        f.write(_trampolines(modules))
     library = os.path.join(workdir, "libnorm_gpu_emulator.so")
     cmd = [tools.clang(), "-shared", "-fPIC", "-O1", "-pthread",
            "-Wno-override-module", "-o", library, _RUNTIME, table] + sources

@@ -7,7 +7,11 @@
  *
  * The kernels themselves are compiled from their LLVM IR (see emulator.py),
  * which also generates `emu_kernels`: one trampoline per kernel unpacking
- * the CUDA-style parameter array. */
+ * the CUDA-style parameter array, and `emu_modules`: the size and FNV-1a
+ * hash of each kernel module's bytes, by which mgpuModuleLoad knows which
+ * module the host code loads (kernels of different modules may share a
+ * name, as on a GPU), and its name, by which the device harness asks
+ * (emuModuleGetFunction). */
 
 #include <pthread.h>
 #include <stdint.h>
@@ -17,11 +21,19 @@
 
 typedef void (*EmuTrampoline)(void **params);
 struct EmuKernel {
+  int module;
   const char *name;
   EmuTrampoline call;
 };
+struct EmuModule {
+  const char *name;
+  uint64_t size;
+  uint64_t hash;
+};
 extern const struct EmuKernel emu_kernels[];
 extern const int emu_num_kernels;
+extern const struct EmuModule emu_modules[];
+extern const int emu_num_modules;
 
 enum { kWarpSize = 32, kMaxThreads = 1024 };
 
@@ -114,24 +126,44 @@ __attribute__((weak)) __bf16 __truncsfbf2(float value) {
 void *mgpuStreamCreate(void) { return (void *)1; }
 void mgpuStreamDestroy(void *stream) { (void)stream; }
 void mgpuStreamSynchronize(void *stream) { (void)stream; }
+/* Module handles are 1 + the module's index in emu_modules; 0 stands for
+ * any module (a JIT load, which gives no size). */
+static uint64_t fnv1a(const unsigned char *bytes, uint64_t size) {
+  uint64_t hash = 14695981039346656037ull;
+  for (uint64_t i = 0; i < size; ++i)
+    hash = (hash ^ bytes[i]) * 1099511628211ull;
+  return hash;
+}
 void *mgpuModuleLoad(void *data, size_t size) {
-  (void)data;
-  (void)size;
-  return (void *)1;
+  uint64_t hash = fnv1a(data, size);
+  for (int i = 0; i < emu_num_modules; ++i)
+    if (emu_modules[i].size == size && emu_modules[i].hash == hash)
+      return (void *)(intptr_t)(i + 1);
+  fail("the host code loads a kernel module the emulator was not built with");
+  return NULL;
 }
 void *mgpuModuleLoadJIT(void *data, int optLevel) {
   (void)data;
   (void)optLevel;
-  return (void *)1;
+  return (void *)0;
 }
 void mgpuModuleUnload(void *module) { (void)module; }
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
-  (void)module;
+  int index = (int)(intptr_t)module - 1;
   for (int i = 0; i < emu_num_kernels; ++i)
-    if (strcmp(emu_kernels[i].name, name) == 0)
+    if ((index < 0 || emu_kernels[i].module == index) &&
+        strcmp(emu_kernels[i].name, name) == 0)
       return (void *)&emu_kernels[i];
   fprintf(stderr, "gpu emulator: no kernel named %s\n", name);
+  abort();
+}
+
+void *emuModuleGetFunction(const char *module, const char *name) {
+  for (int i = 0; i < emu_num_modules; ++i)
+    if (strcmp(emu_modules[i].name, module) == 0)
+      return mgpuModuleGetFunction((void *)(intptr_t)(i + 1), name);
+  fprintf(stderr, "gpu emulator: no kernel module named %s\n", module);
   abort();
 }
 

@@ -141,15 +141,13 @@ def _candidate_pipelines():
                  ("norm-fuse", "convert-norm-to-linalg")),
         # The GPU pipeline, to PTX (compiled, not run), and its kernels run
         # on the CPU emulator, with the default and with small geometries.
-        # (No GPU lowering of the gradient ops yet.)
         Pipeline("gpu-isa", f"{_TOSA},norm-gpu-pipeline{{format=isa}}",
-                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True,
-                 gradients=False),
+                 ("norm-gpu-pipeline",), compile_only=True, norm_only=True),
         Pipeline("gpu-emulated", "", ("norm-gpu-pipeline",), norm_only=True,
-                 gpu_emulated="", gradients=False),
+                 gpu_emulated=""),
         Pipeline("gpu-emulated-small", "", ("norm-gpu-pipeline", "block-size",
                                             "rows-per-block"),
-                 norm_only=True, gradients=False,
+                 norm_only=True,
                  gpu_emulated="block-size=64 rows-per-block=4 vector-width=2"),
     ]
 

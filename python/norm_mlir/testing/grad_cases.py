@@ -65,20 +65,23 @@ class GradCase(RowLayout):
     def kernel_ir(self, func):
         return self.kernel().ir(func)
 
-    def _concrete(self, shape):
-        """`shape` (of the kernel, with None for dynamic dims) made concrete:
-        the shape of the matching suffix of this case's shape."""
+    def _concrete(self, name, shape):
+        """`shape` (of the kernel, with None for dynamic dims) of operand
+        `name` made concrete: the row dims for the statistics, otherwise
+        the matching suffix of this case's shape."""
+        if name in ("mean", "rstd"):
+            return tuple(self.rows)
         return tuple(self.shape[len(self.shape) - len(shape):])
 
     def operands(self):
         """(name, shape, dtype) of the op's inputs, in order."""
-        return [(name, self._concrete(shape), dtype)
+        return [(name, self._concrete(name, shape), dtype)
                 for name, _, shape, dtype, dest in self.kernel().arguments()
                 if not dest]
 
     def destinations(self):
         """(name, shape, dtype) of the op's destinations, in result order."""
-        return [(name, self._concrete(shape), dtype)
+        return [(name, self._concrete(name, shape), dtype)
                 for name, _, shape, dtype, dest in self.kernel().arguments()
                 if dest]
 

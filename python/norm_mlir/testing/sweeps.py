@@ -186,3 +186,31 @@ SWEEPS = {
         "op=layer_norm shape=6x700 beta rstd eps=1e-40 data=constant seed=6",
     ],
 }
+
+# Gradient cases (grad_cases.py specs) for the GPU kernels, one per path:
+# rows held in registers and streamed (dynamic N, and a static row too long
+# to hold), more rows than row slots (each slot loops over several rows,
+# its partial rows carried), row slots beyond the last row, vector widths
+# from 1 to 8, two normalised dims, no row dims, zero rows (dgamma and
+# dbeta are then zeros), f64, recomputed statistics and a residual
+# gradient.
+GRAD_SWEEPS = {
+    "gpu_gradients": [
+        "op=layer_norm shape=2500x64 gamma saved dx dgamma dbeta seed=1",
+        "op=rms_norm shape=1100x40 dtype=bf16 gamma dx dgamma seed=2",
+        "op=layer_norm shape=3x4100 dtype=f16 gamma saved residual_grad dx "
+        "dgamma dbeta seed=3",
+        "op=layer_norm shape=5x3000 dynamic gamma dx dgamma dbeta seed=4",
+        "op=rms_norm shape=1030x17 dynamic gamma saved dgamma seed=5",
+        "op=layer_norm shape=7x2x48 axis=1 dtype=bf16 gamma saved dx dgamma "
+        "dbeta data=uniform seed=6",
+        "op=rms_norm shape=6x128 axis=0 gamma dx dgamma seed=7",
+        "op=layer_norm shape=0x64 gamma saved dgamma dbeta seed=8",
+        "op=layer_norm shape=9x300 dtype=f64 gamma saved dx dgamma dbeta "
+        "seed=9",
+        "op=layer_norm shape=3x16384 gamma dx dgamma dbeta seed=10",
+        "op=rms_norm shape=37x4096 dtype=bf16 gamma saved residual_grad dx "
+        "abi=kernel seed=11",
+        "op=layer_norm shape=2x3 saved dbeta abi=memref seed=12",
+    ],
+}

@@ -107,3 +107,32 @@ func.func @quantised_output(%x: memref<4x64xf32>, %s: f32, %o: memref<4x64xi8>) 
   norm.rms_norm eps(1.0e-5) ins(%x : memref<4x64xf32>) out_scale(%s : f32) outs(%o : memref<4x64xi8>)
   return
 }
+
+// -----
+
+// Gradient ops take the same checks, naming the operand.
+func.func @grad_tensors(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %r: tensor<4xf32>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @below {{'norm.rms_norm_grad' op expects memref operands; bufferize the op before lowering it to GPU code}}
+  %dx = norm.rms_norm_grad ins(%x : tensor<4x8xf32>) dy(%dy : tensor<4x8xf32>) rstd(%r : tensor<4xf32>)
+      outs dx(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %dx : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @grad_strided_dy(%x: memref<4x8x16xf32>, %dy: memref<4x8x16xf32, strided<[256, 32, 1]>>, %r: memref<4xf32>, %dx: memref<4x8x16xf32>) {
+  // expected-error @below {{'norm.rms_norm_grad' op expects the output gradient to be contiguous within its row dimensions and within its normalised dimensions, got 'memref<4x8x16xf32, strided<[256, 32, 1]>>'}}
+  norm.rms_norm_grad axis(1) ins(%x : memref<4x8x16xf32>) dy(%dy : memref<4x8x16xf32, strided<[256, 32, 1]>>) rstd(%r : memref<4xf32>)
+      outs dx(%dx : memref<4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @grad_private_dgamma(%x: memref<4x8xf32>, %dy: memref<4x8xf32>, %m: memref<4xf32>, %r: memref<4xf32>,
+                               %dg: memref<8xf32, #gpu.address_space<private>>) {
+  // expected-error @below {{'norm.layer_norm_grad' op expects the gamma gradient (dgamma) in global memory, got memory space #gpu.address_space<private>}}
+  norm.layer_norm_grad ins(%x : memref<4x8xf32>) dy(%dy : memref<4x8xf32>) mean(%m : memref<4xf32>) rstd(%r : memref<4xf32>)
+      outs dgamma(%dg : memref<8xf32, #gpu.address_space<private>>)
+  return
+}

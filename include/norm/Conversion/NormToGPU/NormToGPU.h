@@ -11,6 +11,7 @@ class RewriterBase;
 
 namespace norm {
 class NormOpInterface;
+class NormGradOpInterface;
 
 #define GEN_PASS_DECL_CONVERTNORMTOGPU
 #define GEN_PASS_DECL_NORMGPUSQRTTOLLVM
@@ -43,6 +44,20 @@ LogicalResult checkNormOpLowerableToGPU(NormOpInterface op,
 /// and `options` must pass the checks above.
 LogicalResult lowerNormOpToGPULaunch(RewriterBase &rewriter, NormOpInterface op,
                                      const ConvertNormToGPUOptions &options);
+
+/// Checks that the gradient op `op` can be lowered to GPU kernels: the
+/// checks of checkNormOpLowerableToGPU on its operands.
+LogicalResult checkNormGradOpLowerableToGPU(NormGradOpInterface op,
+                                            std::string *whyNot = nullptr);
+
+/// Replaces the gradient op `op`, on memrefs, by the `gpu.launch`es
+/// computing it (docs/Gradients.md): its statistics when they are
+/// recomputed, dx and per-row-slot partial rows of dgamma/dbeta, then the
+/// column sums of those partial rows. `op` and `options` must pass the
+/// checks.
+LogicalResult lowerNormGradOpToGPU(RewriterBase &rewriter,
+                                   NormGradOpInterface op,
+                                   const ConvertNormToGPUOptions &options);
 
 /// Adds the pattern that rewrites norm ops on memrefs into `gpu.launch`es.
 void populateNormToGPUConversionPatterns(

@@ -553,24 +553,10 @@ void GradDecomposer::emitStatistics() {
     statistics = RowStatistics{op.getMean(), Value(), op.getRstd()};
   } else {
     // A forward op over x with no destinations touched stands for the
-    // statistics; it is never inserted and is destroyed once its stages
-    // are built.
-    OpBuilder detached(b.getContext());
-    Value x = op.getInput();
-    auto axisAttr = op->getAttrOfType<IntegerAttr>("axis");
-    auto epsilonAttr = op->getAttrOfType<FloatAttr>("epsilon");
-    Operation *forward;
-    if (op.isLayerNorm())
-      forward =
-          LayerNormOp::create(detached, loc, TypeRange(), x, Value(), Value(),
-                              Value(), op.getEpsValue(), Value(), x, Value(),
-                              Value(), Value(), axisAttr, epsilonAttr);
-    else
-      forward = RMSNormOp::create(detached, loc, TypeRange(), x, Value(),
-                                  Value(), op.getEpsValue(), Value(), x,
-                                  Value(), Value(), axisAttr, epsilonAttr);
-    LinalgRowStatistics recomputed =
-        decomposeStatisticsToLinalg(b, cast<NormOpInterface>(forward));
+    // statistics; it is destroyed once its stages are built.
+    NormOpInterface forward = createDetachedStatisticsOp(
+        op, op.getInput(), op.getNormalizedAxis(), Value(), Value());
+    LinalgRowStatistics recomputed = decomposeStatisticsToLinalg(b, forward);
     forward->destroy();
     statistics = recomputed.statistics;
     temporaries.append(recomputed.temporaries);

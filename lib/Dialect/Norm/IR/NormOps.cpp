@@ -507,3 +507,21 @@ NORM_DEFINE_HOOKS(RMSNormGradOp, verifyNormGradOp, decomposeGradToLinalg)
 
 #define GET_OP_CLASSES
 #include "norm/Dialect/Norm/IR/NormOps.cpp.inc"
+
+NormOpInterface mlir::norm::createDetachedStatisticsOp(NormGradOpInterface op,
+                                                       Value input,
+                                                       int64_t axis, Value mean,
+                                                       Value rstd) {
+  OpBuilder detached(op->getContext());
+  Location loc = op->getLoc();
+  IntegerAttr axisAttr = detached.getI64IntegerAttr(axis);
+  auto epsilonAttr = op->getAttrOfType<FloatAttr>("epsilon");
+  Value eps = op.getEpsValue();
+  if (op.isLayerNorm())
+    return LayerNormOp::create(detached, loc, TypeRange(), input, Value(),
+                               Value(), Value(), eps, Value(), input, Value(),
+                               mean, rstd, axisAttr, epsilonAttr);
+  return RMSNormOp::create(detached, loc, TypeRange(), input, Value(), Value(),
+                           eps, Value(), input, Value(), rstd, axisAttr,
+                           epsilonAttr);
+}

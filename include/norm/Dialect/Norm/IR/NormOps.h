@@ -49,6 +49,15 @@ struct LinalgRowStatistics {
 LinalgRowStatistics decomposeStatisticsToLinalg(OpBuilder &b,
                                                 NormOpInterface op);
 
+/// A forward op over `input` (normalised from `axis`) with `op`'s epsilon
+/// (attribute or run-time value) that stands for the statistics `op`
+/// recomputes: it writes only `mean` and `rstd` (either may be null), its
+/// output is `input` itself and never written. Built detached, never
+/// inserted; the lowering that builds the statistics from it destroys it.
+NormOpInterface createDetachedStatisticsOp(NormGradOpInterface op, Value input,
+                                           int64_t axis, Value mean,
+                                           Value rstd);
+
 /// Builds the `linalg.generic` decomposition of the gradient op `op` (its
 /// reference semantics), as decomposeToLinalg does for the forward ops.
 FailureOr<SmallVector<Value>> decomposeGradToLinalg(OpBuilder &b,
