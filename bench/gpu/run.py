@@ -129,7 +129,7 @@ def bench(device, manifest, artefacts, iters, compile_budget, deadline):
         launch = variant["launches"][0]
         with open(os.path.join(artefacts, choose_binary(manifest, launch,
                                                          device.capability())), "rb") as f:
-            function = device.load(f.read(), launch["kernel"])
+            function = device.load(f.read(), launch["kernel"], launch["module"])
         values = param_values(launch, variant["args"], pointers)
 
         def ours():
@@ -185,6 +185,139 @@ def bench(device, manifest, artefacts, iters, compile_budget, deadline):
                      2 * in_bytes / t_copy / 1e6, moved / t_eager / 1e6, t_eager,
                      moved / t_compiled / 1e6 if t_compiled else None, t_compiled))
         del x, gamma, beta, out, copy
+        torch.cuda.empty_cache()
+    return rows, failures
+
+
+def grad_reference(torch, op, x, dy, gamma, mean, rstd):
+    """dx, its terms' size, dgamma and dbeta in float64 (the formulas of
+    norm_mlir.reference.norm_backward, on the GPU)."""
+    x, dy, gamma = x.double(), dy.double(), gamma.double()
+    rstd = rstd.double()[:, None]
+    xhat = (x - mean.double()[:, None]) * rstd if op == "layer_norm" else x * rstd
+    wdy = dy * gamma
+    projection = xhat * (wdy * xhat).mean(-1, keepdim=True)
+    inner, magnitude = wdy - projection, wdy.abs() + projection.abs()
+    if op == "layer_norm":
+        mean_wdy = wdy.mean(-1, keepdim=True)
+        inner, magnitude = inner - mean_wdy, magnitude + mean_wdy.abs()
+    return {"dx": rstd * inner, "dx_scale": rstd.abs() * magnitude,
+            "dgamma": (dy * xhat).sum(0),
+            "dbeta": dy.sum(0) if op == "layer_norm" else None}
+
+
+def grad_tolerance(torch, ref, dtype, n=None, m=None, terms=None):
+    """norm_mlir.reference.gradient_tolerance in torch."""
+    ref = torch.nan_to_num(ref).abs()
+    scale = ref.clamp(min=1.0)
+    if terms is not None:
+        scale = torch.maximum(scale, torch.nan_to_num(terms))
+    if dtype not in ("f32", "f64"):
+        bits = {"f16": 10, "bf16": 7}[dtype]
+        return 2.0 * torch.exp2(torch.floor(torch.log2(scale)) - bits)
+    if m is None:
+        return 1e-5 * max(1.0, math.log2(max(n, 1))) * scale
+    absolute = 1e-5 * max(1.0, math.log2(max(m, 1))) * math.sqrt(m)
+    return torch.clamp(1e-4 * ref, min=absolute)
+
+
+def bench_gradients(device, manifest, artefacts, iters, compile_budget,
+                    deadline):
+    """Times the gradient kernels (issue #16) against a device-to-device
+    copy of x, torch's eager backward (aten.native_layer_norm_backward; the
+    RMSNorm backward formula in torch ops) and torch.compile of the same.
+    GB/s count x and dy read and dx written."""
+    import torch
+    from norm_mlir.gpu.device import choose_binary, param_values
+
+    rows, failures = [], 0
+    for variant in manifest["variants"]:
+        if variant["kind"] != "gradbench":
+            continue
+        if time.time() > deadline:
+            print(f"time budget reached: skipping {variant['name']} and after")
+            break
+        op, (m, n) = variant["op"], variant["shape"]
+        dt = torch_dtype(torch, variant["dtype"])
+        gen = torch.Generator(device="cuda").manual_seed(0)
+        x = torch.randn(m, n, device="cuda", generator=gen).to(dt)
+        dy = torch.randn(m, n, device="cuda", generator=gen).to(dt)
+        gamma = (torch.rand(n, device="cuda", generator=gen) + 0.5).to(dt)
+        beta = torch.zeros(n, device="cuda", dtype=dt)
+        xf = x.float()
+        mean = xf.mean(-1) if op == "layer_norm" else None
+        centred = xf - mean[:, None] if op == "layer_norm" else xf
+        rstd = torch.rsqrt(centred.pow(2).mean(-1) + variant["eps"])
+        outs = {"dx": torch.empty_like(x), "dgamma": torch.empty_like(gamma),
+                "dbeta": torch.empty_like(gamma)}
+        tensors = {"x": x, "dy": dy, "g": gamma, "mean": mean, "rstd": rstd,
+                   **outs}
+        pointers = [tensors[a["name"]].data_ptr() for a in variant["args"]]
+        temporaries = [torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+                       for nbytes in variant["temporaries"]]
+        temp_pointers = [t.data_ptr() for t in temporaries]
+        launches = []
+        for launch in variant["launches"]:
+            with open(os.path.join(artefacts, choose_binary(
+                    manifest, launch, device.capability())), "rb") as f:
+                function = device.load(f.read(), launch["kernel"],
+                                       launch["module"])
+            launches.append((function, launch, param_values(
+                launch, variant["args"], pointers, temp_pointers)))
+
+        def ours():
+            stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+            for function, launch, values in launches:
+                device.launch(function, launch["grid"], launch["block"],
+                              values, stream)
+
+        ours()
+        torch.cuda.synchronize()
+        ref = grad_reference(torch, op, x, dy, gamma, mean, rstd)
+        ok, worst = True, 0.0
+        names = ["dx", "dgamma"] + (["dbeta"] if op == "layer_norm" else [])
+        for name in names:
+            got = outs[name].double()
+            if name == "dx":
+                tol = grad_tolerance(torch, ref["dx"], variant["dtype"], n=n,
+                                     terms=ref["dx_scale"])
+            else:
+                tol = grad_tolerance(torch, ref[name], variant["dtype"], m=m)
+            err = (got - ref[name]).abs()
+            ok = ok and bool(torch.isfinite(got).all()) and bool((err <= tol).all())
+            worst = max(worst, float((err / tol).max()))
+        del ref
+        failures += not ok
+
+        if op == "layer_norm":
+            def eager():
+                return torch.ops.aten.native_layer_norm_backward(
+                    dy, x, [n], mean, rstd, gamma, beta, [True, True, True])
+        else:
+            def eager():
+                xh = x.float() * rstd[:, None]
+                wdy = dy.float() * gamma.float()
+                dx = rstd[:, None] * (wdy - xh * (wdy * xh).mean(-1, keepdim=True))
+                return dx.to(dt), (dy.float() * xh).sum(0).to(dt)
+        copy = torch.empty_like(x)
+        t_ours, _ = time_ms(torch, ours, iters)
+        t_copy, _ = time_ms(torch, lambda: copy.copy_(x), iters)
+        t_eager, _ = time_ms(torch, eager, iters)
+        t_compiled = None
+        if compile_budget and time.time() < START + compile_budget:
+            try:
+                compiled = torch.compile(eager, dynamic=False)
+                compiled()
+                t_compiled, _ = time_ms(torch, compiled, iters)
+            except Exception as err:  # Inductor/Triton missing or failing
+                print(f"torch.compile failed for {variant['name']}: {err}")
+        moved = 3 * x.element_size() * x.numel()
+        rows.append((variant["name"], ok, worst, t_ours, moved / t_ours / 1e6,
+                     2 * x.element_size() * x.numel() / t_copy / 1e6,
+                     moved / t_eager / 1e6, t_eager,
+                     moved / t_compiled / 1e6 if t_compiled else None,
+                     t_compiled))
+        del x, dy, gamma, beta, outs, tensors, temporaries, copy
         torch.cuda.empty_cache()
     return rows, failures
 
@@ -252,9 +385,17 @@ def main(argv=None):
         print("torch not found: benchmark skipped")
         return 1 if failures else 0
     rows, bench_failures = bench(device, manifest, artefacts, args.iters,
-                                 None if args.no_compile else 200,
-                                 START + 270)
+                                 None if args.no_compile else 170,
+                                 START + 230)
     print_table(rows, name)
+    grad_rows, grad_failures = bench_gradients(
+        device, manifest, artefacts, args.iters,
+        None if args.no_compile else 240, START + 275)
+    if grad_rows:
+        print("\nGradients (GB/s = x and dy read, dx written / time; "
+              "max|err| column: worst error / tolerance)")
+        print_table(grad_rows, name)
+    bench_failures += grad_failures
     print(f"total {time.time() - START:.0f} s")
     return 1 if failures or bench_failures else 0
 

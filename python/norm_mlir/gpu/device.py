@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from norm_mlir.core import types
+from norm_mlir.testing.grad_cases import GradCase
 from norm_mlir.testing.norm_cases import NormCase
 
 
@@ -31,15 +32,19 @@ class DeviceError(RuntimeError):
 
 
 
-def param_values(launch, args, pointers):
+def param_values(launch, args, pointers, temporaries=()):
     """The kernel parameters of `launch` as ctypes values. `args` are the
     manifest's function arguments; `pointers[i]` is the device address of
-    argument i (memrefs), and a scalar argument's value is in the manifest."""
+    argument i (memrefs), and a scalar argument's value is in the manifest;
+    `temporaries[k]` is the device address of the variant's k-th
+    temporary buffer."""
     values = []
     for param in launch["params"]:
         ptype = param["type"]
         if "const" in param:
             value = param["const"]
+        elif "temp" in param:
+            value = temporaries[param["temp"]]
         else:
             arg = args[param["arg"]]
             field = param["field"]
@@ -135,7 +140,7 @@ class CudaDevice:
         self.cuda.cuDeviceGetName(buf, 256, self.device)
         return buf.value.decode()
 
-    def load(self, binary, kernel):
+    def load(self, binary, kernel, module_name=None):
         module = ctypes.c_void_p()
         data = ctypes.create_string_buffer(binary + b"\0")
         self._check(self.cuda.cuModuleLoadData(ctypes.byref(module), data),
@@ -179,6 +184,8 @@ class EmulatedDevice:
         self.lib = ctypes.CDLL(library)
         self.lib.mgpuModuleGetFunction.restype = ctypes.c_void_p
         self.lib.mgpuModuleGetFunction.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        self.lib.emuModuleGetFunction.restype = ctypes.c_void_p
+        self.lib.emuModuleGetFunction.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
         self.lib.mgpuMemAlloc.restype = ctypes.c_void_p
         self.lib.mgpuMemAlloc.argtypes = [ctypes.c_uint64, ctypes.c_void_p,
                                           ctypes.c_bool]
@@ -198,7 +205,12 @@ class EmulatedDevice:
     def name(self):
         return "CPU emulator"
 
-    def load(self, binary, kernel):
+    def load(self, binary, kernel, module_name=None):
+        # Kernels of different modules may share a name: the emulator knows
+        # its modules by name (the gpu.binary symbols).
+        if module_name is not None:
+            return self.lib.emuModuleGetFunction(module_name.encode(),
+                                                 kernel.encode())
         return self.lib.mgpuModuleGetFunction(None, kernel.encode())
 
     def alloc(self, nbytes):
@@ -239,14 +251,24 @@ def choose_binary(manifest, launch, capability):
     return files[f"{usable[-1][1]}.ptx"]
 
 
+def allocate_temporaries(device, variant):
+    """Device buffers for the variant's temporaries (manifest bytes)."""
+    return [device.alloc(nbytes) for nbytes in variant.get("temporaries", [])]
+
+
 def run_case(device, manifest, variant, artefacts, functions):
-    """Runs a correctness variant on `device` and checks it; returns the
-    list of problems (empty when within tolerance)."""
-    case = NormCase.parse(variant["spec"])
+    """Runs a correctness variant (a norm or a gradient case) on `device`
+    and checks it; returns the list of problems (empty when within
+    tolerance)."""
+    gradient = variant["kind"] == "gradcase"
+    case = (GradCase if gradient else NormCase).parse(variant["spec"])
     values = case.inputs()
     args = variant["args"]
-    inputs = {"input": values["x"], "residual": values.get("r"),
-              "gamma": values.get("g"), "beta": values.get("b")}
+    if gradient:
+        inputs = values
+    else:
+        inputs = {"input": values["x"], "residual": values.get("r"),
+                  "gamma": values.get("g"), "beta": values.get("b")}
     pointers, sizes = [], []
     for arg in args:
         if arg["role"] == "scalar":
@@ -266,23 +288,25 @@ def run_case(device, manifest, variant, artefacts, functions):
             device.upload(ptr, types.to_bits(np.full(count, np.nan), arg["dtype"]))
         pointers.append(ptr)
         sizes.append(nbytes)
+    temporaries = allocate_temporaries(device, variant)
     try:
         for launch in variant["launches"]:
-            key = launch["kernel"]
+            key = (launch["module"], launch["kernel"])
             if key not in functions:
                 path = os.path.join(artefacts,
                                     choose_binary(manifest, launch, device.capability()))
                 with open(path, "rb") as f:
-                    functions[key] = device.load(f.read(), launch["kernel"])
+                    functions[key] = device.load(f.read(), launch["kernel"],
+                                                 launch["module"])
             device.launch(functions[key], launch["grid"], launch["block"],
-                          param_values(launch, args, pointers))
+                          param_values(launch, args, pointers, temporaries))
         device.synchronize()
         outputs = [types.from_bytes(device.download(ptr, n), arg["dtype"],
                                     arg["shape"])
                    for arg, ptr, n in zip(args, pointers, sizes)
                    if arg["role"] == "out"]
     finally:
-        for ptr in pointers:
+        for ptr in pointers + temporaries:
             if ptr is not None:
                 device.free(ptr)
     return case.check(outputs, values)
@@ -294,7 +318,7 @@ def run_cases(device, artefacts, names=None, log=print):
     functions = {}
     failures = passed = 0
     for variant in manifest["variants"]:
-        if variant["kind"] != "case":
+        if variant["kind"] not in ("case", "gradcase"):
             continue
         if names and variant["name"] not in names:
             continue

@@ -14,7 +14,13 @@ argument, or a constant. It is read off the host code the pipeline
 produces, so the device runs exactly what the pipeline launches.
 
 Only static shapes are generated: the host code's launch geometry is then
-made of constants.
+made of constants. Buffers the host code allocates itself (the gradient
+kernels' partial rows and recomputed statistics) are listed per variant as
+`temporaries` (bytes), and a kernel parameter reading one says which.
+
+Gradient variants (kinds `gradbench`, `gradcase`) are grad_cases.py specs;
+their arguments are named after the case's values (x, dy, g, mean, rstd,
+dr, dx, dgamma, dbeta).
 """
 
 import argparse
@@ -26,8 +32,9 @@ import sys
 from norm_mlir.core import tools
 from norm_mlir.core.types import split_top_level
 from norm_mlir.gpu import binaries
+from norm_mlir.testing.grad_cases import GradCase
 from norm_mlir.testing.norm_cases import NormCase
-from norm_mlir.testing.sweeps import SWEEPS
+from norm_mlir.testing.sweeps import GRAD_SWEEPS, SWEEPS
 
 # The benchmark of issue #4: both ops, three element types, three shapes.
 BENCH_SHAPES = ["4096x768", "32768x4096", "8192x8192"]
@@ -43,6 +50,42 @@ def bench_specs(shapes=BENCH_SHAPES):
                 specs.append(f"op={op} shape={shape} dtype={dtype} {affine} "
                              "abi=kernel")
     return specs
+
+
+# The gradient benchmark of issue #16: LayerNorm (every gradient, saved
+# statistics) in f32 and bf16 at 16384x4096 and 4096x768, RMSNorm (dx and
+# dgamma) in bf16 at 16384x4096.
+GRAD_BENCH_SPECS = [
+    "op=layer_norm shape=16384x4096 dtype=f32 gamma saved dx dgamma dbeta",
+    "op=layer_norm shape=16384x4096 dtype=bf16 gamma saved dx dgamma dbeta",
+    "op=layer_norm shape=4096x768 dtype=f32 gamma saved dx dgamma dbeta",
+    "op=layer_norm shape=4096x768 dtype=bf16 gamma saved dx dgamma dbeta",
+    "op=rms_norm shape=16384x4096 dtype=bf16 gamma saved dx dgamma",
+]
+
+
+def grad_bench_specs(quick=False):
+    specs = GRAD_BENCH_SPECS
+    if quick:
+        specs = [s.replace("16384x4096", "64x768").replace("4096x768", "96x256")
+                 for s in specs[:1] + specs[-1:]]
+    return [s + " abi=kernel" for s in specs]
+
+
+def grad_correctness_specs(quick=False):
+    """The GPU gradient sweep with static shapes, in the kernel ABI."""
+    specs = GRAD_SWEEPS["gpu_gradients"]
+    if quick:
+        specs = specs[:3]
+    return [_kernel_abi(spec) for spec in specs]
+
+
+def is_gradient(kind):
+    return kind in ("gradbench", "gradcase")
+
+
+def parse_case(kind, spec):
+    return GradCase.parse(spec) if is_gradient(kind) else NormCase.parse(spec)
 
 
 # Quantised outputs (i8 and f8E4M3FN, saturating scales, NaN rows, a
@@ -91,6 +134,40 @@ _LAUNCH_RE = re.compile(
     r"threads in \(([^)]*)\)\s*(?::\s*\w+\s*)?(?:dynamic_shared_memory_size\s+(%\w+)\s*)?"
     r"args\((.*?)\)\s*$", re.M)
 _CONST_RE = re.compile(r"(%\w+) = llvm\.mlir\.constant\(([-\w.+]+)\s*:\s*\w+\)")
+_ZERO_RE = re.compile(r"(%\w+) = llvm\.mlir\.zero : !llvm\.ptr")
+_MUL_RE = re.compile(r"(%\w+) = llvm\.mul (%\w+), (%\w+)")
+_GEP_RE = re.compile(r"(%\w+) = llvm\.getelementptr (%\w+)\[(%\w+|\d+)\] : "
+                     r"\(!llvm\.ptr(?:, i64)?\) -> !llvm\.ptr, (\w+)")
+_PTRTOINT_RE = re.compile(r"(%\w+) = llvm\.ptrtoint (%\w+) : !llvm\.ptr to i64")
+_ALLOC_RE = re.compile(r"(%\w+) = llvm\.call @mgpuMemAlloc\((%\w+),")
+_LLVM_SIZES = {"i8": 1, "i16": 2, "f16": 2, "bf16": 2, "i32": 4, "f32": 4,
+               "i64": 8, "f64": 8}
+
+
+def _allocation_sizes(body, constants):
+    """{value: bytes} of the host code's mgpuMemAlloc calls, their sizes
+    evaluated from the constant expression the lowering builds (a product
+    of constants, times an element size through a getelementptr from null)."""
+    value = {k: int(v) for k, v in constants.items()
+             if re.fullmatch(r"-?\d+", v)}
+    for m in _MUL_RE.finditer(body):
+        if m.group(2) in value and m.group(3) in value:
+            value[m.group(1)] = value[m.group(2)] * value[m.group(3)]
+    zeros = {m.group(1) for m in _ZERO_RE.finditer(body)}
+    for m in _GEP_RE.finditer(body):
+        count = (int(m.group(3)) if m.group(3).isdigit()
+                 else value.get(m.group(3)))
+        if m.group(2) in zeros and count is not None and m.group(4) in _LLVM_SIZES:
+            value[m.group(1)] = count * _LLVM_SIZES[m.group(4)]
+    for m in _PTRTOINT_RE.finditer(body):
+        if m.group(2) in value:
+            value[m.group(1)] = value[m.group(2)]
+    sizes = {}
+    for m in _ALLOC_RE.finditer(body):
+        if m.group(2) not in value:
+            raise ValueError(f"allocation {m.group(1)}: size is not a constant")
+        sizes[m.group(1)] = value[m.group(2)]
+    return sizes
 _CAST_RE = re.compile(r"(%\w+) = llvm\.(fpext|fptrunc) (%\w+) : \w+ to (\w+)")
 
 
@@ -106,11 +183,11 @@ def _function_bodies(ir):
     return found
 
 
-def _descriptor_fields(case):
+def _descriptor_fields(args):
     """What each parameter of the lowered host function holds: per argument
     of the kernel function (memref or scalar), its descriptor fields."""
     fields = []
-    for index, arg in enumerate(_host_args(case)):
+    for index, arg in enumerate(args):
         if arg["role"] == "scalar":
             fields.append({"arg": index, "field": "value"})
             continue
@@ -123,9 +200,22 @@ def _descriptor_fields(case):
     return fields
 
 
+def _grad_host_args(case):
+    """A gradient case's kernel function arguments, in order, named by the
+    case's values."""
+    args = [{"name": name, "role": "in", "dtype": dtype, "shape": list(shape)}
+            for name, shape, dtype in case.operands()]
+    args += [{"name": name, "role": "out", "dtype": dtype,
+              "shape": list(shape)}
+             for name, shape, dtype in case.destinations()]
+    return args
+
+
 def _host_args(case):
-    """The kernel function's arguments, in order (core.kernels.NormKernel),
-    named by the op keyword they feed."""
+    """The kernel function's arguments, in order (core.kernels.NormKernel,
+    named by the op keyword they feed, or grad_cases.GradCase)."""
+    if isinstance(case, GradCase):
+        return _grad_host_args(case)
     names = {"ins": "input", "outs": "out"}
     values = {"eps": case.eps, "out_scale": case.scale}
     args = []
@@ -140,13 +230,14 @@ def _host_args(case):
 
 def read_launches(ir, case, func):
     """The launches of `func` in the lowered host code, with the source of
-    every kernel parameter."""
+    every kernel parameter, and the sizes in bytes of the buffers it
+    allocates (temporaries)."""
     for name, params_text, body in _function_bodies(ir):
         if name != func:
             continue
         params = [p.split(":")[0].strip()
                   for p in split_top_level(params_text)]
-        fields = _descriptor_fields(case)
+        fields = _descriptor_fields(_host_args(case))
         if len(fields) != len(params):
             raise ValueError(f"@{func}: {len(params)} host parameters, expected "
                              f"{len(fields)}")
@@ -154,6 +245,8 @@ def read_launches(ir, case, func):
         constants = {m.group(1): m.group(2) for m in _CONST_RE.finditer(body)}
         casts = {m.group(1): (m.group(2), m.group(3), m.group(4))
                  for m in _CAST_RE.finditer(body)}
+        allocations = _allocation_sizes(body, constants)
+        temporaries = list(allocations)
 
         def constant(value):
             if value not in constants:
@@ -169,6 +262,9 @@ def read_launches(ir, case, func):
                 value, type_ = [t.strip() for t in arg.split(":", 1)]
                 if value in by_name:
                     kernel_params.append(dict(by_name[value], type=type_))
+                elif value in allocations:
+                    kernel_params.append({"temp": temporaries.index(value),
+                                          "type": type_})
                 elif value in constants:
                     kernel_params.append({"const": float(constants[value])
                                           if type_.startswith("f") else
@@ -184,7 +280,7 @@ def read_launches(ir, case, func):
                              "params": kernel_params})
         if not launches:
             raise ValueError(f"@{func}: no gpu.launch_func")
-        return launches
+        return launches, [allocations[t] for t in temporaries]
     raise ValueError(f"no host function @{func}")
 
 
@@ -228,10 +324,11 @@ def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
     os.makedirs(kernels_dir, exist_ok=True)
     entries = []
     for i, (kind, spec) in enumerate(specs):
-        case = NormCase.parse(spec)
+        case = parse_case(kind, spec)
         entries.append({"name": _func_name(kind, i, case), "kind": kind,
                         "spec": spec, "op": case.op, "dtype": case.dtype,
-                        "out_dtype": case.out, "shape": list(case.shape),
+                        "out_dtype": getattr(case, "out", case.dtype),
+                        "shape": list(case.shape),
                         "axis": case.axis, "n": case.n, "eps": case.eps,
                         "args": _host_args(case), "case": case})
     module = "\n".join(e["case"].kernel_ir(e["name"]) for e in entries)
@@ -277,7 +374,8 @@ def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
                 "pipeline_options": pipeline_options, "variants": []}
     for entry in entries:
         case = entry.pop("case")
-        entry["launches"] = read_launches(host_ir, case, entry["name"])
+        entry["launches"], entry["temporaries"] = read_launches(
+            host_ir, case, entry["name"])
         for launch in entry["launches"]:
             files = {}
             for (chip, fmt), objects in binaries_by_chip.items():
@@ -313,9 +411,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     shapes = ["64x768"] if args.quick else BENCH_SHAPES
     specs = [("bench", s) for s in bench_specs(shapes)]
+    specs += [("gradbench", s) for s in grad_bench_specs(quick=args.quick)]
     if not args.no_cases:
         cases = correctness_specs(quick=args.quick)
         specs += [("case", s) for s in cases]
+        specs += [("gradcase", s)
+                  for s in grad_correctness_specs(quick=args.quick)]
     manifest = generate(args.out, specs, pipeline_options=args.options,
                         emulator=args.emulator)
     size = 0
