@@ -312,3 +312,60 @@ def test_parameter_gradients_same_bits_at_every_thread_count(monkeypatch):
     want = reference.norm_backward("layer_norm", dy, x, g, mean, rstd)
     check(results["serial"][1], want["dgamma"], "f32", m=m, what="dgamma")
     check(results["serial"][0], want["dx"], "f32", n=n, what="dx")
+
+
+_TILE_REDUCTION = """module attributes {{transform.with_named_sequence}} {{
+  transform.named_sequence @__transform_main(
+      %root: !transform.any_op {{transform.readonly}}) {{
+    %op = transform.structured.match ops{{["norm.layer_norm_grad",
+        "norm.rms_norm_grad"]}} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %r:{results} = transform.structured.tile_reduction_using_forall %op
+        by num_threads = [{threads}]
+        : (!transform.any_op) -> ({handles})
+    transform.yield
+  }}
+}}
+"""
+
+
+@pytest.mark.parametrize("spec,threads,results", [
+    # Every gradient, bf16: 3 initial values, the tiled op, a reduce and a
+    # truncf for each of dgamma and dbeta, the loop.
+    ("op=layer_norm shape=37x48 dtype=bf16 gamma saved dx dgamma dbeta", 4, 9),
+    # f32, recomputed statistics, dgamma alone: no rounding after the merge.
+    ("op=rms_norm shape=50x24 gamma dgamma", 3, 4),
+    # Two row dims, the first tiled: rows are slabs of 5 x 7.
+    ("op=layer_norm shape=10x7x16 axis=2 dtype=f16 gamma saved dx dbeta", 2,
+     6),
+])
+def test_partial_reduction_tiling_against_reference(tmp_path, spec, threads,
+                                                    results):
+    """PartialReductionOpInterface: `tile_reduction_using_forall` splits a
+    gradient op's row sums into one f32 partial per tile (an scf.forall of
+    the op on row slabs) and a merge (linalg.reduce, then one rounding);
+    run through the CPU pipeline, it agrees with the float64 reference."""
+    from norm_mlir.testing import harness
+    from norm_mlir.testing.grad_cases import GradCase
+    case = GradCase.parse(spec + " abi=tensor")
+    library = tmp_path / "tile.mlir"
+    library.write_text(_TILE_REDUCTION.format(
+        threads=threads, results=results,
+        handles=", ".join(["!transform.any_op"] * results)))
+    values = case.inputs()
+    args, outputs = case.call_args(values)
+    call = harness.Call("grad", args, outputs,
+                        [shape for _, shape, _ in case.destinations()])
+    pipeline = [f"--transform-preload-library=transform-library-paths={library}",
+                "--transform-interpreter", "--norm-cpu-pipeline"]
+    got = harness.run_calls(case.kernel_ir("grad"), [call], pipeline=pipeline)[0]
+    assert case.check(got, values) == []
+    # A near miss: the strategy that keeps a partial sum per row of a tile
+    # is refused at the op.
+    refused = library.read_text().replace("tile_reduction_using_forall",
+                                          "tile_reduction_using_for").replace(
+        f"num_threads = [{threads}]", "tile_sizes = [4]")
+    library.write_text(refused)
+    with pytest.raises(harness.HarnessError,
+                       match="only with one partial sum per tile"):
+        harness.run_calls(case.kernel_ir("grad"), [call], pipeline=pipeline)

@@ -3,7 +3,8 @@
 // A gradient with dgamma sums over every row: its row dims are reductions,
 // and a tile would write the sums of its own rows only, so tiling is
 // refused, with the transform's diagnostics at the op (upstream's
-// spelling, "faild").
+// spelling, "faild"). Tiled as partial reductions instead:
+// tiling-grad-partial-reduction.mlir.
 func.func @grad_with_dgamma(%x: tensor<16x64xf32>, %dy: tensor<16x64xf32>, %r: tensor<16xf32>)
     -> (tensor<16x64xf32>, tensor<64xf32>) {
   %o = tensor.empty() : tensor<16x64xf32>

@@ -198,7 +198,12 @@ class Norm_NormalizationGradOp<string mnemonic, bit isLayerNorm>
           ["getIterationDomain",
            "getLoopIteratorTypes",
            "getResultTilePosition",
-           "getTiledImplementation"]>]> {
+           "getTiledImplementation"]>,
+        DeclareOpInterfaceMethods<PartialReductionOpInterface,
+          ["generateInitialTensorForPartialReduction",
+           "tileToPartialReduction",
+           "mergeReductions",
+           "getPartialResultTilePosition"]>]> {
 
   let arguments = !con(
     (ins Norm_Shaped:$input,
