@@ -92,6 +92,29 @@ def test_recomputed_statistics(op, dtype):
     check(dg, want["dgamma"], dtype, m=9, what="dgamma")
 
 
+@pytest.mark.parametrize("pipeline", PIPELINES)
+@pytest.mark.parametrize("spec", [
+    "op=layer_norm shape=40x256 gamma dx dgamma dbeta data=large_mean seed=13",
+    "op=layer_norm shape=24x100 dynamic gamma dx data=large_mean seed=14",
+    # Rows of 2 whose elements nearly agree: the same at the scale of a row
+    # (difftest seed 41, case 632).
+    "op=layer_norm shape=3000x2 gamma dx eps=1e-06 seed=15",
+])
+def test_recomputed_statistics_of_rows_with_a_large_mean(pipeline, spec):
+    """Recomputed statistics keep the mean as its pivot and offset, so x is
+    centred as (x - p) - d, never by the rounded mean, whose rounding
+    swamps a row's spread when the mean is large next to it."""
+    from norm_mlir.testing import harness
+    from norm_mlir.testing.grad_cases import GradCase
+    case = GradCase.parse(spec + " abi=memref")
+    values = case.inputs()
+    args, outputs = case.call_args(values)
+    got = harness.run_calls(case.kernel_ir("grad"),
+                            [harness.Call("grad", args, outputs)],
+                            pipeline=pipeline)[0]
+    assert case.check(got, values) == []
+
+
 @pytest.mark.parametrize("op", ["layer_norm", "rms_norm"])
 def test_without_gamma_with_residual_grad(op):
     """No gamma (wdy = dy), and a residual gradient added into dx."""

@@ -20,7 +20,8 @@
 // so dgamma and dbeta have the same bits at every thread count. The
 // arithmetic of a row is RowMath's, as in the linalg decomposition; the
 // statistics, when they are recomputed, are the forward row kernel's own
-// sweeps (emitNormStatisticsLoops) into temporary buffers.
+// sweeps (emitNormStatisticsLoops) into temporary buffers, the mean kept as
+// its pivot and offset so that x is centred as the reference centres it.
 //
 // Buffers that cannot be viewed so (rows or normalised dims that do not
 // collapse, a trailing dim that is not unit-stride, no row dims at all)
@@ -146,6 +147,9 @@ private:
   /// The rows x N views (null when absent), and the per-row statistics.
   Value input, outputGrad, residualGrad, inputGrad, gamma, gammaGrad, betaGrad;
   Value mean, rstd;
+  /// Recomputed statistics: the offset d of the mean, whose pivot p is then
+  /// in `mean`; null otherwise.
+  Value meanOffset;
   /// Partial rows of dgamma and dbeta, [blocks, N] in the compute type.
   Value gammaPartials, betaPartials;
   SmallVector<Value> temporaries;
@@ -223,8 +227,9 @@ RowStatistics GradKernelEmitter::loadStatistics(OpBuilder &nb, Value r) {
     scalar = createFloatConversion(nb, loc, scalar, computeType);
     return vector::BroadcastOp::create(nb, loc, vectorType, scalar);
   };
-  // The saved mean is the pivot of the centring, with no offset.
-  return RowStatistics{splat(mean), Value(), splat(rstd)};
+  // The saved mean is the pivot of the centring, with no offset; a
+  // recomputed one is its pivot and offset.
+  return RowStatistics{splat(mean), splat(meanOffset), splat(rstd)};
 }
 
 GradKernelEmitter::Terms
@@ -424,12 +429,16 @@ void GradKernelEmitter::emit() {
     rstd = memref::AllocOp::create(b, loc, statsType, ValueRange{numRows});
     temporaries.push_back(rstd);
     if (op.isLayerNorm()) {
+      // The mean as pivot and offset (emitNormStatisticsLoops).
       mean = memref::AllocOp::create(b, loc, statsType, ValueRange{numRows});
+      meanOffset =
+          memref::AllocOp::create(b, loc, statsType, ValueRange{numRows});
       temporaries.push_back(mean);
+      temporaries.push_back(meanOffset);
     }
     NormOpInterface forward =
         createDetachedStatisticsOp(op, input, /*axis=*/1, mean, rstd);
-    emitNormStatisticsLoops(b, forward, options);
+    emitNormStatisticsLoops(b, forward, options, meanOffset);
     forward->destroy();
   }
 

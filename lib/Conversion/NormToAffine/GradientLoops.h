@@ -28,9 +28,14 @@ lowerNormGradOpToAffine(RewriterBase &rewriter, NormGradOpInterface op,
 
 /// Emits the forward op `op`'s statistics sweeps only, in the forward row
 /// kernel's schedule, writing its mean (LayerNorm) and rstd destinations;
-/// its output is not touched. For gradients that recompute them.
+/// its output is not touched. For gradients that recompute them. With
+/// `meanOffset` (a buffer shaped like the mean), the mean is written as its
+/// two parts, the pivot p into the mean destination and the offset d into
+/// `meanOffset`, so that the gradient centres x as (x - p) - d, as the
+/// reference does, never by the rounded mean.
 void emitNormStatisticsLoops(OpBuilder &b, NormOpInterface op,
-                             const ConvertNormToAffineOptions &options);
+                             const ConvertNormToAffineOptions &options,
+                             Value meanOffset = Value());
 
 } // namespace norm
 } // namespace mlir

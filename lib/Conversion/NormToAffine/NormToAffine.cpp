@@ -76,10 +76,10 @@ class RowKernelEmitter {
 public:
   RowKernelEmitter(OpBuilder &b, NormOpInterface op,
                    const ConvertNormToAffineOptions &options,
-                   bool statisticsOnly = false)
+                   bool statisticsOnly = false, Value meanOffset = Value())
       : b(b), op(op), loc(op->getLoc()), options(options),
-        statisticsOnly(statisticsOnly), rank(op.getInputType().getRank()),
-        axis(op.getNormalizedAxis()),
+        statisticsOnly(statisticsOnly), meanOffset(meanOffset),
+        rank(op.getInputType().getRank()), axis(op.getNormalizedAxis()),
         inputElementType(op.getInputType().getElementType()),
         computeType(getComputeElementType(inputElementType)) {}
 
@@ -131,6 +131,8 @@ private:
     /// LayerNorm: the pivot and offset splats, the offset d itself, and
     /// with one-pass-variance the pivoted sum of squares; null for RMSNorm.
     Value pivotVector, offsetVector, pivotedMean, pivotedSquares, meanScalar;
+    /// LayerNorm: the pivot p itself.
+    Value pivotScalar;
     /// Whether a sweep has written residual_out.
     bool residualWritten = false;
     Value sumSquares, rstdScalar;
@@ -164,6 +166,9 @@ private:
   /// Only the statistics sweeps and the mean/rstd destinations: the output
   /// is neither written nor read.
   bool statisticsOnly;
+  /// With statisticsOnly, where the offset d goes; the mean destination then
+  /// takes the pivot p, so that a reader centres as (h - p) - d.
+  Value meanOffset;
   int64_t rank;
   int64_t axis;
   Type inputElementType;
@@ -396,6 +401,7 @@ void RowKernelEmitter::emitPivotedSums(OpBuilder &builder, RowValues &row) {
   VectorType computeVector = sweeps->vectorOf(computeType);
   Value first = loadFirstElement(builder, row.rowIvs);
   Value pivot = createFinitePivot(builder, loc, first);
+  row.pivotScalar = pivot;
   row.pivotVector =
       vector::BroadcastOp::create(builder, loc, computeVector, pivot);
   // With one-pass-variance, sweep 1 also sums ((h - p) * c)^2.
@@ -501,8 +507,12 @@ void RowKernelEmitter::emitRstd(OpBuilder &builder, RowValues &row) {
     Value converted = createFloatConversion(builder, loc, value, elementType);
     memref::StoreOp::create(builder, loc, converted, buffer, row.rowIvs);
   };
-  if (mean)
+  if (mean && meanOffset) {
+    storeStatistic(mean, row.pivotScalar);
+    storeStatistic(meanOffset, row.pivotedMean);
+  } else if (mean) {
     storeStatistic(mean, row.meanScalar);
+  }
   if (rstd)
     storeStatistic(rstd, row.rstdScalar);
 }
@@ -616,9 +626,9 @@ void RowKernelEmitter::emit() {
 }
 
 void mlir::norm::emitNormStatisticsLoops(
-    OpBuilder &b, NormOpInterface op,
-    const ConvertNormToAffineOptions &options) {
-  RowKernelEmitter(b, op, options, /*statisticsOnly=*/true).emit();
+    OpBuilder &b, NormOpInterface op, const ConvertNormToAffineOptions &options,
+    Value meanOffset) {
+  RowKernelEmitter(b, op, options, /*statisticsOnly=*/true, meanOffset).emit();
 }
 
 //===----------------------------------------------------------------------===//

@@ -4,7 +4,9 @@
 // of rows x N (KernelPlan.h), in up to three launches:
 //
 //   0. [recomputed statistics] the forward kernel, writing only mean and
-//      rstd into temporaries of M elements (KernelEmitter, no output).
+//      rstd into temporaries of M elements (KernelEmitter, no output), the
+//      mean as its pivot p and offset d: x is centred as (x - p) - d, as
+//      the reference centres it, never by the rounded mean.
 //   1. The rows. The block's R row groups of G threads are S row slots
 //      (S = R * ceil(min(M, 1024) / R) with dgamma/dbeta, one slot per row
 //      otherwise); slot s takes the rows s, s + S, s + 2S, ... in turn:
@@ -56,6 +58,8 @@ namespace {
 /// statistics; null when absent) and the partial rows, [S, N].
 struct GradViews {
   Value input, outputGrad, residualGrad, gamma, mean, rstd;
+  /// Recomputed statistics: the mean's offset d (its pivot p in `mean`).
+  Value meanOffset;
   Value inputGrad, gammaGrad, betaGrad;
   Value gammaPartials, betaPartials;
 };
@@ -162,8 +166,10 @@ RowStatistics GradKernelEmitter::loadStatistics(Value row) {
     Value value = memref::LoadOp::create(b, loc, view, indices);
     return createFloatConversion(b, loc, value, computeType);
   };
-  // The saved mean is the pivot of the centring, with no offset.
-  return RowStatistics{scalar(views.mean), Value(), scalar(views.rstd)};
+  // The saved mean is the pivot of the centring, with no offset; a
+  // recomputed one is its pivot and offset.
+  return RowStatistics{scalar(views.mean), scalar(views.meanOffset),
+                       scalar(views.rstd)};
 }
 
 GradKernelEmitter::Terms
@@ -566,12 +572,18 @@ mlir::norm::lowerNormGradOpToGPU(RewriterBase &rewriter, NormGradOpInterface op,
     views.rstd = memref::AllocOp::create(b, loc, statisticsType, numRows);
     temporaries.push_back(views.rstd);
     if (op.isLayerNorm()) {
+      // The mean as pivot and offset, so that x is centred as (x - p) - d,
+      // as the reference centres it, never by the rounded mean.
       views.mean = memref::AllocOp::create(b, loc, statisticsType, numRows);
+      views.meanOffset =
+          memref::AllocOp::create(b, loc, statisticsType, numRows);
       temporaries.push_back(views.mean);
+      temporaries.push_back(views.meanOffset);
     }
     NormOpInterface forward = createDetachedStatisticsOp(
         op, views.input, /*axis=*/1, views.mean, views.rstd);
-    emitNormLaunch(b, forward, options, /*statisticsOnly=*/true);
+    emitNormLaunch(b, forward, options, /*statisticsOnly=*/true,
+                   views.meanOffset);
     forward->destroy();
   }
 

@@ -295,7 +295,10 @@ RowStatistics KernelEmitter::finalize(Value pivot, Value offset,
           createFloatConversion(b, loc, value, type.getElementType());
       memref::StoreOp::create(b, loc, converted, view, indices);
     };
-    if (operands.mean) {
+    if (operands.mean && operands.meanOffset) {
+      store(operands.mean, statistics.pivot);
+      store(operands.meanOffset, statistics.offset);
+    } else if (operands.mean) {
       Value mean = createMean(b, loc, statistics.pivot, statistics.offset);
       store(operands.mean, mean);
     }

@@ -19,6 +19,10 @@ namespace norm {
 /// The operand views and host-side scalars the kernel body uses.
 struct KernelOperands {
   Value input, residual, gamma, beta, output, residualOutput, mean, rstd;
+  /// Where the offset d of the mean goes, for the statistics a gradient
+  /// recomputes: the mean destination then takes the pivot p (null: the
+  /// mean destination takes p + d).
+  Value meanOffset;
   /// Epsilon and c = 1/sqrt(N) in the compute type: host values when only
   /// known at run time, otherwise constants created in the kernel.
   Value eps, invSqrtN;
@@ -60,10 +64,11 @@ void emitNormKernel(OpBuilder &b, Location loc, NormOpInterface op,
 
 /// Launches a kernel computing the forward op `op` (on memrefs, checked by
 /// checkNormOpLowerableToGPU) at `b`'s insertion point; with
-/// `statisticsOnly`, one writing its mean and rstd destinations only.
+/// `statisticsOnly`, one writing its mean and rstd destinations only, the
+/// mean as pivot and offset when `meanOffset` (a rows view) is given.
 void emitNormLaunch(OpBuilder &b, NormOpInterface op,
-                    const ConvertNormToGPUOptions &options,
-                    bool statisticsOnly);
+                    const ConvertNormToGPUOptions &options, bool statisticsOnly,
+                    Value meanOffset = Value());
 
 } // namespace norm
 } // namespace mlir

@@ -214,7 +214,7 @@ static FailureOr<SmallVector<MemRefType>> getVectorViews(NormOpInterface op) {
 
 void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
                                 const ConvertNormToGPUOptions &options,
-                                bool statisticsOnly) {
+                                bool statisticsOnly, Value meanOffset) {
   Location loc = op->getLoc();
   Type inputType = op.getInputType().getElementType();
   Type computeType = getComputeElementType(inputType);
@@ -228,6 +228,7 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
   KernelOperands operands = createKernelOperands(b, op);
   if (statisticsOnly)
     operands.output = operands.residualOutput = Value();
+  operands.meanOffset = meanOffset;
   auto inputView = cast<MemRefType>(operands.input.getType());
 
   // One block per R rows; nothing to launch for zero rows.

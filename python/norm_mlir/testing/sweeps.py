@@ -193,7 +193,7 @@ SWEEPS = {
 # its partial rows carried), row slots beyond the last row, vector widths
 # from 1 to 8, two normalised dims, no row dims, zero rows (dgamma and
 # dbeta are then zeros), f64, recomputed statistics and a residual
-# gradient.
+# gradient, rows with a large mean.
 GRAD_SWEEPS = {
     "gpu_gradients": [
         "op=layer_norm shape=2500x64 gamma saved dx dgamma dbeta seed=1",
@@ -212,5 +212,10 @@ GRAD_SWEEPS = {
         "op=rms_norm shape=37x4096 dtype=bf16 gamma saved residual_grad dx "
         "abi=kernel seed=11",
         "op=layer_norm shape=2x3 saved dbeta abi=memref seed=12",
+        # Recomputed statistics of rows with a large mean: centred by the
+        # mean's pivot and offset, held and streamed.
+        "op=layer_norm shape=40x256 gamma dx dgamma dbeta data=large_mean "
+        "seed=13",
+        "op=layer_norm shape=24x100 dynamic gamma dx data=large_mean seed=14",
     ],
 }
