@@ -320,6 +320,23 @@ AffineMap canonicalizeUnitDims(AffineMap map, ShapedType type);
 Expr *applyElementwiseOp(ExprContext &ctx, Operation *op,
                          ArrayRef<Expr *> operands);
 
+/// How a tensor summed over the leading dims of a space (a norm's dgamma or
+/// dbeta over the rows) is read: the space (x's static shape), the map
+/// reading the tensor in it (its trailing dims) and how many leading dims
+/// are summed away.
+struct ColumnSumView {
+  SmallVector<int64_t> space;
+  AffineMap readMap;
+  unsigned rows = 0;
+};
+
+/// The ColumnSumView of `value`: a result of a linalg op whose init map is
+/// its loops' trailing dims (the other loops are summed), or a
+/// `tosa.reshape` to the trailing dims of a chain of keepdim
+/// `tosa.reduce_sum`s over every leading axis (torch-mlir's TOSA spelling).
+/// Failure for anything else; the sum itself is for the caller to prove.
+FailureOr<ColumnSumView> getColumnSumView(Value value);
+
 } // namespace capture
 } // namespace norm
 } // namespace mlir

@@ -795,3 +795,62 @@ Expr *ExprTranslator::translateScalar(Value scalar) {
   scalarMemo[scalar] = {result, startDepth, cutoffs != startCutoffs};
   return result;
 }
+
+/// The map reading a value shaped like the trailing dims of a space of
+/// `numLoops` dims, the first `rows` summed away.
+static AffineMap getTrailingDimsMap(unsigned numLoops, unsigned rows,
+                                    MLIRContext *ctx) {
+  SmallVector<AffineExpr> trailing;
+  for (unsigned d = rows; d < numLoops; ++d)
+    trailing.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(numLoops, 0, trailing, ctx);
+}
+
+FailureOr<ColumnSumView> mlir::norm::capture::getColumnSumView(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type)
+    return failure();
+  MLIRContext *ctx = value.getContext();
+  unsigned rank = type.getRank();
+  auto finish = [&](ArrayRef<int64_t> space) -> FailureOr<ColumnSumView> {
+    unsigned numLoops = space.size();
+    if (numLoops <= rank || numLoops > 64)
+      return failure();
+    unsigned rows = numLoops - rank;
+    return ColumnSumView{SmallVector<int64_t>(space),
+                         getTrailingDimsMap(numLoops, rows, ctx), rows};
+  };
+
+  if (auto linalgOp = value.getDefiningOp<linalg::LinalgOp>()) {
+    unsigned index = cast<OpResult>(value).getResultNumber();
+    if (!linalgOp.hasPureTensorSemantics() ||
+        index >= linalgOp.getNumDpsInits())
+      return failure();
+    FailureOr<ColumnSumView> view = finish(linalgOp.getStaticLoopRanges());
+    if (failed(view) || linalgOp.getMatchingIndexingMap(
+                            linalgOp.getDpsInitOperand(index)) != view->readMap)
+      return failure();
+    return view;
+  }
+
+  auto reshape = value.getDefiningOp<tosa::ReshapeOp>();
+  if (!reshape)
+    return failure();
+  uint64_t axes = 0;
+  Value summed = reshape.getInput1();
+  while (auto reduce = summed.getDefiningOp<tosa::ReduceSumOp>()) {
+    int64_t axis = reduce.getAxis();
+    if (axis < 0 || axis >= 64 || (axes & (uint64_t(1) << axis)))
+      return failure();
+    axes |= uint64_t(1) << axis;
+    summed = reduce.getInput();
+  }
+  auto spaceType = dyn_cast<RankedTensorType>(summed.getType());
+  if (!axes || !spaceType || !spaceType.hasStaticShape())
+    return failure();
+  FailureOr<ColumnSumView> view = finish(spaceType.getShape());
+  if (failed(view) || axes != (uint64_t(1) << view->rows) - 1 ||
+      type.getShape() != spaceType.getShape().drop_front(view->rows))
+    return failure();
+  return view;
+}

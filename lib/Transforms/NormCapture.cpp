@@ -91,38 +91,26 @@ static SmallVector<Root> getCandidateRoots(Operation *op) {
   return roots;
 }
 
-/// Proves that `root`, the result of a linalg op summing over its leading
-/// loops, is a norm's dgamma; on success sets `capture` (its translation
-/// is over the op's loops, x's shape).
+/// Proves that `root`, a sum over the leading dims of x's shape
+/// (getColumnSumView: a linalg reduction over its leading loops, or TOSA
+/// sums over the leading axes), whose result the root's own space cannot
+/// describe, is a norm's dgamma; on success sets `capture` (its
+/// translation is over x's shape).
 static LogicalResult matchGammaGradientRoot(Root root, Capture &capture) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(root.op);
-  if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
-      root.index >= linalgOp.getNumDpsInits())
+  FailureOr<ColumnSumView> view = getColumnSumView(root.getValue());
+  if (failed(view))
     return failure();
   auto type = cast<RankedTensorType>(root.getValue().getType());
-  unsigned numLoops = linalgOp.getNumLoops();
-  unsigned rank = type.getRank();
-  if (numLoops <= rank || numLoops > 64)
-    return failure();
-  unsigned rows = numLoops - rank;
-  AffineMap outMap =
-      linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(root.index));
-  MLIRContext *ctx = root.op->getContext();
-  SmallVector<AffineExpr> trailing;
-  for (unsigned d = rows; d < numLoops; ++d)
-    trailing.push_back(getAffineDimExpr(d, ctx));
-  if (outMap != AffineMap::get(numLoops, 0, trailing, ctx))
-    return failure();
-  SmallVector<int64_t> space = linalgOp.getStaticLoopRanges();
-  auto spaceType = RankedTensorType::get(space, type.getElementType());
-  capture.context = std::make_unique<ExprContext>(space);
+  auto spaceType = RankedTensorType::get(view->space, type.getElementType());
+  capture.context = std::make_unique<ExprContext>(view->space);
   capture.translator = std::make_unique<ExprTranslator>(*capture.context);
-  Expr *expr = capture.translator->translate(root.getValue(), outMap);
+  Expr *expr = capture.translator->translate(root.getValue(), view->readMap);
   if (!expr || expr->is(ExprKind::Load))
     return failure();
   StringRef reason;
-  FailureOr<GradMatch> grad = matchGammaGradient(
-      *capture.translator, expr, spaceType, (uint64_t(1) << rows) - 1, reason);
+  FailureOr<GradMatch> grad =
+      matchGammaGradient(*capture.translator, expr, spaceType,
+                         (uint64_t(1) << view->rows) - 1, reason);
   if (failed(grad))
     return failure();
   capture.grad = *grad;
@@ -143,9 +131,9 @@ static FailureOr<Capture> matchRoot(Root root, StringRef &reason) {
     return failure();
   }
   Capture capture;
-  // A sum over the leading loops of a linalg op, whose result the root's
-  // own space cannot describe: perhaps a norm's dgamma, read in the space
-  // of x (the op's loops).
+  // A sum over the leading loops of a linalg op, or over the leading axes
+  // in TOSA, whose result the root's own space cannot describe: perhaps a
+  // norm's dgamma, read in the space of x.
   if (!root.onBuffers && succeeded(matchGammaGradientRoot(root, capture)))
     return capture;
   capture.context = std::make_unique<ExprContext>(type.getShape());

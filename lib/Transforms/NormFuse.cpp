@@ -793,6 +793,21 @@ static Value getGradResult(Operation *op, const GradOperands &o, Value init) {
 struct MergeGradients : public OpInterfaceRewritePattern<NormGradOpInterface> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
 
+  /// Whether `a` and `b` hold the same value: one SSA value (or both
+  /// absent), or the same result of two identical side-effect-free ops on
+  /// the same operands (each capture reshapes the saved statistics itself).
+  static bool isSameValue(Value a, Value b) {
+    if (a == b)
+      return true;
+    auto ra = dyn_cast_or_null<OpResult>(a);
+    auto rb = dyn_cast_or_null<OpResult>(b);
+    return ra && rb && ra.getResultNumber() == rb.getResultNumber() &&
+           isPure(ra.getOwner()) &&
+           OperationEquivalence::isEquivalentTo(
+               ra.getOwner(), rb.getOwner(),
+               OperationEquivalence::Flags::IgnoreLocations);
+  }
+
   static bool sameNorm(NormGradOpInterface a, NormGradOpInterface b) {
     GradOperands x = GradOperands::get(a), y = GradOperands::get(b);
     std::optional<APFloat> ea = a.getEpsilon(), eb = b.getEpsilon();
@@ -805,8 +820,9 @@ struct MergeGradients : public OpInterfaceRewritePattern<NormGradOpInterface> {
     bool sameTensors = (x.input == y.input && x.outputGrad == y.outputGrad) ||
                        ((symmetric(a) || symmetric(b)) &&
                         x.input == y.outputGrad && x.outputGrad == y.input);
-    return a->getName() == b->getName() && sameTensors && x.mean == y.mean &&
-           x.rstd == y.rstd && x.epsValue == y.epsValue && sameEps &&
+    return a->getName() == b->getName() && sameTensors &&
+           isSameValue(x.mean, y.mean) && isSameValue(x.rstd, y.rstd) &&
+           x.epsValue == y.epsValue && sameEps &&
            a.getNormalizedAxis() == b.getNormalizedAxis() && !(x.dx && y.dx) &&
            !(x.dgamma && y.dgamma) && !(x.dbeta && y.dbeta);
   }
@@ -886,26 +902,17 @@ struct FuseBetaGradient
     : public OpInterfaceRewritePattern<NormGradOpInterface> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
 
-  /// Whether `result` (of a linalg op) is the sum of `dy` over its leading
-  /// `axis` dims.
+  /// Whether `result` (of a linalg op, or TOSA sums; getColumnSumView) is
+  /// the sum of `dy` over its leading `axis` dims.
   static bool isColumnSum(Value result, Value dy, int64_t axis) {
-    auto linalgOp = result.getDefiningOp<linalg::LinalgOp>();
-    auto dyType = cast<RankedTensorType>(dy.getType());
-    if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
-        linalgOp.getNumLoops() != dyType.getRank())
+    FailureOr<capture::ColumnSumView> view = capture::getColumnSumView(result);
+    if (failed(view) || view->rows != axis ||
+        ArrayRef<int64_t>(view->space) !=
+            cast<RankedTensorType>(dy.getType()).getShape())
       return false;
-    unsigned index = cast<OpResult>(result).getResultNumber();
-    AffineMap outMap =
-        linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(index));
-    MLIRContext *ctx = result.getContext();
-    SmallVector<AffineExpr> trailing;
-    for (int64_t d = axis; d < dyType.getRank(); ++d)
-      trailing.push_back(getAffineDimExpr(d, ctx));
-    if (outMap != AffineMap::get(dyType.getRank(), 0, trailing, ctx))
-      return false;
-    capture::ExprContext context(linalgOp.getStaticLoopRanges());
+    capture::ExprContext context(view->space);
     capture::ExprTranslator translator(context);
-    capture::Expr *e = translator.translate(result, outMap);
+    capture::Expr *e = translator.translate(result, view->readMap);
     while (e && e->is(capture::ExprKind::Trunc))
       e = e->getOperand();
     if (!e || !e->is(capture::ExprKind::Reduce) ||
@@ -927,13 +934,24 @@ struct FuseBetaGradient
                                              "without dbeta, on tensors");
     int64_t axis = op.getNormalizedAxis();
     Value dy = op.getOutputGrad();
+    // The candidates: results of dy's users, and in TOSA the reshape that
+    // ends a chain of reduce_sums over dy.
+    SmallVector<Value> candidates;
+    for (Operation *user : dy.getUsers()) {
+      llvm::append_range(candidates, user->getResults());
+      Operation *chain = user;
+      while (isa<tosa::ReduceSumOp>(chain) && chain->hasOneUse()) {
+        chain = *chain->getUsers().begin();
+        if (isa<tosa::ReshapeOp>(chain))
+          candidates.push_back(chain->getResult(0));
+      }
+    }
     Value sum;
-    for (Operation *user : dy.getUsers())
-      for (Value result : user->getResults())
-        if (isColumnSum(result, dy, axis)) {
-          sum = result;
-          break;
-        }
+    for (Value candidate : candidates)
+      if (isColumnSum(candidate, dy, axis)) {
+        sum = candidate;
+        break;
+      }
     if (!sum)
       return rewriter.notifyMatchFailure(op, "no column sum of dy");
     GradOperands o = GradOperands::get(op);
