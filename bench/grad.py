@@ -2,6 +2,7 @@
 
     /usr/bin/python3 bench/grad.py            # 2 shapes x f32, bf16; ~4 minutes
     /usr/bin/python3 bench/grad.py --quick    # one small shape, under a minute
+    /usr/bin/python3 bench/grad.py --dynamic  # the same kernels over ?x?
 
 Builds (under bench/out/grad/) the gradient kernels (`norm.layer_norm_grad`
 / `norm.rms_norm_grad` from x, dy, gamma and the saved mean / rstd, writing
@@ -61,10 +62,13 @@ TARGET_AT = ("f32", 16384, 4096, 1)
 TARGETS = [("memcpy", 0.8), ("onednn", 1.5), ("upstream", 5.0)]
 
 
-def grad_kernel(config, name):
-    """The gradient kernel `name`: all of dx, dgamma, (dbeta)."""
+def grad_kernel(config, name, dynamic=False):
+    """The gradient kernel `name`: all of dx, dgamma, (dbeta); with
+    `dynamic`, over `?x?` as a front end emits it (the sizes come from the
+    memref descriptors at run time)."""
+    shape = (None, None) if dynamic else (config.rows, config.n)
     return NormGradKernel(
-        op=config.op, n=config.n, rows=config.rows, dtype=config.dtype,
+        op=config.op, shape=shape, dtype=config.dtype,
         gamma=True, saved=True, dx=True, dgamma=True, dbeta=config.has_beta,
         c_interface=True).ir(name)
 
@@ -83,7 +87,8 @@ def build(args, configs, out):
         stem = os.path.join(out, prefix)
         with open(stem + ".mlir", "w") as f:
             f.write("module {\n" + "\n".join(
-                grad_kernel(c, f"{prefix}_{c.tag}") for c in configs) + "\n}\n")
+                grad_kernel(c, f"{prefix}_{c.tag}", args.dynamic)
+                for c in configs) + "\n}\n")
         fwd.run([args.norm_opt, stem + ".mlir", "-o", stem + ".llvm.mlir"] +
                 passes)
         fwd.run([tools.mlir_translate(), "--mlir-to-llvmir",
@@ -271,8 +276,14 @@ def main():
                         "configuration, the round with the median memcpy time")
     parser.add_argument("--min-time", type=float, default=0.4)
     parser.add_argument("--min-reps", type=int, default=5)
-    parser.add_argument("--out", default=os.path.join(HERE, "out", "grad"))
+    parser.add_argument("--dynamic", action="store_true",
+                        help="kernels over ?x? (every implementation built "
+                        "from MLIR; results in bench/out/grad-dynamic)")
+    parser.add_argument("--out")
     args = parser.parse_args()
+    if not args.out:
+        args.out = os.path.join(HERE, "out",
+                                "grad-dynamic" if args.dynamic else "grad")
 
     shapes = QUICK_SHAPES if args.quick else SHAPES
     configs = [kernels.Config(op, dtype, rows, n) for op in args.ops
@@ -281,8 +292,10 @@ def main():
         args, configs, build, measure, "kernels and driver")
     results = fwd.combine_rounds(rounds)
 
+    shapes_note = ("kernels over ?x? (sizes at run time)" if args.dynamic
+                   else "static shapes")
     header = (f"norm-mlir CPU gradient benchmark (dx, dgamma, dbeta from x, "
-              f"dy, gamma and the saved statistics), {started}, "
+              f"dy, gamma and the saved statistics; {shapes_note}), {started}, "
               f"{os.cpu_count()} cores, load average {load_before:.1f} before "
               f"and {load_after:.1f} after; {args.rounds} round(s). GB/s = 3 x "
               f"rows x n x element size (x, dy read; dx written) / median "
