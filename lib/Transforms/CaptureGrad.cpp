@@ -55,15 +55,45 @@ using Polynomial = std::map<Monomial, double, MonomialLess>;
 /// Expands expressions into polynomials over atoms.
 class Expander {
 public:
-  Expander(ExprContext &ctx, ArrayRef<int64_t> shape)
-      : ctx(ctx), shape(shape) {}
+  Expander(ExprTranslator &translator, ShapedType spaceType)
+      : ctx(translator.getContext()), translator(translator),
+        shape(spaceType.getShape()),
+        f64(Float64Type::get(spaceType.getContext())) {}
 
-  /// The polynomial of `e`, or failure (too many terms, a reduction of a
-  /// dynamic dim of a constant, arithmetic narrower than f32).
+  /// The polynomial of `e`, or failure (too many terms, a count of a dim
+  /// not tied to the space, arithmetic narrower than f32).
   FailureOr<Polynomial> expand(Expr *e);
+
+  /// The canonical atom for the size of dim `dim` of the space: element
+  /// counts (`tensor.dim` of any tensor tied to the space) and sums of
+  /// constants over dynamic dims expand to powers of it, so that a
+  /// dynamic N is a symbol of the normal form.
+  Expr *sizeOf(unsigned dim) { return ctx.count(1, DimRef{Value(), dim}, f64); }
+
+  /// 1/N for the dims `dims` of the space: a constant where they are
+  /// static, times sizeOf(d)^-1 for each dynamic one.
+  Expr *inverseCount(uint64_t dims) {
+    double staticCount = 1.0;
+    Expr *result = nullptr;
+    for (unsigned d = 0; d < shape.size(); ++d) {
+      if (!(dims & (uint64_t(1) << d)))
+        continue;
+      if (!ShapedType::isDynamic(shape[d])) {
+        staticCount *= static_cast<double>(shape[d]);
+        continue;
+      }
+      Expr *factor = ctx.pow(sizeOf(d), -1.0);
+      result = result ? ctx.mul(result, factor) : factor;
+    }
+    Expr *constant = ctx.constant(1.0 / staticCount, f64);
+    return result ? ctx.mul(constant, result) : constant;
+  }
 
 private:
   FailureOr<Polynomial> expandReduce(Expr *e);
+  /// `count` (an element count) raised to `power`: its static part as the
+  /// coefficient, its dims as powers of sizeOf.
+  FailureOr<Polynomial> expandCount(Expr *count, int power);
   static Polynomial multiply(const Polynomial &a, const Polynomial &b);
   static void add(Polynomial &into, const Polynomial &p, double scale);
   Polynomial atom(Expr *e, int power = 1) {
@@ -74,7 +104,9 @@ private:
 
   static constexpr size_t kMaxTerms = 64;
   ExprContext &ctx;
+  ExprTranslator &translator;
   ArrayRef<int64_t> shape;
+  Type f64;
   DenseMap<Expr *, Polynomial> memo;
 };
 } // namespace
@@ -118,6 +150,31 @@ Expr *Expander::product(const Monomial &m) {
   return result;
 }
 
+FailureOr<Polynomial> Expander::expandCount(Expr *count, int power) {
+  Monomial m;
+  for (const DimRef &ref : count->getCountDims()) {
+    std::optional<unsigned> dim =
+        ref.tensor ? translator.resolveDim(ref.tensor, ref.dim)
+                   : std::optional<unsigned>(ref.dim);
+    if (!dim)
+      return failure();
+    Expr *size = sizeOf(*dim);
+    auto it = llvm::find_if(
+        m, [&](const std::pair<Expr *, int> &f) { return f.first == size; });
+    if (it != m.end())
+      it->second += power;
+    else
+      m.push_back({size, power});
+  }
+  llvm::erase_if(m,
+                 [](const std::pair<Expr *, int> &f) { return f.second == 0; });
+  llvm::sort(m,
+             [](const std::pair<Expr *, int> &x,
+                const std::pair<Expr *, int> &y) { return x.first < y.first; });
+  return Polynomial{
+      {m, std::pow(static_cast<double>(count->getStaticCount()), power)}};
+}
+
 FailureOr<Polynomial> Expander::expandReduce(Expr *e) {
   FailureOr<Polynomial> body = expand(e->getOperand());
   if (failed(body))
@@ -130,14 +187,20 @@ FailureOr<Polynomial> Expander::expandReduce(Expr *e) {
       ((factor.first->getDeps() & dims) ? inside : outside).push_back(factor);
     double coefficient = c;
     if (inside.empty()) {
-      // A sum of something constant along the dims: times their count.
+      // A sum of something constant along the dims: times their count (a
+      // dynamic dim's size as its symbol).
       for (unsigned d = 0; d < shape.size(); ++d) {
         if (!(dims & (uint64_t(1) << d)))
           continue;
         if (ShapedType::isDynamic(shape[d]))
-          return failure();
-        coefficient *= static_cast<double>(shape[d]);
+          outside.push_back({sizeOf(d), 1});
+        else
+          coefficient *= static_cast<double>(shape[d]);
       }
+      llvm::sort(outside, [](const std::pair<Expr *, int> &x,
+                             const std::pair<Expr *, int> &y) {
+        return x.first < y.first;
+      });
     } else {
       outside.push_back({ctx.reduce(product(inside), dims), 1});
       llvm::sort(outside, [](const std::pair<Expr *, int> &x,
@@ -207,6 +270,11 @@ FailureOr<Polynomial> Expander::expand(Expr *e) {
                stripCasts(e->getOperand())->is(ExprKind::Load)) {
       // 1/v of a read, e.g. a saved standard deviation.
       result = atom(stripCasts(e->getOperand()), static_cast<int>(exponent));
+    } else if (isInteger(exponent) &&
+               stripCasts(e->getOperand())->is(ExprKind::Count)) {
+      // 1/N with N counted at run time.
+      result =
+          expandCount(stripCasts(e->getOperand()), static_cast<int>(exponent));
     } else {
       result = atom(e);
     }
@@ -216,6 +284,9 @@ FailureOr<Polynomial> Expander::expand(Expr *e) {
     if (narrow(e))
       return failure();
     result = expandReduce(e);
+    break;
+  case ExprKind::Count:
+    result = expandCount(e, 1);
     break;
   default:
     result = atom(e);
@@ -319,7 +390,7 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
                                         StringRef &reason) {
   ExprContext &ctx = translator.getContext();
   unsigned rank = rootType.getRank();
-  Expander expander(ctx, rootType.getShape());
+  Expander expander(translator, rootType);
   // The root may round once, to its own type.
   Expr *core = root;
   while (core->is(ExprKind::Trunc) || core->is(ExprKind::Ext))
@@ -354,14 +425,6 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
     return failure();
   }
   uint64_t rowDims = all & ~dims;
-  int64_t n = 1;
-  for (unsigned d = axis; d < rank; ++d) {
-    if (rootType.isDynamicDim(d)) {
-      reason = "a dynamic normalised dim";
-      return failure();
-    }
-    n *= rootType.getDimSize(d);
-  }
 
   // Candidates: full reads (x, dy, dr), reads along the normalised dims
   // (gamma), row statistics (mean, rstd). Sums' summands hold x, dy, gamma.
@@ -403,7 +466,7 @@ mlir::norm::capture::matchInputGradient(ExprTranslator &translator, Expr *root,
       rstds.push_back(atom);
 
   Type f64 = Float64Type::get(rootType.getContext());
-  Expr *invN = ctx.constant(1.0 / static_cast<double>(n), f64);
+  Expr *invN = expander.inverseCount(dims);
   auto meanOf = [&](Expr *e) { return ctx.mul(ctx.reduce(e, dims), invN); };
   SmallVector<Expr *> gammas(params);
   gammas.push_back(nullptr);
@@ -496,7 +559,7 @@ mlir::norm::capture::matchGammaGradient(ExprTranslator &translator, Expr *root,
     reason = "not a sum over the leading dims";
     return failure();
   }
-  Expander expander(ctx, spaceType.getShape());
+  Expander expander(translator, spaceType);
   FailureOr<Polynomial> actual = expander.expand(core->getOperand());
   if (failed(actual)) {
     reason = "not a polynomial in f32 or wider";
@@ -518,16 +581,8 @@ mlir::norm::capture::matchGammaGradient(ExprTranslator &translator, Expr *root,
   auto wide = [&](Expr *e) {
     return e->getType() == f64 ? e : ctx.ext(e, f64);
   };
-  int64_t n = 1;
-  for (unsigned d = axis; d < rank; ++d) {
-    if (spaceType.isDynamicDim(d)) {
-      reason = "a dynamic normalised dim";
-      return failure();
-    }
-    n *= spaceType.getDimSize(d);
-  }
   uint64_t normalized = all & ~rowDims;
-  Expr *invN = ctx.constant(1.0 / static_cast<double>(n), f64);
+  Expr *invN = expander.inverseCount(normalized);
   SmallVector<Expr *> noMean = {nullptr};
   for (bool layerNorm : {true, false})
     for (Expr *x : full)
