@@ -278,8 +278,12 @@ void GradKernelEmitter::emitHeldRows() {
       (views.gammaPartials ? 1 : 0) + (views.betaPartials ? 1 : 0);
   int64_t perVector = numPartials * width;
   SmallVector<Value> init(plan.slotsPerThread * perVector, zero());
+  // (Bounds created one per statement: argument order is unspecified, and
+  // GCC and clang must build the same IR.)
+  Value lower = index(0);
+  Value step = index(1);
   auto loop = scf::ForOp::create(
-      b, loc, index(0), iterations, index(1), init,
+      b, loc, lower, iterations, step, init,
       [&](OpBuilder &nested, Location, Value iteration, ValueRange acc) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(nested.getInsertionBlock());
@@ -361,7 +365,9 @@ void GradKernelEmitter::emitStreamedRows() {
       return {};
     });
 
-  auto loop = scf::ForOp::create(b, loc, index(0), iterations, index(1));
+  Value lower = index(0);
+  Value one = index(1);
+  auto loop = scf::ForOp::create(b, loc, lower, iterations, one);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(loop.getBody());
   Value row = arith::AddIOp::create(
@@ -415,28 +421,7 @@ void GradKernelEmitter::emitStreamedRows() {
 }
 
 void GradKernelEmitter::emit(gpu::LaunchOp launch) {
-  Value threadId = launch.getThreadIds().x;
-  Value blockId = launch.getBlockIds().x;
-  int64_t threads = plan.threadsPerRow;
-  int64_t rows = plan.rowsPerBlock;
-  if (rows > 1) {
-    reducer.rowGroup = arith::DivUIOp::create(b, loc, threadId, index(threads));
-    threadInRow = arith::RemUIOp::create(b, loc, threadId, index(threads));
-    slot = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, blockId, index(rows)),
-        reducer.rowGroup);
-  } else {
-    reducer.rowGroup = index(0);
-    threadInRow = threadId;
-    slot = blockId;
-  }
-  reducer.laneInWarp =
-      arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
-  if (threads > kWarpSize)
-    reducer.warpInRow =
-        arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
-  if (!launch.getWorkgroupAttributions().empty())
-    reducer.sharedStats = launch.getWorkgroupAttributions().front();
+  std::tie(threadInRow, slot) = reducer.placeThread(launch);
 
   auto inputView = cast<MemRefType>(views.input.getType());
   numRows = memref::DimOp::create(b, loc, views.input, 0);
@@ -483,9 +468,9 @@ static void emitColumnSums(OpBuilder &b, Location loc, const GradViews &views,
         cast<MemRefType>(sums.front().first.getType()).getElementType();
     Value zero = createFloatConstant(b, loc, computeType, 0.0);
     SmallVector<Value> init(sums.size() * width, zero);
-    auto loop = scf::ForOp::create(
-        b, loc, arith::ConstantIndexOp::create(b, loc, 0), numSlots,
-        arith::ConstantIndexOp::create(b, loc, 1), init);
+    Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+    Value step = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ForOp::create(b, loc, lower, numSlots, step, init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());

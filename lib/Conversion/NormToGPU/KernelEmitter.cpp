@@ -510,27 +510,8 @@ void KernelEmitter::emitStreamedRow() {
 }
 
 void KernelEmitter::emit(gpu::LaunchOp launch) {
-  Value threadId = launch.getThreadIds().x;
-  Value blockId = launch.getBlockIds().x;
-  int64_t threads = plan.threadsPerRow;
   int64_t rows = plan.rowsPerBlock;
-
-  if (rows > 1) {
-    reducer.rowGroup = arith::DivUIOp::create(b, loc, threadId, index(threads));
-    threadInRow = arith::RemUIOp::create(b, loc, threadId, index(threads));
-    row = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, blockId, index(rows)),
-        reducer.rowGroup);
-  } else {
-    reducer.rowGroup = index(0);
-    threadInRow = threadId;
-    row = blockId;
-  }
-  reducer.laneInWarp =
-      arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
-  if (threads > kWarpSize)
-    reducer.warpInRow =
-        arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
+  std::tie(threadInRow, row) = reducer.placeThread(launch);
 
   // The last block may hold fewer than R rows: its spare groups compute on
   // a copy of the last row (so every thread reaches the barrier and the
@@ -552,8 +533,6 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   else
     numVectors = index(rowSize / plan.vectorWidth);
 
-  if (!launch.getWorkgroupAttributions().empty())
-    reducer.sharedStats = launch.getWorkgroupAttributions().front();
   if (operands.epsConstant)
     operands.eps = arith::ConstantOp::create(b, loc, operands.epsConstant);
   if (operands.invSqrtNConstant)

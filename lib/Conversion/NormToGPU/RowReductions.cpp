@@ -85,6 +85,28 @@ RowReducer::sumHeldTerms(ArrayRef<SmallVector<Value>> vectors,
   return result;
 }
 
+std::pair<Value, Value> RowReducer::placeThread(gpu::LaunchOp launch) {
+  Value threadId = launch.getThreadIds().x;
+  Value blockId = launch.getBlockIds().x;
+  int64_t threads = plan.threadsPerRow;
+  int64_t rows = plan.rowsPerBlock;
+  Value threadInRow = threadId;
+  Value group = blockId;
+  rowGroup = index(0);
+  if (rows > 1) {
+    rowGroup = arith::DivUIOp::create(b, loc, threadId, index(threads));
+    threadInRow = arith::RemUIOp::create(b, loc, threadId, index(threads));
+    group = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, blockId, index(rows)), rowGroup);
+  }
+  laneInWarp = arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
+  if (threads > kWarpSize)
+    warpInRow = arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
+  if (!launch.getWorkgroupAttributions().empty())
+    sharedStats = launch.getWorkgroupAttributions().front();
+  return {threadInRow, group};
+}
+
 Value RowReducer::sumAcrossLanes(Value value) {
   int64_t lanes = std::min(plan.threadsPerRow, kWarpSize);
   if (matchPattern(value, m_Constant()))

@@ -14,6 +14,7 @@
 
 #include "KernelPlan.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
@@ -32,6 +33,12 @@ public:
   RowReducer(OpBuilder &b, Location loc, const KernelPlan &plan,
              Type computeType)
       : b(b), loc(loc), plan(plan), computeType(computeType) {}
+
+  /// Places the thread in `launch` as the plan lays it out: sets
+  /// laneInWarp, warpInRow, rowGroup and sharedStats (the launch's first
+  /// workgroup buffer, if any). Returns the thread's index in its row group
+  /// and the row group's index in the grid (block * R + group).
+  std::pair<Value, Value> placeThread(gpu::LaunchOp launch);
 
   /// Pairwise sum of `values`.
   Value sumTree(ArrayRef<Value> values);
