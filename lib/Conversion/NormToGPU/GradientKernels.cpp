@@ -381,9 +381,9 @@ void GradKernelEmitter::emitStreamedRows() {
     SmallVector<Value> gamma;
     if (views.gamma)
       gamma = load(views.gamma, {column}, Value());
-    return computeTerms(load(views.input, {loadRow, column}, Value()),
-                        load(views.outputGrad, {loadRow, column}, Value()),
-                        gamma, statistics);
+    SmallVector<Value> x = load(views.input, {loadRow, column}, Value());
+    SmallVector<Value> dy = load(views.outputGrad, {loadRow, column}, Value());
+    return computeTerms(x, dy, gamma, statistics);
   };
 
   // Sweep 1: the sums of dx, and the partial rows updated in memory (each
