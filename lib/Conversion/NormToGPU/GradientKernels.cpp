@@ -256,7 +256,7 @@ void GradKernelEmitter::emitHeldRows() {
   int64_t width = plan.vectorWidth;
   int64_t rowVectors =
       cast<MemRefType>(views.input.getType()).getShape().back() / width;
-  SmallVector<Value> vectorIndices, columns, valid;
+  SmallVector<Value> columns, valid;
   SmallVector<SmallVector<Value>> gamma;
   for (int64_t k = 0; k < plan.slotsPerThread; ++k) {
     Value vectorIndex =
@@ -265,7 +265,6 @@ void GradKernelEmitter::emitHeldRows() {
     if ((k + 1) * threads > rowVectors)
       cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                    vectorIndex, numVectors);
-    vectorIndices.push_back(vectorIndex);
     columns.push_back(columnOf(vectorIndex));
     valid.push_back(cond);
     // gamma is the same for every row of the slot: loaded once.
