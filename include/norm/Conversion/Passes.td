@@ -169,8 +169,11 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     this row's stores.
 
     The gradient ops (`norm.layer_norm_grad`, `norm.rms_norm_grad`) on
-    memrefs become the affine loops of their linalg decomposition (the
-    reference schedule, scalar: a dedicated row kernel is to come).
+    memrefs become a row kernel (GradientLoops.cpp): blocks of rows in
+    parallel, a sweep for the row sums, a sweep for dx (with `prefetch`, it
+    prefetches x and dy of the next group of rows), and dgamma/dbeta from
+    per-block partial rows summed in a fixed order. Layouts that cannot be
+    viewed as rows x N take the affine loops of the linalg decomposition.
 
     Norm ops on tensors are an error: bufferize them first.
   }];

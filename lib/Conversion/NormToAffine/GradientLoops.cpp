@@ -129,7 +129,12 @@ private:
   void emitRows(OpBuilder &nb, Value block, ArrayRef<Value> rows);
   /// Sweep 2 of row `r`: dx from its row sums (`sums`, every copy's state,
   /// the row's from index `firstSum`).
+  /// Prefetches, at `column`, each (buffer, row) of `targets`.
+  using Prefetches = SmallVector<std::pair<Value, Value>>;
+  void emitPrefetches(OpBuilder &nb, const Prefetches &targets, Value column);
+  /// Sweep 2 of row `r`, prefetching `prefetches` as it goes.
   void emitInputGradientSweep(OpBuilder &nb, Value r,
+                              const Prefetches &prefetches,
                               const RowStatistics &statistics,
                               ArrayRef<SmallVector<Value>> sums,
                               unsigned firstSum);
@@ -258,6 +263,23 @@ void GradKernelEmitter::emitRows(OpBuilder &nb, Value block,
   for (Value r : rows)
     statistics.push_back(loadStatistics(nb, r));
 
+  // Sweep 2 reads its row from cache and writes dx: memory would idle on
+  // the reads. So each row's sweep 2 prefetches x and dy of the row as
+  // many rows on (the next group's; clamped to the last row), and the next
+  // sweep 1 finds them in cache.
+  SmallVector<Prefetches> sweep2Prefetches(rows.size());
+  if (options.prefetch && inputGrad) {
+    Value one = arith::ConstantIndexOp::create(nb, loc, 1);
+    Value last = arith::SubIOp::create(nb, loc, numRows, one);
+    Value distance = arith::ConstantIndexOp::create(nb, loc, rows.size());
+    for (auto [r, targets] : llvm::zip_equal(rows, sweep2Prefetches)) {
+      Value ahead = arith::AddIOp::create(nb, loc, r, distance);
+      Value next = arith::MinUIOp::create(nb, loc, ahead, last);
+      for (Value buffer : {input, outputGrad})
+        targets.push_back({buffer, next});
+    }
+  }
+
   // Sweep 1: the row sums of dx of each row, and the block's partial rows
   // (updated once for the whole group: one load and store per vector).
   unsigned sumsPerRow = inputGrad ? (layerNorm ? 2 : 1) : 0;
@@ -302,12 +324,21 @@ void GradKernelEmitter::emitRows(OpBuilder &nb, Value block,
   if (!inputGrad)
     return;
   for (auto [i, r] : llvm::enumerate(rows))
-    emitInputGradientSweep(nb, r, statistics[i], sums, i * sumsPerRow);
+    emitInputGradientSweep(nb, r, sweep2Prefetches[i], statistics[i], sums,
+                           i * sumsPerRow);
+}
+
+void GradKernelEmitter::emitPrefetches(OpBuilder &nb, const Prefetches &targets,
+                                       Value column) {
+  for (auto [buffer, row] : targets)
+    emitRowPrefetches(nb, loc, buffer, row, column, lanes,
+                      options.prefetchLocality);
 }
 
 void GradKernelEmitter::emitInputGradientSweep(
-    OpBuilder &nb, Value r, const RowStatistics &statistics,
-    ArrayRef<SmallVector<Value>> sums, unsigned firstSum) {
+    OpBuilder &nb, Value r, const Prefetches &prefetches,
+    const RowStatistics &statistics, ArrayRef<SmallVector<Value>> sums,
+    unsigned firstSum) {
   VectorType vectorType = sweeps->vectorOf(computeType);
   bool layerNorm = op.isLayerNorm();
   // mean(wdy) (LayerNorm) and mean(wdy xhat), as splats.
@@ -324,6 +355,7 @@ void GradKernelEmitter::emitInputGradientSweep(
   Type dxType = cast<MemRefType>(inputGrad.getType()).getElementType();
   auto storeDx = [&](OpBuilder &sb, Value column, Value mask,
                      bool nontemporal) {
+    emitPrefetches(sb, prefetches, column);
     Terms t = loadTerms(sb, r, column, mask, statistics);
     Value dx = createInputGradient(sb, loc, t.wdy, t.xhat, statistics.rstd,
                                    meanGradient, meanDot, contract);
