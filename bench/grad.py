@@ -76,10 +76,10 @@ def grad_kernel(config, name, dynamic=False):
 def build(args, configs, out):
     """Compiles the kernels of every pipeline and the driver; returns the
     driver's path."""
-    extra = [args.pipeline_options] if args.pipeline_options else []
+    opts = args.norm_options
     pipelines = {
-        "norm": ["--norm-cpu-pipeline=" + " ".join(extra)],
-        "norm_omp": ["--norm-cpu-pipeline=" + " ".join(["openmp=true"] + extra)],
+        "norm": [f"--norm-cpu-pipeline={opts}"],
+        "norm_omp": [f"--norm-cpu-pipeline=openmp=true {opts}".strip()],
         "upstream": fwd.UPSTREAM + fwd.UPSTREAM_SERIAL + fwd.UPSTREAM_TAIL,
         "upstream_omp": fwd.UPSTREAM + fwd.UPSTREAM_OMP + fwd.UPSTREAM_TAIL,
     }
@@ -280,9 +280,9 @@ def main():
     parser.add_argument("--dynamic", action="store_true",
                         help="kernels over ?x? (every implementation built "
                         "from MLIR; results in bench/out/grad-dynamic)")
-    parser.add_argument("--pipeline-options", default="",
-                        help="options of norm-opt's --norm-cpu-pipeline for "
-                        "norm-mlir's kernels, e.g. 'prefetch=false'")
+    parser.add_argument("--norm-options", default="",
+                        help="extra --norm-cpu-pipeline options, e.g. "
+                        "'prefetch=false' (as bench/run.py's)")
     parser.add_argument("--out")
     args = parser.parse_args()
     if not args.out:
