@@ -11,6 +11,7 @@
 #include "norm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -97,6 +98,10 @@ static func::FuncOp buildKernel(ModuleOp module, SymbolTable &symbols,
   OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
   auto kernel = func::FuncOp::create(builder, loc, name, type);
   kernel.setPrivate();
+  // func-to-llvm reads linkage from this attribute only.
+  kernel->setAttr(
+      "llvm.linkage",
+      LLVM::LinkageAttr::get(op->getContext(), LLVM::Linkage::Internal));
   // Renames the function if the name is taken (a suffix per kernel).
   symbols.insert(kernel);
 

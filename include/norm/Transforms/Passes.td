@@ -162,12 +162,18 @@ def NormOutlineKernels : Pass<"norm-outline-kernels", "::mlir::ModuleOp"> {
     and keeps its place, its name and, on the GPU, its kernel's name). Each
     call carries the unit attribute `norm.kernel_call`, which
     `--norm-gpu-device-buffers` reads as "this function launches kernels".
+
+    The functions are private to the module, and `llvm.linkage` internal
+    says so to the LLVM conversion (which otherwise gives every definition
+    external linkage): two modules compiled apart, each with its
+    `__norm_kernel_layer_norm`, link into one program.
   }];
   let options = [
     Option<"minOccurrences", "min-occurrences", "unsigned", /*default=*/"1",
            "Outline the signatures that occur at least this many times">,
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // NORM_TRANSFORMS_PASSES_TD
