@@ -25,10 +25,14 @@ class Config:
     dtype: str  # f32 or bf16
     rows: int
     n: int
+    # The kernel over ?xN, as a serving engine's token count comes (the
+    # rows from the memref descriptor at run time).
+    dynamic_rows: bool = False
 
     @property
     def tag(self):
-        return f"{self.op}_{self.dtype}_{self.rows}x{self.n}"
+        rows = "d" if self.dynamic_rows else ""
+        return f"{self.op}_{self.dtype}_{rows}{self.rows}x{self.n}"
 
     @property
     def has_beta(self):
@@ -38,7 +42,8 @@ class Config:
 def kernel(config, name):
     """The MLIR function `name` computing `config`."""
     return NormKernel(
-        op=config.op, shape=(config.rows, config.n), dtype=config.dtype,
+        op=config.op, dtype=config.dtype,
+        shape=(None if config.dynamic_rows else config.rows, config.n),
         gamma=True, beta=config.has_beta,
         eps=1e-5 if config.op == "layer_norm" else 1e-6, abi="kernel",
         c_interface=True).ir(name)

@@ -62,8 +62,10 @@ static void buildBufferizationPipeline(OpPassManager &pm) {
 /// and the row loops to OpenMP when asked.
 static void buildLoopPipeline(OpPassManager &pm,
                               const NormCPUPipelineOptions &options) {
-  // The row loop is always affine.parallel: OpenMP threads with `openmp`, a
-  // serial loop otherwise.
+  // With `openmp`, the row loops of ops whose input has at least
+  // `parallel-threshold` bytes are affine.parallel, which becomes OpenMP
+  // threads (decided per call for dynamic shapes); smaller ones, and every
+  // one without `openmp`, are serial loops.
   // Norm ops with the same signature share one private kernel function,
   // so that everything below lowers each distinct kernel once. A kernel
   // used once stays in place (a call would buy nothing). On memrefs, after
@@ -73,7 +75,7 @@ static void buildLoopPipeline(OpPassManager &pm,
   outline.minOccurrences = 2;
   pm.addPass(createNormOutlineKernels(outline));
   ConvertNormToAffineOptions lowering = options.getConvertNormToAffineOptions();
-  lowering.parallel = true;
+  lowering.parallel = options.openmp;
   pm.addPass(createConvertNormToAffine(lowering));
   pm.addPass(createConvertLinalgToAffineLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -185,6 +185,10 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
            "independent vector accumulators in the statistics sweeps">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "emit the row loop as affine.parallel (else affine.for)">,
+    Option<"parallelThreshold", "parallel-threshold", "int64_t",
+           /*default=*/"131072",
+           "run rows in parallel only for ops whose input has at least this "
+           "many bytes (decided per call for dynamic shapes; 0: always)">,
     Option<"nontemporalThreshold", "nontemporal-threshold", "int64_t",
            /*default=*/"33554432",
            "use non-temporal stores for outputs of at least this many bytes "

@@ -14,8 +14,9 @@ include "norm/Conversion/Passes.td"
 include "norm/Pipelines/PipelineBase.td"
 
 def NormCPUPipelineOptions : PipelineOptions {
-  // The pipeline always emits parallel row loops: affine.parallel, which
-  // becomes OpenMP with `openmp`, and serial loops otherwise.
+  // `openmp` decides whether row loops are parallel (affine.parallel, then
+  // OpenMP), so the lowering's own `parallel` is not an option here; its
+  // `parallel-threshold` is.
   let passOptions = [PassOptionsOf<ConvertNormToAffine, ["parallel"]>];
   let options = [
     Option<"openmp", "openmp", "bool", /*default=*/"false",

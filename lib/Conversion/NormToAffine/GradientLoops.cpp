@@ -513,8 +513,11 @@ void GradKernelEmitter::emit() {
         /*residualOutput=*/Value());
   sweeps.emplace(loc, ArrayRef<OpFoldResult>{OpFoldResult(numBlocks)},
                  ArrayRef<OpFoldResult>{columns}, storePolicy.lanes, useAffine);
+  OpFoldResult parallel =
+      decideParallelRows(b, loc, options.parallel, options.parallelThreshold,
+                         {OpFoldResult(numRows)}, {columns}, input);
   sweeps->emitRowLoops(
-      b, options.parallel, [&](OpBuilder &nb, ValueRange blockIvs) {
+      b, parallel, [&](OpBuilder &nb, ValueRange blockIvs) {
         Value block = blockIvs.front();
         // Rows [block * M / B, (block + 1) * M / B).
         Value one = arith::ConstantIndexOp::create(nb, loc, 1);

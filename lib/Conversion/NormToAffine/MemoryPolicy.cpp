@@ -25,6 +25,44 @@ static bool isX86Host() {
   return llvm::Triple(llvm::sys::getProcessTriple()).isX86();
 }
 
+OpFoldResult mlir::norm::createAtLeastBytes(OpBuilder &b, Location loc,
+                                            ArrayRef<OpFoldResult> sizes,
+                                            int64_t elementBytes,
+                                            int64_t threshold) {
+  if (std::optional<SmallVector<int64_t>> staticSizes =
+          getConstantIntValues(sizes)) {
+    int64_t bytes = elementBytes;
+    for (int64_t size : *staticSizes)
+      bytes *= size;
+    return b.getBoolAttr(bytes >= threshold);
+  }
+  Value bytes = arith::ConstantIndexOp::create(b, loc, elementBytes);
+  for (OpFoldResult size : sizes) {
+    Value sizeValue = getValueOrCreateConstantIndexOp(b, loc, size);
+    bytes = arith::MulIOp::create(b, loc, bytes, sizeValue);
+  }
+  Value thresholdValue = arith::ConstantIndexOp::create(b, loc, threshold);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, bytes,
+                               thresholdValue)
+      .getResult();
+}
+
+OpFoldResult mlir::norm::decideParallelRows(OpBuilder &b, Location loc,
+                                            bool parallel, int64_t threshold,
+                                            ArrayRef<OpFoldResult> rowSizes,
+                                            ArrayRef<OpFoldResult> normSizes,
+                                            Value input) {
+  if (!parallel || threshold <= 0)
+    return b.getBoolAttr(parallel);
+  // Forking threads costs microseconds; a decode step's few rows take less.
+  SmallVector<OpFoldResult> sizes(rowSizes);
+  sizes.append(normSizes.begin(), normSizes.end());
+  int64_t elementBits =
+      cast<MemRefType>(input.getType()).getElementTypeBitWidth();
+  return createAtLeastBytes(b, loc, sizes, llvm::divideCeil(elementBits, 8),
+                            threshold);
+}
+
 /// Decides whether the normalise sweep stores non-temporally: it needs
 /// whole aligned vectors along one contiguous normalised dim, and an output
 /// big enough not to be wanted in cache (`threshold` bytes; statically when
@@ -41,24 +79,14 @@ static void decideNontemporalOutput(OpBuilder &b, Location loc,
       normSizes.size() != 1 || outputBits % 8 != 0 ||
       !llvm::isPowerOf2_32(outputBits))
     return;
-  int64_t elementBytes = outputBits / 8;
   SmallVector<OpFoldResult> sizes(rowSizes);
   sizes.append(normSizes.begin(), normSizes.end());
-  if (std::optional<SmallVector<int64_t>> staticSizes =
-          getConstantIntValues(sizes)) {
-    int64_t bytes = elementBytes;
-    for (int64_t size : *staticSizes)
-      bytes *= size;
-    policy.alwaysNontemporal = bytes >= threshold;
-    return;
-  }
-  Value bytes = arith::ConstantIndexOp::create(b, loc, elementBytes);
-  for (OpFoldResult size : sizes)
-    bytes = arith::MulIOp::create(
-        b, loc, bytes, getValueOrCreateConstantIndexOp(b, loc, size));
-  Value thresholdValue = arith::ConstantIndexOp::create(b, loc, threshold);
-  policy.useNontemporal = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::uge, bytes, thresholdValue);
+  OpFoldResult large =
+      createAtLeastBytes(b, loc, sizes, outputBits / 8, threshold);
+  if (auto value = dyn_cast<Value>(large))
+    policy.useNontemporal = value;
+  else
+    policy.alwaysNontemporal = *getConstantIntValue(large);
 }
 
 StorePolicy mlir::norm::decideStorePolicy(

@@ -43,6 +43,21 @@ struct StorePolicy {
   bool mayUseNontemporal() const { return alwaysNontemporal || useNontemporal; }
 };
 
+/// Whether `sizes` elements of `elementBytes` bytes each come to at least
+/// `threshold` bytes: a bool attribute when every size is static, otherwise
+/// an i1 computed at the insertion point.
+OpFoldResult createAtLeastBytes(OpBuilder &b, Location loc,
+                                ArrayRef<OpFoldResult> sizes,
+                                int64_t elementBytes, int64_t threshold);
+
+/// Whether a row kernel over `rowSizes` x `normSizes` elements of `input`
+/// runs its rows in parallel: with `parallel`, when the input has at least
+/// `threshold` bytes (as createAtLeastBytes decides it), and never without.
+OpFoldResult decideParallelRows(OpBuilder &b, Location loc, bool parallel,
+                                int64_t threshold,
+                                ArrayRef<OpFoldResult> rowSizes,
+                                ArrayRef<OpFoldResult> normSizes, Value input);
+
 /// Decides the store policy of a row kernel over the rows `rowSizes` of
 /// `normSizes` elements that sweeps `lanes` lanes at a time; creates the
 /// run-time checks the decision needs at the insertion point. The buffers

@@ -601,7 +601,10 @@ void RowKernelEmitter::emit() {
       b, loc, statisticsOnly ? -1 : options.nontemporalThreshold, lanes,
       rowSizes, normSizes, input, residual, output, residualOutput);
   sweeps.emplace(loc, rowSizes, normSizes, storePolicy.lanes, useAffine);
-  sweeps->emitRowLoops(b, options.parallel,
+  OpFoldResult parallel =
+      decideParallelRows(b, loc, options.parallel, options.parallelThreshold,
+                         rowSizes, normSizes, input);
+  sweeps->emitRowLoops(b, parallel,
                        [&](OpBuilder &builder, ValueRange rowIvs) {
                          if (!storePolicy.streamResidual) {
                            emitRow(builder, rowIvs);
@@ -721,6 +724,7 @@ struct ConvertNormToAffinePass
     passOptions.vectorWidth = vectorWidth;
     passOptions.unroll = unroll;
     passOptions.parallel = parallel;
+    passOptions.parallelThreshold = parallelThreshold;
     passOptions.nontemporalThreshold = nontemporalThreshold;
     passOptions.prefetch = prefetch;
     passOptions.prefetchLocality = prefetchLocality;

@@ -72,12 +72,26 @@ SmallVector<Value> RowSweeps::emitFor(OpBuilder &builder, OpFoldResult size,
   return SmallVector<Value>(loop.getResults());
 }
 
-void RowSweeps::emitRowLoops(OpBuilder &b, bool parallel,
+void RowSweeps::emitRowLoops(OpBuilder &b, OpFoldResult parallelIf,
                              function_ref<void(OpBuilder &, ValueRange)> body) {
   if (rowSizes.empty()) {
     body(b, {});
     return;
   }
+  if (auto condition = dyn_cast<Value>(parallelIf)) {
+    scf::IfOp::create(
+        b, loc, condition,
+        [&](OpBuilder &nb, Location) {
+          emitRowLoops(nb, nb.getBoolAttr(true), body);
+          scf::YieldOp::create(nb, loc);
+        },
+        [&](OpBuilder &nb, Location) {
+          emitRowLoops(nb, nb.getBoolAttr(false), body);
+          scf::YieldOp::create(nb, loc);
+        });
+    return;
+  }
+  bool parallel = cast<BoolAttr>(cast<Attribute>(parallelIf)).getValue();
   MLIRContext *ctx = b.getContext();
   SmallVector<Value> dynamicSizes;
   for (OpFoldResult size : rowSizes)

@@ -62,9 +62,11 @@ public:
   SmallVector<Value> emitFor(OpBuilder &b, OpFoldResult size, AffineExpr lb,
                              AffineExpr ub, int64_t step, ValueRange args,
                              LoopBody body);
-  /// Emits the loops over the rows, parallel ones when `parallel`, and calls
-  /// `body` inside them with the row ivs.
-  void emitRowLoops(OpBuilder &b, bool parallel,
+  /// Emits the loops over the rows and calls `body` inside them with the
+  /// row ivs: parallel loops when `parallel` (a bool attribute, or an i1
+  /// decided at run time: then both loops, under an scf.if, and `body` is
+  /// called twice), serial ones otherwise.
+  void emitRowLoops(OpBuilder &b, OpFoldResult parallel,
                     function_ref<void(OpBuilder &, ValueRange)> body);
   /// Walks the normalised elements of a row in vectors, threading `copies`
   /// copies of `init` through `step`; returns each copy's final state.

@@ -1,4 +1,4 @@
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=4 unroll=1" | FileCheck %s
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=4 unroll=1 parallel-threshold=0" | FileCheck %s
 
 // LayerNorm gradient with saved statistics, every output: B = min(M, 64)
 // blocks of rows in parallel, each zeroing its partial rows of dgamma and

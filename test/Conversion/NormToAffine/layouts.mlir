@@ -1,4 +1,4 @@
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=4 unroll=1 prefetch=false" | FileCheck %s
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=4 unroll=1 prefetch=false parallel-threshold=0" | FileCheck %s
 
 // Normalised dims [1, 3) contiguous in every buffer: collapsed into one row
 // of 15 walked by a single loop; mean stored per row.

@@ -1,8 +1,8 @@
 // Non-temporal stores (x86's streaming stores, with their sfence) and
 // prefetching of the next row.
 // REQUIRES: x86-host
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=1 nontemporal-threshold=100000 prefetch=true" | FileCheck %s --check-prefix=NT
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine | FileCheck %s --check-prefix=DEFAULT
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=1 nontemporal-threshold=100000 prefetch=true parallel-threshold=0" | FileCheck %s --check-prefix=NT
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="parallel-threshold=0" | FileCheck %s --check-prefix=DEFAULT
 
 // 64 x 1000 bf16 = 128000 bytes >= the threshold: every row is stored
 // non-temporally, the first elements up to a 64-byte boundary (32 bf16)

@@ -1,4 +1,4 @@
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=4 prefetch=false one-pass-variance=false" | FileCheck %s
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=4 prefetch=false one-pass-variance=false parallel-threshold=0" | FileCheck %s
 
 // LayerNorm, N = 4099 = 64 * 64 + 3: a parallel row loop; three sweeps, the
 // statistics ones with four vector accumulators and one masked vector for

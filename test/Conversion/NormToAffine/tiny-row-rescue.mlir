@@ -1,4 +1,4 @@
-// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=1 prefetch=false one-pass-variance=false" | FileCheck %s
+// RUN: norm-opt %s -split-input-file --convert-norm-to-affine="vector-width=16 unroll=1 prefetch=false one-pass-variance=false parallel-threshold=0" | FileCheck %s
 
 // The tiny-row rescue: with an eps below 2^-74 (f32), a row whose scaled sum
 // of squares q is below 2^-100 sums its squares again from the centred

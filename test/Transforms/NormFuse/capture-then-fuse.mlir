@@ -1,5 +1,5 @@
 // RUN: norm-opt %s --norm-capture --norm-fuse --split-input-file | FileCheck %s
-// RUN: norm-opt %s --norm-capture --norm-fuse --eliminate-empty-tensors --one-shot-bufferize=bufferize-function-boundaries --convert-norm-to-affine | FileCheck %s --check-prefix=CPU
+// RUN: norm-opt %s --norm-capture --norm-fuse --eliminate-empty-tensors --one-shot-bufferize=bufferize-function-boundaries --convert-norm-to-affine="parallel-threshold=0" | FileCheck %s --check-prefix=CPU
 // RUN: norm-opt %s --norm-capture --norm-fuse --norm-cpu-pipeline | FileCheck %s --check-prefix=LLVM
 
 // The issue's "done when": a pre-norm transformer block written in plain
