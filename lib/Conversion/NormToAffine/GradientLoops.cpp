@@ -128,13 +128,9 @@ private:
   /// dgamma/dbeta rows are updated once per vector for all of them).
   void emitRows(OpBuilder &nb, Value block, ArrayRef<Value> rows);
   /// Sweep 2 of row `r`: dx from its row sums (`sums`, every copy's state,
-  /// the row's from index `firstSum`).
-  /// Prefetches, at `column`, each (buffer, row) of `targets`.
-  using Prefetches = SmallVector<std::pair<Value, Value>>;
-  void emitPrefetches(OpBuilder &nb, const Prefetches &targets, Value column);
-  /// Sweep 2 of row `r`, prefetching `prefetches` as it goes.
-  void emitInputGradientSweep(OpBuilder &nb, Value r,
-                              const Prefetches &prefetches,
+  /// the row's from index `firstSum`), prefetching x and dy of the row
+  /// `next` as it goes (none when empty).
+  void emitInputGradientSweep(OpBuilder &nb, Value r, ValueRange next,
                               const RowStatistics &statistics,
                               ArrayRef<SmallVector<Value>> sums,
                               unsigned firstSum);
@@ -159,6 +155,8 @@ private:
   Value gammaPartials, betaPartials;
   SmallVector<Value> temporaries;
   Value numRows, numBlocks, rowSize;
+  /// The row count, static when the input's is.
+  OpFoldResult rowCount;
   int64_t lanes = 1;
   unsigned unroll = 1;
   /// Non-temporal stores of dx (the forward kernels' policy).
@@ -267,18 +265,11 @@ void GradKernelEmitter::emitRows(OpBuilder &nb, Value block,
   // the reads. So each row's sweep 2 prefetches x and dy of the row as
   // many rows on (the next group's; clamped to the last row), and the next
   // sweep 1 finds them in cache.
-  SmallVector<Prefetches> sweep2Prefetches(rows.size());
-  if (options.prefetch && inputGrad) {
-    Value one = arith::ConstantIndexOp::create(nb, loc, 1);
-    Value last = arith::SubIOp::create(nb, loc, numRows, one);
-    Value distance = arith::ConstantIndexOp::create(nb, loc, rows.size());
-    for (auto [r, targets] : llvm::zip_equal(rows, sweep2Prefetches)) {
-      Value ahead = arith::AddIOp::create(nb, loc, r, distance);
-      Value next = arith::MinUIOp::create(nb, loc, ahead, last);
-      for (Value buffer : {input, outputGrad})
-        targets.push_back({buffer, next});
-    }
-  }
+  SmallVector<SmallVector<Value>> nextRows;
+  for (Value r : rows)
+    nextRows.push_back(createPrefetchRowIndices(
+        nb, loc, options.prefetch && inputGrad, /*hasResidual=*/false, lanes, r,
+        rowCount, rows.size()));
 
   // Sweep 1: the row sums of dx of each row, and the block's partial rows
   // (updated once for the whole group: one load and store per vector).
@@ -324,21 +315,13 @@ void GradKernelEmitter::emitRows(OpBuilder &nb, Value block,
   if (!inputGrad)
     return;
   for (auto [i, r] : llvm::enumerate(rows))
-    emitInputGradientSweep(nb, r, sweep2Prefetches[i], statistics[i], sums,
+    emitInputGradientSweep(nb, r, nextRows[i], statistics[i], sums,
                            i * sumsPerRow);
 }
 
-void GradKernelEmitter::emitPrefetches(OpBuilder &nb, const Prefetches &targets,
-                                       Value column) {
-  for (auto [buffer, row] : targets)
-    emitRowPrefetches(nb, loc, buffer, row, column, lanes,
-                      options.prefetchLocality);
-}
-
 void GradKernelEmitter::emitInputGradientSweep(
-    OpBuilder &nb, Value r, const Prefetches &prefetches,
-    const RowStatistics &statistics, ArrayRef<SmallVector<Value>> sums,
-    unsigned firstSum) {
+    OpBuilder &nb, Value r, ValueRange next, const RowStatistics &statistics,
+    ArrayRef<SmallVector<Value>> sums, unsigned firstSum) {
   VectorType vectorType = sweeps->vectorOf(computeType);
   bool layerNorm = op.isLayerNorm();
   // mean(wdy) (LayerNorm) and mean(wdy xhat), as splats.
@@ -355,7 +338,10 @@ void GradKernelEmitter::emitInputGradientSweep(
   Type dxType = cast<MemRefType>(inputGrad.getType()).getElementType();
   auto storeDx = [&](OpBuilder &sb, Value column, Value mask,
                      bool nontemporal) {
-    emitPrefetches(sb, prefetches, column);
+    if (!next.empty())
+      for (Value buffer : {input, outputGrad})
+        emitRowPrefetches(sb, loc, buffer, next, column, lanes,
+                          options.prefetchLocality);
     Terms t = loadTerms(sb, r, column, mask, statistics);
     Value dx = createInputGradient(sb, loc, t.wdy, t.xhat, statistics.rstd,
                                    meanGradient, meanDot, contract);
@@ -447,7 +433,8 @@ void GradKernelEmitter::emitParameterSums(OpBuilder &nb) {
 }
 
 void GradKernelEmitter::emit() {
-  numRows = memref::DimOp::create(b, loc, input, 0);
+  rowCount = memref::getMixedSize(b, loc, input, 0);
+  numRows = getValueOrCreateConstantIndexOp(b, loc, rowCount);
   OpFoldResult columns = memref::getMixedSize(b, loc, input, 1);
   if (auto staticN = getConstantIntValue(columns))
     rowSize = arith::ConstantOp::create(b, loc,
@@ -506,16 +493,16 @@ void GradKernelEmitter::emit() {
     useAffine &= affine::isValidSymbol(value);
   storePolicy.lanes = lanes;
   if (inputGrad)
-    storePolicy = decideStorePolicy(
-        b, loc, options.nontemporalThreshold, lanes,
-        ArrayRef<OpFoldResult>{memref::getMixedSize(b, loc, input, 0)},
-        ArrayRef<OpFoldResult>{columns}, input, outputGrad, inputGrad,
-        /*residualOutput=*/Value());
+    storePolicy = decideStorePolicy(b, loc, options.nontemporalThreshold, lanes,
+                                    ArrayRef<OpFoldResult>{rowCount},
+                                    ArrayRef<OpFoldResult>{columns}, input,
+                                    outputGrad, inputGrad,
+                                    /*residualOutput=*/Value());
   sweeps.emplace(loc, ArrayRef<OpFoldResult>{OpFoldResult(numBlocks)},
                  ArrayRef<OpFoldResult>{columns}, storePolicy.lanes, useAffine);
   OpFoldResult parallel =
       decideParallelRows(b, loc, options.parallel, options.parallelThreshold,
-                         {OpFoldResult(numRows)}, {columns}, input);
+                         {rowCount}, {columns}, input);
   sweeps->emitRowLoops(
       b, parallel, [&](OpBuilder &nb, ValueRange blockIvs) {
         Value block = blockIvs.front();

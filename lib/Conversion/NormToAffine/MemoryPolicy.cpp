@@ -86,7 +86,8 @@ static void decideNontemporalOutput(OpBuilder &b, Location loc,
   if (auto value = dyn_cast<Value>(large))
     policy.useNontemporal = value;
   else
-    policy.alwaysNontemporal = *getConstantIntValue(large);
+    policy.alwaysNontemporal =
+        cast<BoolAttr>(cast<Attribute>(large)).getValue();
 }
 
 StorePolicy mlir::norm::decideStorePolicy(
@@ -241,7 +242,7 @@ Value mlir::norm::createMayOverlap(OpBuilder &b, Location loc, Value lhs,
 
 SmallVector<Value> mlir::norm::createPrefetchRowIndices(
     OpBuilder &b, Location loc, bool prefetch, bool hasResidual, int64_t lanes,
-    ValueRange rowIvs, ArrayRef<OpFoldResult> rowSizes) {
+    ValueRange rowIvs, ArrayRef<OpFoldResult> rowSizes, int64_t distance) {
   // The next row along the innermost row dim (clamped to the last) is
   // prefetched as this one is normalised, so that its loads overlap this
   // row's stores. Not with a residual: the rows the normalise sweep re-reads
@@ -254,7 +255,7 @@ SmallVector<Value> mlir::norm::createPrefetchRowIndices(
   MLIRContext *ctx = b.getContext();
   OpFoldResult rows = rowSizes.back();
   AffineExpr d0 = getAffineDimExpr(0, ctx);
-  SmallVector<AffineExpr> bounds = {d0 + 1};
+  SmallVector<AffineExpr> bounds = {d0 + distance};
   SmallVector<Value> operands = {rowIvs.back()};
   if (auto dynamicRows = dyn_cast<Value>(rows)) {
     bounds.push_back(getAffineSymbolExpr(0, ctx) - 1);

@@ -91,13 +91,14 @@ Value createRowAddress(OpBuilder &b, Location loc, Value buffer,
 Value createMayOverlap(OpBuilder &b, Location loc, Value lhs, Value rhs);
 
 /// The row indices to prefetch while the row `rowIvs` (of rows `rowSizes`)
-/// is normalised: the next row along the innermost row dim, clamped to the
-/// last; none when not prefetching (`prefetch` off, a residual, no row dims
-/// or scalar code).
+/// is normalised: the row `distance` on along the innermost row dim,
+/// clamped to the last; none when not prefetching (`prefetch` off, a
+/// residual, no row dims or scalar code).
 SmallVector<Value> createPrefetchRowIndices(OpBuilder &b, Location loc,
                                             bool prefetch, bool hasResidual,
                                             int64_t lanes, ValueRange rowIvs,
-                                            ArrayRef<OpFoldResult> rowSizes);
+                                            ArrayRef<OpFoldResult> rowSizes,
+                                            int64_t distance = 1);
 
 /// Prefetches, for one vector step of `lanes` lanes at `normIvs`, the same
 /// elements of `input`'s row `prefetchRowIvs`: one prefetch per cache line

@@ -5,16 +5,14 @@
 // row one group on (4 rows with dgamma/dbeta), clamped to the last row, at
 // the column it is at, so that the next group's sums sweep finds them in
 // cache. The sums sweep prefetches nothing.
+// CHECK: #[[AHEAD4:.*]] = affine_map<(d0)[s0] -> (d0 + 4, s0 - 1)>
 // CHECK-LABEL: func.func @grouped
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x64xf32>, %[[DY:[^:]*]]: memref<?x64xf32>
 // CHECK: %[[ROWS:.*]] = memref.dim %[[X]]
 // CHECK: scf.for %[[FIRST:[^ ]*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK:   %[[ROW1:.*]] = arith.addi %[[FIRST]], %c1
-// CHECK:   %[[LAST:.*]] = arith.subi %[[ROWS]], %c1
-// CHECK:   %[[AHEAD:.*]] = arith.addi %[[FIRST]], %[[FOUR:c4[^ ]*]]
-// CHECK:   %[[NEXT:.*]] = arith.minui %[[AHEAD]], %[[LAST]]
-// CHECK:   %[[AHEAD1:.*]] = arith.addi %[[ROW1]], %[[FOUR]]
-// CHECK:   %[[NEXT1:.*]] = arith.minui %[[AHEAD1]], %[[LAST]]
+// CHECK:   %[[NEXT:.*]] = affine.min #[[AHEAD4]](%[[FIRST]])[%[[ROWS]]]
+// CHECK:   %[[NEXT1:.*]] = affine.min #[[AHEAD4]](%[[ROW1]])[%[[ROWS]]]
 // CHECK:   affine.for %[[C:.*]] = 0 to 64 step 4 iter_args
 // CHECK-NOT: memref.prefetch
 // CHECK:     affine.yield
@@ -42,11 +40,11 @@ func.func @grouped(%x: memref<?x64xf32>, %dy: memref<?x64xf32>, %g: memref<64xf3
 
 // dx alone: rows one at a time, each prefetching the next row (the last
 // clamped to M - 1).
+// CHECK: #[[AHEAD1:.*]] = affine_map<(d0) -> (d0 + 1, 127)>
 // CHECK-LABEL: func.func @single
 // CHECK-SAME: (%[[X:[^:]*]]: memref<128x64xf32>, %[[DY:[^:]*]]: memref<128x64xf32>
 // CHECK: scf.for %[[ROW:[^ ]*]] =
-// CHECK:   %[[AHEAD:.*]] = arith.addi %[[ROW]], %c1
-// CHECK:   %[[NEXT:.*]] = arith.minui %[[AHEAD]], %{{.*}}
+// CHECK:   %[[NEXT:.*]] = affine.min #[[AHEAD1]](%[[ROW]])
 // CHECK:   affine.for %[[C:.*]] = 0 to 64 step 4 {
 // CHECK-NEXT: memref.prefetch %[[X]][%[[NEXT]], %[[C]]]
 // CHECK-NEXT: memref.prefetch %[[DY]][%[[NEXT]], %[[C]]]
