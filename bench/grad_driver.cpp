@@ -12,6 +12,11 @@
 // stored as f32, as a forward kernel would have saved them):
 //
 //   memcpy          the same traffic, dx = x + dy streamed (no gradient)
+//   twosweep        the least any kernel from saved statistics does: per
+//                   row, s = sum(x dy) (x and dy from memory), then
+//                   dx = x s + dy streamed (the row again, from cache).
+//                   dx needs the row's sums first, so this bounds the
+//                   kernels' structure, not their arithmetic (no gradient)
 //   norm, norm_omp  norm-mlir's kernel (serial / openmp=true pipeline)
 //   upstream[_omp]  the same IR through upstream MLIR's passes
 //   onednn          dnnl::layer_normalization_backward (LayerNorm only)
@@ -307,6 +312,54 @@ void streamAdd(const void *a, const void *b, void *out, size_t count,
         T(static_cast<const T *>(a)[i] + static_cast<const T *>(b)[i]);
 }
 
+/// Per row: s = sum(a b) over the row, then out = a s + b over the row
+/// again (from cache), the rows split between threads. The traffic and the
+/// two sweeps of a gradient kernel, with its arithmetic left out (bf16: the
+/// bits as integers, as streamAdd's).
+template <typename T>
+void twoSweeps(const void *a, const void *b, void *out, long rows, long n,
+               int threads, bool nonTemporal) {
+  typedef T Vector __attribute__((vector_size(64)));
+  constexpr long lanes = 64 / sizeof(T);
+  const long vectors = n / lanes;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (long r = 0; r < rows; ++r) {
+    const auto *ra =
+        reinterpret_cast<const Vector *>(static_cast<const T *>(a) + r * n);
+    const auto *rb =
+        reinterpret_cast<const Vector *>(static_cast<const T *>(b) + r * n);
+    auto *ro = reinterpret_cast<Vector *>(static_cast<T *>(out) + r * n);
+    Vector sum = {};
+    for (long i = 0; i < vectors; ++i)
+      sum += ra[i] * rb[i];
+    T s = 0;
+    for (long l = 0; l < lanes; ++l)
+      s += sum[l];
+    for (long i = 0; i < vectors; ++i) {
+      Vector value = ra[i] * s + rb[i];
+      if (nonTemporal)
+        __builtin_nontemporal_store(value, &ro[i]);
+      else
+        ro[i] = value;
+    }
+  }
+#if defined(__x86_64__)
+  if (nonTemporal)
+    _mm_sfence();
+#endif
+}
+
+void runTwoSweeps(Problem &p, int threads) {
+  // Rows of whole vectors only: the shapes timed here are.
+  bool nonTemporal = 3.0 * double(p.x.bytes()) > kStreamingBytes;
+  if (p.s.bf16())
+    twoSweeps<uint16_t>(p.x.get(), p.dy.get(), p.dx.get(), p.s.rows, p.s.n,
+                        threads, nonTemporal);
+  else
+    twoSweeps<float>(p.x.get(), p.dy.get(), p.dx.get(), p.s.rows, p.s.n,
+                     threads, nonTemporal);
+}
+
 void runStream(Problem &p, int threads) {
   bool nonTemporal = 3.0 * double(p.x.bytes()) > kStreamingBytes;
   if (p.s.bf16())
@@ -410,7 +463,7 @@ struct OneDNNBackward {
 struct Contender {
   std::string name;
   std::function<void()> run;
-  std::function<Errors()> verify; // empty: nothing to check (memcpy)
+  std::function<Errors()> verify; // empty: nothing to check (memcpy, twosweep)
   std::vector<double> times;
   Errors errors;
 };
@@ -450,6 +503,12 @@ bool prepare(const std::vector<std::string> &impls, Problem &p, int threads,
     c.name = impl;
     if (impl == "memcpy") {
       c.run = [&p, threads] { runStream(p, threads); };
+    } else if (impl == "twosweep") {
+      if (s.n % (64 / long(s.width())) != 0) {
+        std::fprintf(stderr, "twosweep: rows of whole 64-byte vectors only\n");
+        continue;
+      }
+      c.run = [&p, threads] { runTwoSweeps(p, threads); };
     } else if (impl == "onednn") {
       if (!s.layerNorm())
         continue; // oneDNN 2.6 has no RMSNorm

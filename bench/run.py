@@ -44,7 +44,8 @@ QUICK_SHAPES = [(4096, 768), (16384, 4096)]
 OPS = ["layer_norm", "rms_norm"]
 IMPLS = ["memcpy", "norm", "onednn", "torch", "cpp", "upstream"]
 LABELS = {"memcpy": "memcpy", "norm": "norm-mlir", "onednn": "oneDNN",
-          "torch": "PyTorch", "cpp": "C++ -O3", "upstream": "upstream MLIR"}
+          "torch": "PyTorch", "cpp": "C++ -O3", "upstream": "upstream MLIR",
+          "twosweep": "two sweeps"}
 
 # Upstream MLIR's best effort on the decomposed op: fuse the elementwise
 # generics on tensors, bufferize, fuse the loops, vectorise them with the
