@@ -14,12 +14,13 @@ from norm_mlir.compiler import capture, compile, fuse, has_pass, \
     lower_to_affine, lower_to_linalg, verify
 from norm_mlir.diagnostics import Diagnostic, MLIRError
 from norm_mlir.jit import JitModule, default_pipeline
-from norm_mlir.norms import cache_info, clear_cache, layer_norm, \
-    layer_norm_backward, rms_norm, rms_norm_backward
+from norm_mlir.norms import cache_info, clear_cache, fused_add_rms_norm, \
+    layer_norm, layer_norm_backward, rms_norm, rms_norm_backward
 
 __all__ = [
     "Diagnostic", "JitModule", "MLIRError", "cache_info", "capture",
-    "clear_cache", "compile", "default_pipeline", "fuse", "has_pass",
+    "clear_cache", "compile", "default_pipeline", "fuse", "fused_add_rms_norm",
+    "has_pass",
     "layer_norm", "layer_norm_backward", "lower_to_affine", "lower_to_linalg",
     "rms_norm", "rms_norm_backward", "verify",
 ]

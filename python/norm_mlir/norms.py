@@ -234,6 +234,23 @@ def _requires_grad(*values):
             any(_is_torch(v) and v.requires_grad for v in values))
 
 
+def _call_forward(kernel, rows, n, matrices, vectors, outputs, stat_arrays):
+    """Calls a forward kernel (the kernel ABI of KernelSignature) on
+    C-contiguous arrays, described as row-major `rows x N` and `N` views
+    without reshaping: the inputs (x [, residual]), the parameters, the
+    outputs (out [, residual_out]) and the statistics."""
+    rows_type, vector_type = jit.DESCRIPTOR_TYPES[2], jit.DESCRIPTOR_TYPES[1]
+    descriptors = [rows_type(p, p, 0, rows, n, n, 1)
+                   for p in (a.ctypes.data for a in matrices)]
+    descriptors += [vector_type(p, p, 0, n, 1)
+                    for p in (a.ctypes.data for a in vectors)]
+    descriptors += [rows_type(p, p, 0, rows, n, n, 1)
+                    for p in (a.ctypes.data for a in outputs)]
+    descriptors += [vector_type(p, p, 0, rows, 1)
+                    for p in (a.ctypes.data for a in stat_arrays)]
+    kernel.call_descriptors(*descriptors)
+
+
 def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
          statistics=False):
     fn = f"norm_mlir.{op}"
@@ -296,25 +313,15 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
             params["beta"][1] if "beta" in params else None,
             residual is not None, out_type, eps,
             pipeline or jit.default_pipeline(), statistics))
-        # Row-major `rows x N` and `N` views, described without reshaping;
-        # the arrays stay referenced here for the length of the call (a copy
-        # made by ascontiguousarray would otherwise be freed under it).
-        rows_type, vector_type = jit.DESCRIPTOR_TYPES[2], jit.DESCRIPTOR_TYPES[1]
+        # The arrays stay referenced here for the length of the call (a
+        # copy made by ascontiguousarray would otherwise be freed under it).
         matrices = [np.ascontiguousarray(x)]
         if residual is not None:
             matrices.append(np.ascontiguousarray(residual))
         vectors = [np.ascontiguousarray(params[name][0])
                    for name in ("gamma", "beta") if name in params]
         outputs = [out] if residual_out is None else [out, residual_out]
-        descriptors = [rows_type(p, p, 0, rows, n, n, 1)
-                       for p in (a.ctypes.data for a in matrices)]
-        descriptors += [vector_type(p, p, 0, n, 1)
-                        for p in (a.ctypes.data for a in vectors)]
-        descriptors += [rows_type(p, p, 0, rows, n, n, 1)
-                        for p in (a.ctypes.data for a in outputs)]
-        descriptors += [vector_type(p, p, 0, rows, 1)
-                        for p in (a.ctypes.data for a in stat_arrays)]
-        kernel.call_descriptors(*descriptors)
+        _call_forward(kernel, rows, n, matrices, vectors, outputs, stat_arrays)
 
     result = _from_numpy(out, out_type, as_torch)
     if residual_out is not None:
@@ -532,6 +539,66 @@ def rms_norm(x, gamma=None, eps=1e-6, axis=-1, residual=None, out_dtype=None,
     rstd alone."""
     return _run("rms_norm", x, gamma, None, eps, axis, residual, out_dtype,
                 pipeline, return_statistics)
+
+
+def fused_add_rms_norm(x, residual, gamma=None, eps=1e-6, *, pipeline=None):
+    """vLLM's fused_add_rms_norm, in place: `residual <- x + residual`, then
+    `x <- rms_norm(x + residual) * gamma`, over the last dim. Writes into
+    `x` and `residual` themselves (the kernel's outs and residual_out are
+    their buffers: no copies) and returns None.
+
+    `x` and `residual` are C-contiguous, writable arrays (numpy, or CPU torch
+    tensors that do not require grad) of one shape and dtype; `gamma`, if
+    given, is shaped like the last dim. Raises ValueError or TypeError
+    naming the argument otherwise, before anything is written.
+    """
+    fn = "norm_mlir.fused_add_rms_norm"
+    for name, value in (("x", x), ("residual", residual)):
+        if _is_torch(value):
+            if value.requires_grad:
+                raise ValueError(f"{fn}: {name} requires grad; an in-place "
+                                 "update cannot be differentiated (use "
+                                 "rms_norm(x, residual=...))")
+            if not value.is_contiguous():
+                raise ValueError(f"{fn}: {name} must be contiguous: it is "
+                                 "written in place")
+    arrays = {}
+    for name, value in (("x", x), ("residual", residual)):
+        array, element_type = _to_numpy(value, name, fn)
+        if array.ndim < 1:
+            raise ValueError(f"{fn}: {name} must have rank >= 1, got a scalar")
+        if not (array.flags.c_contiguous and array.flags.writeable):
+            raise ValueError(f"{fn}: {name} must be C-contiguous and writable: "
+                             "it is written in place")
+        arrays[name] = (array, element_type)
+    (xa, dtype), (ra, rtype) = arrays["x"], arrays["residual"]
+    if ra.shape != xa.shape:
+        raise ValueError(f"{fn}: residual has shape {ra.shape}; expected the "
+                         f"shape of x {xa.shape}")
+    if rtype != dtype:
+        raise TypeError(f"{fn}: residual has dtype {ra.dtype}; expected the "
+                        f"dtype of x ({xa.dtype})")
+    if np.shares_memory(xa, ra):
+        raise ValueError(f"{fn}: x and residual overlap; they must be "
+                         "separate buffers")
+    eps = _check_eps(eps, fn)
+    n = xa.shape[-1]
+    if n == 0:
+        raise ValueError(f"{fn}: the last dim of x (shape {xa.shape}) must be "
+                         "non-empty")
+    vectors, gamma_type = [], None
+    if gamma is not None:
+        ga, gamma_type = _to_numpy(gamma, "gamma", fn)
+        if ga.shape != (n,):
+            raise ValueError(f"{fn}: gamma has shape {ga.shape}; expected "
+                             f"({n},), the last dim of x")
+        vectors.append(np.ascontiguousarray(ga))
+    rows = xa.size // n
+    if rows:
+        kernel = _cache.get((
+            "rms_norm", dtype, n, gamma_type, None, True, dtype, eps,
+            pipeline or jit.default_pipeline(), False))
+        _call_forward(kernel, rows, n, [xa, ra], vectors, [xa, ra], [])
 
 
 def layer_norm_backward(dy, x, mean=None, rstd=None, gamma=None, *, eps=1e-5,

@@ -64,3 +64,61 @@ func.func @destination_still_used(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> (
   %y = norm.layer_norm eps(1.0e-05) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y, %o : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// vLLM's fused_add_rms_norm on tensors: the destinations are the inputs
+// themselves. The op reads a row of x and r before writing any of that row
+// of out or residual_out, so both are written in place: no allocation, no
+// copy.
+// CHECK-LABEL: func @fused_add_in_place
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x4096xbf16{{.*}}>, %[[R:[^:]*]]: memref<?x4096xbf16{{.*}}>, %[[G:[^:]*]]: memref<4096xbf16{{.*}}>)
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: memref.copy
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%[[X]] : {{.*}}) residual(%[[R]] : {{.*}}) gamma(%[[G]] : {{.*}}) outs(%[[X]] : {{.*}}) residual_out(%[[R]] : {{.*}})
+// CHECK-NEXT: return %[[X]], %[[R]]
+func.func @fused_add_in_place(%x: tensor<?x4096xbf16> {bufferization.writable = true}, %r: tensor<?x4096xbf16> {bufferization.writable = true}, %g: tensor<4096xbf16>) -> (tensor<?x4096xbf16>, tensor<?x4096xbf16>) {
+  %y:2 = norm.rms_norm eps(1.0e-06) ins(%x : tensor<?x4096xbf16>) residual(%r : tensor<?x4096xbf16>) gamma(%g : tensor<4096xbf16>) outs(%x : tensor<?x4096xbf16>) residual_out(%r : tensor<?x4096xbf16>) -> tensor<?x4096xbf16>, tensor<?x4096xbf16>
+  return %y#0, %y#1 : tensor<?x4096xbf16>, tensor<?x4096xbf16>
+}
+
+// -----
+
+// Near miss: x is read again after the op, so out cannot overwrite it (a
+// new buffer); residual_out still takes r's.
+// CHECK-LABEL: func @input_used_after
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x64xf32{{.*}}>, %[[R:[^:]*]]: memref<?x64xf32{{.*}}>)
+// CHECK: %[[ALLOC:.*]] = memref.alloc
+// CHECK-NOT: memref.copy
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%[[X]] : {{.*}}) residual(%[[R]] : {{.*}}) outs(%[[ALLOC]] : {{.*}}) residual_out(%[[R]] : {{.*}})
+// CHECK: return %[[ALLOC]], %[[R]], %[[X]]
+func.func @input_used_after(%x: tensor<?x64xf32> {bufferization.writable = true}, %r: tensor<?x64xf32> {bufferization.writable = true}) -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  %y:2 = norm.rms_norm eps(1.0e-06) ins(%x : tensor<?x64xf32>) residual(%r : tensor<?x64xf32>) outs(%x : tensor<?x64xf32>) residual_out(%r : tensor<?x64xf32>) -> tensor<?x64xf32>, tensor<?x64xf32>
+  return %y#0, %y#1, %x : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}
+
+// -----
+
+// Near miss: gamma is broadcast over the rows, not read element by element
+// with out: out may not overwrite it, even where the shapes allow (1-D).
+// CHECK-LABEL: func @gamma_is_not_row_wise
+// CHECK-SAME: (%[[X:[^:]*]]: memref<64xf32{{.*}}>)
+// CHECK: %[[ALLOC:.*]] = memref.alloc
+// CHECK: norm.rms_norm eps(1.0e-06) ins(%[[X]] : {{.*}}) gamma(%[[X]] : {{.*}}) outs(%[[ALLOC]] : {{.*}})
+func.func @gamma_is_not_row_wise(%x: tensor<64xf32> {bufferization.writable = true}) -> tensor<64xf32> {
+  %y = norm.rms_norm eps(1.0e-06) ins(%x : tensor<64xf32>) gamma(%x : tensor<64xf32>) outs(%x : tensor<64xf32>) -> tensor<64xf32>
+  return %y : tensor<64xf32>
+}
+
+// -----
+
+// Near miss: a gradient op is not element-wise (dx needs the whole row
+// before any of it): dx gets its own buffer rather than x's.
+// CHECK-LABEL: func @gradient_not_in_place
+// CHECK-SAME: (%[[X:[^:]*]]: memref<8x64xf32{{.*}}>, %[[DY:[^:]*]]: memref<8x64xf32{{.*}}>, %[[V:[^:]*]]: memref<8xf32{{.*}}>)
+// CHECK: %[[ALLOC:.*]] = memref.alloc
+// CHECK: norm.rms_norm_grad ins(%[[X]] : {{.*}}) dy(%[[DY]] : {{.*}}) rstd(%[[V]] : {{.*}}) outs dx(%[[ALLOC]] :
+func.func @gradient_not_in_place(%x: tensor<8x64xf32> {bufferization.writable = true}, %dy: tensor<8x64xf32>, %rstd: tensor<8xf32>) -> tensor<8x64xf32> {
+  %dx = norm.rms_norm_grad ins(%x : tensor<8x64xf32>) dy(%dy : tensor<8x64xf32>) rstd(%rstd : tensor<8xf32>) outs dx(%x : tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %dx : tensor<8x64xf32>
+}

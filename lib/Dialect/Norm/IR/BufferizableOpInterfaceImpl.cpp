@@ -24,6 +24,33 @@ struct NormOpBufferizationModel
     return !cast<DestinationStyleOpInterface>(op).isDpsInit(&opOperand);
   }
 
+  /// A forward op reads all of a row of `input` and `residual` before it
+  /// writes any of that row of `outs` or `residual_out`, and reads none of
+  /// it again after writing an element (every lowering: the later sweeps
+  /// re-read h from residual_out where that may alias an input). So among
+  /// these four, a destination may be the same buffer as an input: vLLM's
+  /// fused_add_rms_norm writes x <- norm(x + r) and r <- x + r in place.
+  /// The parameters (broadcast over the rows), the statistics and the
+  /// gradient ops' operands are not element-wise.
+  bool bufferizesToElementwiseAccess(Operation *op, const AnalysisState &state,
+                                     ArrayRef<OpOperand *> opOperands) const {
+    if constexpr (std::is_same_v<OpTy, LayerNormOp> ||
+                  std::is_same_v<OpTy, RMSNormOp>) {
+      auto norm = cast<OpTy>(op);
+      // By slot, not by value: ins(%x) gamma(%x) is legal for a 1-D %x.
+      SmallVector<OpOperand *> rowWise = {&norm.getInputMutable(),
+                                          &norm.getOutputMutable()};
+      for (MutableOperandRange range :
+           {norm.getResidualMutable(), norm.getResidualOutputMutable()})
+        for (OpOperand &operand : range)
+          rowWise.push_back(&operand);
+      return llvm::all_of(opOperands, [&](OpOperand *operand) {
+        return llvm::is_contained(rowWise, operand);
+      });
+    }
+    return false;
+  }
+
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {

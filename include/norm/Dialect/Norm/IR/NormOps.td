@@ -127,6 +127,16 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
     The op is in destination-passing style: on tensors it returns one result
     per destination, on memrefs it writes the destinations and returns nothing.
 
+    In place: on memrefs, `outs` may be the very buffer of `input` (or of
+    `residual`), and `residual_out` that of `residual` (or of `input`), as in
+    vLLM's `fused_add_rms_norm`, which writes `residual <- x + residual` and
+    `x <- norm(x + residual)`. Every lowering reads a row of the inputs
+    before it writes any of that row, so this is well defined, and needs no
+    copy. Other overlaps (views offset from each other, a destination over
+    `gamma`, `beta` or another destination) are undefined. On tensors, one-
+    shot bufferization writes a destination into the buffer of such an input
+    when that input is not used after the op.
+
     Example:
 
     ```mlir
@@ -160,8 +170,16 @@ def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
     `gamma` is optional and, when present, shaped like the normalised
     dimensions. The remaining conventions (epsilon, compute type, output
     type, quantised outputs with `out_scale`, the optional `residual_out` and
-    `rstd` destinations,
-    destination-passing style) are those of `norm.layer_norm`.
+    `rstd` destinations, destination-passing style, in-place destinations)
+    are those of `norm.layer_norm`.
+
+    vLLM's `fused_add_rms_norm`, in place on memrefs:
+
+    ```mlir
+    norm.rms_norm eps(1.0e-06) ins(%x : memref<?x4096xbf16>)
+      residual(%r : memref<?x4096xbf16>) gamma(%g : memref<4096xbf16>)
+      outs(%x : memref<?x4096xbf16>) residual_out(%r : memref<?x4096xbf16>)
+    ```
 
     Example:
 
