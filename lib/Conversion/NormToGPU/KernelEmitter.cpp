@@ -481,6 +481,14 @@ void KernelEmitter::emitStreamedRow() {
       pivot = createFloatConversion(b, loc, h, computeType);
     }
     pivot = createFinitePivot(b, loc, pivot);
+    // The first read writes h into residual_out, which may be the
+    // residual's buffer (in place, as vLLM's fused_add_rms_norm): the thread
+    // that owns column 0 would then overwrite r[row, 0] while the row's
+    // other threads still read it for this pivot, and they would disagree
+    // on the pivot. Every thread of the block reads its pivot before any
+    // writes (the streamed path only; its rows are long).
+    if (operands.residualOutput)
+      gpu::BarrierOp::create(b, loc);
     SmallVector<Value> shiftedSums =
         sumStreamed(firstRead, 1, [&](Value h) -> SmallVector<Value> {
           return {createPivoted(b, loc, h, pivot)};

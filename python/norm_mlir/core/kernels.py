@@ -98,6 +98,13 @@ class NormKernel:
     dynamic: bool = False
     abi: str = "tensor"
     c_interface: bool = False
+    # The destinations are the inputs' own values (vLLM's fused_add_rms_norm):
+    # out is x's (when it has x's type), residual_out the residual's. The
+    # tensor ABI writes outs(%x) residual_out(%r); the memref ABI copies x and
+    # the residual into the out and residual_out buffers, then updates those
+    # in place (ins(%out_buf) ... outs(%out_buf)), so that its callers still
+    # find the results in the destination arguments.
+    in_place: bool = False
 
     def __post_init__(self):
         if self.op not in OPS:
@@ -111,6 +118,9 @@ class NormKernel:
             raise ValueError("rms_norm has no beta or mean")
         if (self.out_type in QUANTIZED_TYPES) != self.out_scale:
             raise ValueError("a quantised out type needs out_scale (and only it)")
+        if self.in_place and (self.abi == "kernel" or not self.aliases()):
+            raise ValueError("in_place needs the tensor or memref ABI and an "
+                             "out of x's type or a residual_out")
 
     # -- shapes and types ----------------------------------------------------
     @property
@@ -128,6 +138,15 @@ class NormKernel:
     @property
     def out_type(self):
         return self.out or self.dtype
+
+    def aliases(self):
+        """With in_place: {destination name: the input it overwrites}."""
+        pairs = {}
+        if self.out_type == self.dtype:
+            pairs["out"] = "x"
+        if self.residual and self.residual_out:
+            pairs["residual_out"] = "r"
+        return pairs
 
     def type(self, kind, shape, dtype):
         """`kind` ("tensor" or "memref") of `shape` and `dtype`, with this
@@ -213,6 +232,8 @@ class NormKernel:
             lines.append(f"func.func @{func}({', '.join(args)}) -> "
                          f"({', '.join(results)}){attributes} {{")
             empties = self._empty_destinations(lines, "%x")
+            if self.in_place:
+                empties.update({d: values[i] for d, i in self.aliases().items()})
             lines.append(f"  %y:{len(dests)} = " +
                          self._op("tensor", values, empties))
             lines.append(f"  return {', '.join(f'%y#{i}' for i in range(len(dests)))}"
@@ -222,6 +243,12 @@ class NormKernel:
         lines.append(f"func.func @{func}({', '.join(args)}){attributes} {{")
         if self.abi == "memref":
             buffers = {name: f"%{name}_buf" for name, _, _, _ in dests}
+            if self.in_place:
+                for dest, source in self.aliases().items():
+                    memref = self.type("memref", self.shape, self.dtype)
+                    lines.append(f"  memref.copy %{source}, %{dest}_buf : "
+                                 f"{memref} to {memref}")
+                    values[source] = f"%{dest}_buf"
             lines.append("  " + self._op("memref", values, buffers))
         else:
             for name, _, shape, dtype in self.operands():

@@ -12,7 +12,8 @@ Cases are of three kinds:
 - `norm`: a norm op with random shape (rank 1-4, odd sizes, static or
   dynamic), axis, element types (f32/f16/bf16/f64 in, float or quantised
   out), gamma/beta/residual/residual_out/mean/rstd, eps (attribute or
-  operand), kernel ABI and input data (norm_cases.py spec keys; the spec is
+  operand), kernel ABI, in place or not (outs over x, residual_out over the
+  residual) and input data (norm_cases.py spec keys; the spec is
   printed, and `python -m norm_mlir.testing.check --case SPEC` runs it too).
   Every norm pipeline must agree with the reference within tolerances.md.
 - `chain`: a decomposed LayerNorm / RMSNorm in one of the spellings that
@@ -236,9 +237,15 @@ def random_norm_spec(rng):
         words.append("eps_operand")
     if rng.random() < 0.25:
         words.append("dynamic")
-    words.append("abi=" + str(rng.choice(["tensor", "tensor", "memref", "kernel"])))
+    abi = str(rng.choice(["tensor", "tensor", "memref", "kernel"]))
+    words.append("abi=" + abi)
     words.append(f"data={data}")
     words.append(f"seed={int(rng.integers(0, 2**31))}")
+    # vLLM's in-place form, where a destination can take an input's buffer
+    # (drawn last: the rest of a seed's cases stay as they were).
+    if abi != "kernel" and (out == dtype or "residual_out" in words) and \
+            rng.random() < 0.3:
+        words.append("in_place")
     return " ".join(words)
 
 

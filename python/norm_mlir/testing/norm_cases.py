@@ -12,7 +12,9 @@ eps (value), eps_operand (eps passed as a runtime f32 argument), scale
 (every dim dynamic), abi (tensor|memref|kernel: memref arguments read with
 bufferization.to_tensor and written with materialize_in_destination), data
 (normal|uniform|large_mean|constant|tiny|huge|nonfinite|outlier: normal
-with every row's first element at 100), seed.
+with every row's first element at 100), seed, in_place (tensor or memref
+abi: out is written over x where it has x's type, residual_out over the
+residual; core.kernels.NormKernel.in_place).
 """
 
 from dataclasses import dataclass
@@ -92,6 +94,7 @@ class NormCase(RowLayout):
     scale: float = 0.0  # out_scale of a quantised output; 0 when absent
     dynamic: bool = False
     abi: str = "tensor"
+    in_place: bool = False
     data: str = "normal"
     seed: int = 0
     spec: str = ""
@@ -103,7 +106,7 @@ class NormCase(RowLayout):
             floats=("eps", "scale"),
             strings=("op", "dtype", "out", "abi", "data"),
             flags=("gamma", "beta", "residual", "residual_out", "mean", "rstd",
-                   "eps_operand", "dynamic"))
+                   "eps_operand", "dynamic", "in_place"))
         if not case.out:
             case.out = case.dtype
         if case.op == "rms_norm" and (case.beta or case.mean):
@@ -121,7 +124,7 @@ class NormCase(RowLayout):
             residual=self.residual, residual_out=self.residual_out,
             mean=self.mean, rstd=self.rstd, eps=self.eps,
             eps_operand=self.eps_operand, out_scale=bool(self.scale),
-            dynamic=self.dynamic, abi=self.abi)
+            dynamic=self.dynamic, abi=self.abi, in_place=self.in_place)
 
     def kernel_ir(self, func):
         """A func.func named `func` computing this case."""

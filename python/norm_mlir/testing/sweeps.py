@@ -163,6 +163,29 @@ SWEEPS = {
         "op=rms_norm shape=3x48 dtype=f16 gamma abi=kernel out=f8E4M3FN "
         "scale=0.01",
     ],
+    # In place (vLLM's fused_add_rms_norm): out over x, residual_out over
+    # the residual, on memrefs (the op updating its inputs' buffers) and on
+    # tensors (bufferized into them); held and streamed rows (4099, and
+    # 32768 bf16 past the GPU kernels' registers), dynamic rows, a large
+    # mean, a quantised out beside an in-place residual_out, two
+    # normalised dims.
+    "in_place": [
+        "op=rms_norm shape=5x4099 dtype=bf16 residual residual_out gamma "
+        "eps=1e-6 abi=memref in_place dynamic",
+        "op=rms_norm shape=2x32768 dtype=bf16 residual residual_out gamma "
+        "eps=1e-6 abi=memref in_place",
+        "op=rms_norm shape=8x4096 residual residual_out gamma eps=1e-6 "
+        "abi=tensor in_place",
+        "op=layer_norm shape=6x64 residual residual_out gamma beta "
+        "data=large_mean abi=memref in_place",
+        "op=layer_norm shape=5x77 dtype=f16 residual residual_out gamma beta "
+        "abi=tensor in_place dynamic",
+        "op=rms_norm shape=3x4096 gamma eps=1e-6 abi=memref in_place",
+        "op=rms_norm shape=4x512 dtype=bf16 residual residual_out gamma "
+        "out=i8 scale=0.02 abi=memref in_place",
+        "op=layer_norm shape=4x3x50 axis=1 residual residual_out gamma "
+        "abi=memref in_place mean rstd",
+    ],
     # The tiny-row rescue (getTinyRowRescue): rows of 1e-20 * N(0, 1) with
     # an eps below 2^-74, whose squares are subnormal in f32 (difftest seed
     # 2, case 5620, is the first), on each ABI, a run-time eps, a dynamic
