@@ -76,8 +76,9 @@ static void buildCommonPipeline(OpPassManager &pm,
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // gpu.alloc, gpu.dealloc and gpu.memcpy lower to runtime calls only in
-  // their asynchronous form.
-  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  // their asynchronous form: on the caller's stream where a function takes
+  // one (a !gpu.async.token argument), else on a stream per call.
+  pm.addPass(createNormGPUCallerStreams());
 
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -121,6 +121,33 @@ def NormGPUDeviceBuffers : Pass<"norm-gpu-device-buffers", "::mlir::func::FuncOp
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def NormGPUCallerStreams : Pass<"norm-gpu-caller-streams", "::mlir::ModuleOp"> {
+  let summary = "Launch on the caller's CUDA stream where a function takes "
+                "one; elsewhere, one stream per call (gpu-async-region)";
+  let description = [{
+    A function with an argument of type `!gpu.async.token` is given its
+    caller's stream through it (a `CUstream`: the token lowers to
+    `!llvm.ptr`). Every GPU operation in it (`gpu.launch_func`, `gpu.alloc`,
+    `gpu.dealloc`, `gpu.memcpy`, `gpu.memset`) becomes asynchronous on that
+    stream, in program order, and nothing waits: the call creates no stream
+    and does not synchronise, as a serving engine calling a kernel
+    thousands of times a second on its own stream needs. A call from such a
+    function to one that launches kernels (a kernel outlined by
+    `norm-outline-kernels`) goes to a copy of the callee taking the stream
+    as a trailing argument.
+
+    Every other function is left to upstream's `gpu-async-region`: a stream
+    created, the operations on it, and a synchronisation and destruction of
+    the stream before the function returns.
+
+    A function taking more than one token, or whose GPU operations are
+    already asynchronous with dependencies of their own, is refused with a
+    diagnostic.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
   let summary = "Lower norm ops on memrefs to vectorised affine row loops";
   let description = [{

@@ -123,9 +123,31 @@ __attribute__((weak)) __bf16 __truncsfbf2(float value) {
 
 /* ---- The mgpu* entry points the host code calls. ---- */
 
-void *mgpuStreamCreate(void) { return (void *)1; }
-void mgpuStreamDestroy(void *stream) { (void)stream; }
-void mgpuStreamSynchronize(void *stream) { (void)stream; }
+/* What the host code did with streams, for tests of who owns them
+ * (emuPrintStreamUse): streams it made, synchronised and destroyed, and
+ * the streams its launches went on (the first and the last). Made streams
+ * are 1, 2, 3, ... */
+static long emu_streams_created, emu_stream_syncs, emu_streams_destroyed;
+static long emu_launches;
+static void *emu_first_launch_stream, *emu_last_launch_stream;
+
+void *mgpuStreamCreate(void) { return (void *)(intptr_t)++emu_streams_created; }
+void mgpuStreamDestroy(void *stream) {
+  (void)stream;
+  ++emu_streams_destroyed;
+}
+void mgpuStreamSynchronize(void *stream) {
+  (void)stream;
+  ++emu_stream_syncs;
+}
+void emuPrintStreamUse(void) {
+  printf("streams: created %ld, synchronised %ld, destroyed %ld; launches "
+         "%ld, first on %ld, last on %ld\n",
+         emu_streams_created, emu_stream_syncs, emu_streams_destroyed,
+         emu_launches, (long)(intptr_t)emu_first_launch_stream,
+         (long)(intptr_t)emu_last_launch_stream);
+  fflush(stdout);
+}
 /* Module handles are 1 + the module's index in emu_modules; 0 stands for
  * any module (a JIT load, which gives no size). */
 static uint64_t fnv1a(const unsigned char *bytes, uint64_t size) {
@@ -203,7 +225,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, void *stream,
                       void **params, void **extra, size_t paramsCount) {
-  (void)stream;
+  if (emu_launches++ == 0)
+    emu_first_launch_stream = stream;
+  emu_last_launch_stream = stream;
   (void)extra;
   (void)paramsCount;
   if (gridY != 1 || gridZ != 1 || blockY != 1 || blockZ != 1)

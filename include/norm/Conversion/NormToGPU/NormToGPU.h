@@ -16,6 +16,7 @@ class NormGradOpInterface;
 #define GEN_PASS_DECL_CONVERTNORMTOGPU
 #define GEN_PASS_DECL_NORMGPUSQRTTOLLVM
 #define GEN_PASS_DECL_NORMGPUDEVICEBUFFERS
+#define GEN_PASS_DECL_NORMGPUCALLERSTREAMS
 #include "norm/Conversion/Passes.h.inc"
 
 /// Parses `text`, options written as `--convert-norm-to-gpu` takes them
