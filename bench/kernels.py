@@ -39,19 +39,22 @@ class Config:
         return self.op == "layer_norm"
 
 
-def kernel(config, name):
-    """The MLIR function `name` computing `config`."""
+def kernel(config, name, dynamic=False):
+    """The MLIR function `name` computing `config`; with `dynamic`, over
+    `?x?` as a front end emits it (both sizes from the descriptors)."""
     return NormKernel(
         op=config.op, dtype=config.dtype,
-        shape=(None if config.dynamic_rows else config.rows, config.n),
+        shape=(None, None) if dynamic else
+        (None if config.dynamic_rows else config.rows, config.n),
         gamma=True, beta=config.has_beta,
         eps=1e-5 if config.op == "layer_norm" else 1e-6, abi="kernel",
         c_interface=True).ir(name)
 
 
-def module(configs, prefix):
-    """One module holding a kernel `<prefix>_<tag>` per config."""
-    body = "\n".join(kernel(c, f"{prefix}_{c.tag}") for c in configs)
+def module(configs, prefix, dynamic=False):
+    """One module holding a kernel `<prefix>_<tag>` per config (over `?x?`
+    with `dynamic`)."""
+    body = "\n".join(kernel(c, f"{prefix}_{c.tag}", dynamic) for c in configs)
     return "module {\n" + body + "\n}\n"
 
 

@@ -16,6 +16,9 @@ process (PyTorch in another):
   cpp       a plain -O3 -march=native C++ loop
   upstream  --convert-norm-to-linalg, elementwise fusion, affine loop fusion,
             the affine super-vectoriser, then LLVM
+  dyn       (--dynamic) norm-mlir's kernels over ?x?, the sizes known only at
+            run time, as front ends emit them: `norm / norm-mlir ?x?` is
+            what a static shape buys
 
 GB/s counts the bytes read and written once (input, output, gamma, beta);
 each figure is the median of repeats. Prints a table of GB/s and of the
@@ -45,7 +48,7 @@ OPS = ["layer_norm", "rms_norm"]
 IMPLS = ["memcpy", "norm", "onednn", "torch", "cpp", "upstream"]
 LABELS = {"memcpy": "memcpy", "norm": "norm-mlir", "onednn": "oneDNN",
           "torch": "PyTorch", "cpp": "C++ -O3", "upstream": "upstream MLIR",
-          "twosweep": "two sweeps"}
+          "twosweep": "two sweeps", "dyn": "norm-mlir ?x?"}
 
 # Upstream MLIR's best effort on the decomposed op: fuse the elementwise
 # generics on tensors, bufferize, fuse the loops, vectorise them with the
@@ -104,11 +107,16 @@ def build(args, configs, out):
         variants[f"v_{name}"] = [f"--norm-cpu-pipeline={merged}"]
         variants[f"v_{name}_omp"] = [
             f"--norm-cpu-pipeline=openmp=true {merged}"]
+    # The same kernels over ?x?, through the same pipelines as norm's.
+    if args.dynamic:
+        variants["dyn"] = variants["norm"]
+        variants["dyn_omp"] = variants["norm_omp"]
     objects = []
     for prefix, passes in variants.items():
         src = os.path.join(out, f"{prefix}.mlir")
         with open(src, "w") as f:
-            f.write(kernels.module(configs, prefix))
+            f.write(kernels.module(configs, prefix,
+                                   dynamic=prefix.startswith("dyn")))
         lowered = os.path.join(out, f"{prefix}.llvm.mlir")
         run([norm_opt, src, "-o", lowered] + passes)
         ll = os.path.join(out, f"{prefix}.ll")
@@ -146,8 +154,9 @@ def measure(args, configs, driver):
             if impl in ("norm", "upstream") and threads > 1:
                 impl += "_omp"
             native.append(impl)
-        for name, _ in args.variant:
-            native.append(f"v_{name}" + ("_omp" if threads > 1 else ""))
+        extra = [f"v_{name}" for name, _ in args.variant]
+        extra += ["dyn"] if args.dynamic else []
+        native += [e + ("_omp" if threads > 1 else "") for e in extra]
         print(f"  {', '.join(native)} x{threads}", file=sys.stderr, flush=True)
         out = run([driver, "--impls", ",".join(native)] + timing + specs,
                   env=env)
@@ -321,6 +330,10 @@ def main():
                         metavar=("NAME", "OPTIONS"),
                         help="also time norm-mlir built with these extra "
                         "pipeline options, as v_NAME")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="also time norm-mlir's kernels over ?x? (row "
+                        "count and length from the descriptors at run time, "
+                        "as front ends emit them), as dyn")
     parser.add_argument("--norm-opt", default=tools.norm_opt())
     parser.add_argument("--torch-fresh-pages", action="store_true",
                         help="time PyTorch with glibc's default malloc, which "
@@ -339,6 +352,7 @@ def main():
         args, configs, build, measure, "kernels and drivers")
     results = combine_rounds(rounds)
     impls = list(args.impls) + [f"v_{name}" for name, _ in args.variant]
+    impls += ["dyn"] if args.dynamic else []
 
     cpu = "unknown CPU"
     if os.path.exists("/proc/cpuinfo"):
