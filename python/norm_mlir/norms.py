@@ -218,6 +218,16 @@ def _normalized_axis(axis, ndim, fn):
     return axis + ndim if axis < 0 else axis
 
 
+def _check_like_x(name, array, element_type, x, dtype, fn):
+    """Raises unless `array` (argument `name`) has x's shape and dtype."""
+    if array.shape != x.shape:
+        raise ValueError(f"{fn}: {name} has shape {array.shape}; expected the "
+                         f"shape of x {x.shape}")
+    if element_type != dtype:
+        raise TypeError(f"{fn}: {name} has dtype {array.dtype}; expected the "
+                        f"dtype of x ({x.dtype})")
+
+
 def _from_numpy(array, element_type, as_torch):
     if not as_torch:
         return array
@@ -292,12 +302,7 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
                         f"{params['gamma'][0].dtype} and {params['beta'][0].dtype}")
     if residual is not None:
         residual, residual_type = _to_numpy(residual, "residual", fn)
-        if residual.shape != x.shape:
-            raise ValueError(f"{fn}: residual has shape {residual.shape}; "
-                             f"expected the shape of x {x.shape}")
-        if residual_type != dtype:
-            raise TypeError(f"{fn}: residual has dtype {residual.dtype}; "
-                            f"expected the dtype of x ({x.dtype})")
+        _check_like_x("residual", residual, residual_type, x, dtype, fn)
     out_type = _out_element_type(out_dtype, dtype, fn)
 
     out = np.empty(x.shape, _NUMPY_DTYPES[out_type])
@@ -572,12 +577,7 @@ def fused_add_rms_norm(x, residual, gamma=None, eps=1e-6, *, pipeline=None):
                              "it is written in place")
         arrays[name] = (array, element_type)
     (xa, dtype), (ra, rtype) = arrays["x"], arrays["residual"]
-    if ra.shape != xa.shape:
-        raise ValueError(f"{fn}: residual has shape {ra.shape}; expected the "
-                         f"shape of x {xa.shape}")
-    if rtype != dtype:
-        raise TypeError(f"{fn}: residual has dtype {ra.dtype}; expected the "
-                        f"dtype of x ({xa.dtype})")
+    _check_like_x("residual", ra, rtype, xa, dtype, fn)
     if np.shares_memory(xa, ra):
         raise ValueError(f"{fn}: x and residual overlap; they must be "
                          "separate buffers")
