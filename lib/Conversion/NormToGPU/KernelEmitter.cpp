@@ -536,9 +536,13 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   }
 
   int64_t rowSize = inputView.getDimSize(1);
-  if (ShapedType::isDynamic(rowSize))
+  if (ShapedType::isDynamic(rowSize)) {
+    // V > 1 only behind the host's check that V divides N.
     numVectors = memref::DimOp::create(b, loc, operands.input, 1);
-  else
+    if (plan.vectorWidth > 1)
+      numVectors =
+          arith::DivUIOp::create(b, loc, numVectors, index(plan.vectorWidth));
+  } else
     numVectors = index(rowSize / plan.vectorWidth);
 
   if (operands.epsConstant)

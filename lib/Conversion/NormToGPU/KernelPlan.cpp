@@ -2,6 +2,7 @@
 
 #include "KernelPlan.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/bit.h"
@@ -81,12 +82,15 @@ Value mlir::norm::createView(OpBuilder &b, Location loc, Value value,
 
 /// Whether `view` (rows x N or N) can be accessed `width` elements at a time
 /// at columns that are multiples of `width`, each access aligned to its size
-/// (up to 16 bytes), given a 16-byte aligned base pointer.
-static bool allowsVectorAccess(MemRefType view, int64_t width) {
+/// (up to 16 bytes), given a 16-byte aligned base pointer. With
+/// `assumeDynamic`, sizes, strides and offsets known only at run time are
+/// taken to allow it (the caller checks them: emitVectorAccessCheck).
+static bool allowsVectorAccess(MemRefType view, int64_t width,
+                               bool assumeDynamic) {
   if (width == 1)
     return true;
   int64_t rowSize = view.getShape().back();
-  if (ShapedType::isDynamic(rowSize) || rowSize % width != 0)
+  if (ShapedType::isDynamic(rowSize) ? !assumeDynamic : rowSize % width != 0)
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
@@ -95,12 +99,48 @@ static bool allowsVectorAccess(MemRefType view, int64_t width) {
   int64_t bytes = getByteWidth(view.getElementType());
   int64_t alignment = std::min(kMaxAccessBytes, width * bytes);
   auto isAligned = [&](int64_t elements) {
-    return !ShapedType::isDynamic(elements) &&
-           (elements * bytes) % alignment == 0;
+    if (ShapedType::isDynamic(elements))
+      return assumeDynamic;
+    return (elements * bytes) % alignment == 0;
   };
   if (!isAligned(offset))
     return false;
   return llvm::all_of(ArrayRef(strides).drop_back(), isAligned);
+}
+
+Value mlir::norm::emitVectorAccessCheck(OpBuilder &b, Location loc,
+                                        ValueRange views, int64_t width) {
+  Value ok = arith::ConstantIntOp::create(b, loc, /*value=*/1, /*width=*/1);
+  if (width == 1)
+    return ok;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto isMultiple = [&](Value value, int64_t factor) -> Value {
+    Value divisor = arith::ConstantIndexOp::create(b, loc, factor);
+    Value rem = b.createOrFold<arith::RemUIOp>(loc, value, divisor);
+    return b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, rem,
+                                         zero);
+  };
+  auto both = [&](Value condition) {
+    ok = b.createOrFold<arith::AndIOp>(loc, ok, condition);
+  };
+  for (Value view : views) {
+    auto type = cast<MemRefType>(view.getType());
+    int64_t bytes = getByteWidth(type.getElementType());
+    int64_t alignment = std::min(kMaxAccessBytes, width * bytes);
+    auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, view);
+    // Whole vectors in a row, and every row starting where a vector may.
+    both(isMultiple(metadata.getSizes().back(), width));
+    for (Value stride : metadata.getStrides().drop_back())
+      both(isMultiple(stride, alignment / bytes));
+    // Element 0 at an address aligned to the access.
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, view);
+    Value offsetBytes = b.createOrFold<arith::MulIOp>(
+        loc, metadata.getOffset(),
+        arith::ConstantIndexOp::create(b, loc, bytes));
+    Value address = b.createOrFold<arith::AddIOp>(loc, base, offsetBytes);
+    both(isMultiple(address, alignment));
+  }
+  return ok;
 }
 
 SmallVector<NamedOperand, 8> mlir::norm::getNamedOperands(NormOpInterface op) {
@@ -173,7 +213,8 @@ static int64_t getMaxHeldWords(int64_t blockSize) {
 
 KernelPlan mlir::norm::planKernel(Type inputType, int64_t heldArrays,
                                   ArrayRef<MemRefType> vectorViews,
-                                  const ConvertNormToGPUOptions &options) {
+                                  const ConvertNormToGPUOptions &options,
+                                  bool assumeDynamic) {
   KernelPlan plan;
   Type computeType = getComputeElementType(inputType);
   int64_t rowSize = vectorViews.front().getShape().back();
@@ -185,7 +226,7 @@ KernelPlan mlir::norm::planKernel(Type inputType, int64_t heldArrays,
       static_cast<int64_t>(llvm::bit_floor(static_cast<uint64_t>(maxWidth)));
   while (plan.vectorWidth > 1 &&
          !llvm::all_of(vectorViews, [&](MemRefType view) {
-           return allowsVectorAccess(view, plan.vectorWidth);
+           return allowsVectorAccess(view, plan.vectorWidth, assumeDynamic);
          }))
     plan.vectorWidth /= 2;
 

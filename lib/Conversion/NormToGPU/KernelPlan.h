@@ -88,10 +88,22 @@ bool isValidThreadsPerRow(int64_t threads);
 /// The plan for a kernel on rows of `inputType` elements that holds
 /// `heldArrays` values per element in registers (1 for the forward ops, x
 /// and dy for the gradients), whose operands accessed V elements at a time
-/// have the views `vectorViews` (the input's first), under `options`.
+/// have the views `vectorViews` (the input's first), under `options`. With
+/// `assumeDynamic`, the row length, strides and offsets known only at run
+/// time are taken to allow V-wide aligned accesses: the plan of the fast
+/// side of a run-time check (emitVectorAccessCheck).
 KernelPlan planKernel(Type inputType, int64_t heldArrays,
                       ArrayRef<MemRefType> vectorViews,
-                      const ConvertNormToGPUOptions &options);
+                      const ConvertNormToGPUOptions &options,
+                      bool assumeDynamic = false);
+
+/// An i1, true when every view in `views` (rows x N or N, the operands
+/// accessed V elements at a time) allows aligned accesses of `width`
+/// elements: the row length and the row strides multiples of `width`, and
+/// the address of element 0 aligned to the access (up to 16 bytes). What
+/// is static folds away.
+Value emitVectorAccessCheck(OpBuilder &b, Location loc, ValueRange views,
+                            int64_t width);
 
 } // namespace norm
 } // namespace mlir

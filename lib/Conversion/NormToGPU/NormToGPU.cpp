@@ -224,8 +224,19 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
   assert(succeeded(vectorViews) && "views checked by the caller");
   KernelPlan plan =
       planKernel(inputType, /*heldArrays=*/1, *vectorViews, options);
+  // Where the row length, strides or offsets are known only at run time
+  // (?x? from a front end), a wider plan holds when they allow it: both
+  // kernels, the wide one chosen per call by emitVectorAccessCheck.
+  KernelPlan widePlan = planKernel(inputType, /*heldArrays=*/1, *vectorViews,
+                                   options, /*assumeDynamic=*/true);
 
   KernelOperands operands = createKernelOperands(b, op);
+  // Every view accessed V elements at a time (as getVectorViews).
+  SmallVector<Value> vectorAccessed;
+  for (Value view : {operands.input, operands.residual, operands.gamma,
+                     operands.beta, operands.output, operands.residualOutput})
+    if (view)
+      vectorAccessed.push_back(view);
   if (statisticsOnly)
     operands.output = operands.residualOutput = Value();
   operands.meanOffset = meanOffset;
@@ -240,12 +251,20 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
     rowCount = memref::DimOp::create(b, loc, operands.input, 0);
   else
     rowCount = arith::ConstantIndexOp::create(b, loc, numRows);
-  Value gridSize = rowCount;
-  if (plan.rowsPerBlock > 1)
-    gridSize = b.createOrFold<arith::CeilDivUIOp>(
-        loc, rowCount,
-        arith::ConstantIndexOp::create(b, loc, plan.rowsPerBlock));
-  Value blockSize = arith::ConstantIndexOp::create(b, loc, plan.getBlockSize());
+
+  // One block per R rows, and the block size: of the plan, here; of the
+  // wide plan, beside its launch, where they differ.
+  auto getGeometry = [&](const KernelPlan &kernelPlan) {
+    Value gridSize = rowCount;
+    if (kernelPlan.rowsPerBlock > 1)
+      gridSize = b.createOrFold<arith::CeilDivUIOp>(
+          loc, rowCount,
+          arith::ConstantIndexOp::create(b, loc, kernelPlan.rowsPerBlock));
+    Value blockSize =
+        arith::ConstantIndexOp::create(b, loc, kernelPlan.getBlockSize());
+    return std::make_pair(gridSize, blockSize);
+  };
+  std::pair<Value, Value> geometry = getGeometry(plan);
 
   OpBuilder::InsertionGuard guard(b);
   if (ShapedType::isDynamic(numRows)) {
@@ -256,18 +275,34 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
   }
 
-  SmallVector<Type> workgroupBuffers;
-  if (plan.getWarpsPerRow() > 1) {
-    // One exchange region for RMSNorm, two (the sum, then the sum of
-    // squares) for LayerNorm.
-    int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
-    workgroupBuffers.push_back(getWorkgroupBufferType(
-        b.getContext(), plan.rowsPerBlock * plan.getWarpsPerRow() * fields,
-        computeType));
+  auto launchWith = [&](const KernelPlan &kernelPlan,
+                        std::pair<Value, Value> kernelGeometry) {
+    OpBuilder::InsertionGuard launchGuard(b);
+    SmallVector<Type> workgroupBuffers;
+    if (kernelPlan.getWarpsPerRow() > 1) {
+      // One exchange region for RMSNorm, two (the sum, then the sum of
+      // squares) for LayerNorm.
+      int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
+      workgroupBuffers.push_back(getWorkgroupBufferType(
+          b.getContext(),
+          kernelPlan.rowsPerBlock * kernelPlan.getWarpsPerRow() * fields,
+          computeType));
+    }
+    gpu::LaunchOp launch = createLaunch(
+        b, loc, kernelGeometry.first, kernelGeometry.second, workgroupBuffers);
+    emitNormKernel(b, loc, op, kernelPlan, operands, launch);
+  };
+  if (widePlan.vectorWidth <= plan.vectorWidth) {
+    launchWith(plan, geometry);
+    return;
   }
-  gpu::LaunchOp launch =
-      createLaunch(b, loc, gridSize, blockSize, workgroupBuffers);
-  emitNormKernel(b, loc, op, plan, operands, launch);
+  Value wide =
+      emitVectorAccessCheck(b, loc, vectorAccessed, widePlan.vectorWidth);
+  auto ifOp = scf::IfOp::create(b, loc, wide, /*withElseRegion=*/true);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  launchWith(widePlan, getGeometry(widePlan));
+  b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  launchWith(plan, geometry);
 }
 
 LogicalResult

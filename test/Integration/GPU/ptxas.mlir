@@ -6,6 +6,18 @@
 
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_90" -o %t.sm90.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM90
+// The ?x? kernel is two, chosen per call (a row length and strides that
+// are multiples of V, aligned first elements): 128-bit loads and stores in
+// the first, element by element in the fallback.
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel | FileCheck %s --check-prefix=WIDE
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel_0 | FileCheck %s --check-prefix=SCALAR
+// WIDE: ld.global.v4.b32
+// WIDE: st.global.v4.b32
+// SCALAR-NOT: .v4.
+// SCALAR-NOT: .v2.
+// SCALAR: ld.global.b16
+// SCALAR: st.global.b16
+// SCALAR-NOT: {{(ld|st)}}.global.v
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_80" -o %t.sm80.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm80.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM80
 
@@ -24,6 +36,7 @@
 // SM90: ptxas rms_residual_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_streamed_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_dynamic_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_dynamic_kernel_0 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas rms_f64_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_longest_held_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas rms_f64_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
@@ -44,6 +57,7 @@
 // SM80: ptxas rms_residual_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_streamed_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_dynamic_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_dynamic_kernel_0 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_longest_held_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
