@@ -15,7 +15,6 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/ADT/SetVector.h"
 
 namespace mlir {
 namespace norm {
@@ -55,29 +54,28 @@ static LogicalResult makeAsyncOnStream(Operation *op, Value stream) {
   return success();
 }
 
+/// Callee -> its copy taking the stream as a trailing argument.
+using StreamCopies = DenseMap<Operation *, func::FuncOp>;
+
 namespace {
 struct NormGPUCallerStreamsPass
     : public norm::impl::NormGPUCallerStreamsBase<NormGPUCallerStreamsPass> {
   void runOnOperation() override;
 
 private:
-  /// The stream argument of `func` (null when it has none); fails, with a
-  /// diagnostic, when it has several.
-  FailureOr<Value> getStream(func::FuncOp func);
   /// Puts the GPU work of `func` on `stream`; calls to functions in
-  /// `launching` go to their copies on a stream (made, and queued in
-  /// `worklist`, on first use).
+  /// `launching` go to their copies on a stream (made, recorded in
+  /// `onStream` and queued in `worklist` on first use).
   LogicalResult threadStream(func::FuncOp func, Value stream,
                              const DenseSet<Operation *> &launching,
-                             SymbolTable &symbols,
+                             SymbolTable &symbols, StreamCopies &onStream,
                              SmallVectorImpl<func::FuncOp> &worklist);
-
-  /// Callee -> its copy taking the stream as a trailing argument.
-  DenseMap<Operation *, func::FuncOp> onStream;
 };
 } // namespace
 
-FailureOr<Value> NormGPUCallerStreamsPass::getStream(func::FuncOp func) {
+/// The stream argument of `func` (null when it has none); fails, with a
+/// diagnostic, when it has several.
+static FailureOr<Value> getStream(func::FuncOp func) {
   Value stream;
   for (BlockArgument arg : func.getArguments()) {
     if (!isa<gpu::AsyncTokenType>(arg.getType()))
@@ -92,7 +90,8 @@ FailureOr<Value> NormGPUCallerStreamsPass::getStream(func::FuncOp func) {
 
 LogicalResult NormGPUCallerStreamsPass::threadStream(
     func::FuncOp func, Value stream, const DenseSet<Operation *> &launching,
-    SymbolTable &symbols, SmallVectorImpl<func::FuncOp> &worklist) {
+    SymbolTable &symbols, StreamCopies &onStream,
+    SmallVectorImpl<func::FuncOp> &worklist) {
   SmallVector<Operation *> work;
   SmallVector<func::CallOp> calls;
   func.walk([&](Operation *op) {
@@ -175,7 +174,7 @@ void NormGPUCallerStreamsPass::runOnOperation() {
   }
 
   SmallVector<func::FuncOp> worklist;
-  SmallVector<std::pair<func::FuncOp, Value>> streamed;
+  StreamCopies onStream;
   DenseSet<Operation *> done;
   for (func::FuncOp func : funcs) {
     FailureOr<Value> stream = getStream(func);
@@ -189,7 +188,8 @@ void NormGPUCallerStreamsPass::runOnOperation() {
     if (!done.insert(func).second)
       continue;
     Value stream = *getStream(func);
-    if (failed(threadStream(func, stream, launching, symbols, worklist)))
+    if (failed(threadStream(func, stream, launching, symbols, onStream,
+                            worklist)))
       return signalPassFailure();
   }
 
