@@ -347,15 +347,19 @@ static NormOpInterface buildNormOp(PatternRewriter &rewriter, Root root,
   if (match.axis + 1 != rank)
     axisAttr = rewriter.getI64IntegerAttr(match.axis);
   if (match.isLayerNorm)
-    return LayerNormOp::create(rewriter, loc, resultTypes, input, residual,
-                               gamma, beta, epsValue, /*out_scale=*/Value(),
-                               init,
-                               /*residual_output=*/Value(), /*mean=*/Value(),
-                               /*rstd=*/Value(), axisAttr, epsAttr);
+    return LayerNormOp::create(
+        rewriter, loc, resultTypes, input, residual, gamma, beta, epsValue,
+        /*out_scale=*/Value(), /*scale_ub=*/Value(), init,
+        /*residual_output=*/Value(), /*mean=*/Value(), /*rstd=*/Value(),
+        /*scales=*/Value(), axisAttr, epsAttr, /*group_size=*/IntegerAttr(),
+        /*min_scale=*/FloatAttr());
   return RMSNormOp::create(rewriter, loc, resultTypes, input, residual, gamma,
-                           epsValue, /*out_scale=*/Value(), init,
-                           /*residual_output=*/Value(),
-                           /*rstd=*/Value(), axisAttr, epsAttr);
+                           epsValue, /*out_scale=*/Value(),
+                           /*scale_ub=*/Value(), init,
+                           /*residual_output=*/Value(), /*rstd=*/Value(),
+                           /*scales=*/Value(), axisAttr, epsAttr,
+                           /*group_size=*/IntegerAttr(),
+                           /*min_scale=*/FloatAttr());
 }
 
 /// `stat`, a saved row statistic read along the leading `axis` dims of a

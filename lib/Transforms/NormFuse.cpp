@@ -65,20 +65,20 @@ namespace {
 /// The operands of a norm op by role; absent optionals are null. A fusion
 /// edits a copy and builds a new op from it.
 struct NormOperands {
-  Value input, residual, gamma, beta, epsValue, outScale;
-  Value output, residualOutput, mean, rstd;
+  Value input, residual, gamma, beta, epsValue, outScale, scaleUb;
+  Value output, residualOutput, mean, rstd, scales;
 
   static NormOperands get(NormOpInterface op) {
-    return {op.getInput(),  op.getResidual(),       op.getGamma(),
-            op.getBeta(),   op.getEpsValue(),       op.getOutScale(),
-            op.getOutput(), op.getResidualOutput(), op.getMean(),
-            op.getRstd()};
+    return {op.getInput(),   op.getResidual(), op.getGamma(),
+            op.getBeta(),    op.getEpsValue(), op.getOutScale(),
+            op.getScaleUb(), op.getOutput(),   op.getResidualOutput(),
+            op.getMean(),    op.getRstd(),     op.getScales()};
   }
 
   /// The values the new op reads (not its destinations).
   SmallVector<Value> getInputs() const {
     SmallVector<Value> values;
-    for (Value v : {input, residual, gamma, beta, epsValue, outScale})
+    for (Value v : {input, residual, gamma, beta, epsValue, outScale, scaleUb})
       if (v)
         values.push_back(v);
     return values;
@@ -87,7 +87,7 @@ struct NormOperands {
   /// The destinations, in result order.
   SmallVector<Value> getInits() const {
     SmallVector<Value> values;
-    for (Value v : {output, residualOutput, mean, rstd})
+    for (Value v : {output, residualOutput, mean, rstd, scales})
       if (v)
         values.push_back(v);
     return values;
@@ -96,7 +96,7 @@ struct NormOperands {
 
 /// The results of a norm op on tensors, by role.
 struct NormResults {
-  Value output, residualSum, mean, rstd;
+  Value output, residualSum, mean, rstd, scales;
 
   static NormResults get(Operation *op, const NormOperands &operands) {
     NormResults results;
@@ -108,6 +108,8 @@ struct NormResults {
       results.mean = op->getResult(next++);
     if (operands.rstd)
       results.rstd = op->getResult(next++);
+    if (operands.scales)
+      results.scales = op->getResult(next++);
     return results;
   }
 };
@@ -123,15 +125,19 @@ static NormOpInterface buildNormOp(OpBuilder &b, NormOpInterface prototype,
     resultTypes.push_back(init.getType());
   auto axis = prototype->getAttrOfType<IntegerAttr>("axis");
   auto epsilon = prototype->getAttrOfType<FloatAttr>("epsilon");
+  auto groupSize = prototype->getAttrOfType<IntegerAttr>("group_size");
+  auto minScale = prototype->getAttrOfType<FloatAttr>("min_scale");
   Operation *op;
   if (isa<LayerNormOp>(prototype))
     op = LayerNormOp::create(b, loc, resultTypes, o.input, o.residual, o.gamma,
-                             o.beta, o.epsValue, o.outScale, o.output,
-                             o.residualOutput, o.mean, o.rstd, axis, epsilon);
+                             o.beta, o.epsValue, o.outScale, o.scaleUb,
+                             o.output, o.residualOutput, o.mean, o.rstd,
+                             o.scales, axis, epsilon, groupSize, minScale);
   else
     op = RMSNormOp::create(b, loc, resultTypes, o.input, o.residual, o.gamma,
-                           o.epsValue, o.outScale, o.output, o.residualOutput,
-                           o.rstd, axis, epsilon);
+                           o.epsValue, o.outScale, o.scaleUb, o.output,
+                           o.residualOutput, o.rstd, o.scales, axis, epsilon,
+                           groupSize, minScale);
   op->setDiscardableAttrs(prototype->getDiscardableAttrDictionary());
   return cast<NormOpInterface>(op);
 }
@@ -173,6 +179,7 @@ static void replaceNormOp(RewriterBase &rewriter, NormOpInterface oldOp,
   forward(from.residualSum, to.residualSum);
   forward(from.mean, to.mean);
   forward(from.rstd, to.rstd);
+  forward(from.scales, to.scales);
   SmallVector<Value> operands(oldOp->getOperands());
   rewriter.eraseOp(oldOp);
   eraseDeadDefinitions(rewriter, operands);
@@ -261,8 +268,9 @@ static Value materializeAt(OpBuilder &b, Value value) {
 
 /// Makes every operand of `o` available at the builder's insertion point.
 static void materializeAt(OpBuilder &b, NormOperands &o) {
-  for (Value *v : {&o.input, &o.residual, &o.gamma, &o.beta, &o.epsValue,
-                   &o.outScale, &o.output, &o.residualOutput, &o.mean, &o.rstd})
+  for (Value *v :
+       {&o.input, &o.residual, &o.gamma, &o.beta, &o.epsValue, &o.outScale,
+        &o.scaleUb, &o.output, &o.residualOutput, &o.mean, &o.rstd, &o.scales})
     *v = materializeAt(b, *v);
 }
 

@@ -56,6 +56,42 @@ def quantization_step(quantized, dtype):
     return np.exp2(exponent - 3)
 
 
+def quantized_maximum(dtype):
+    """qmax of a quantised type: 127 for i8, 448 for f8E4M3FN."""
+    if dtype == "i8":
+        return 127.0
+    if dtype == "f8E4M3FN":
+        return F8E4M3FN_MAX
+    raise ValueError(f"{dtype} is not a quantised type")
+
+
+def dynamic_scales(values, dtype, group_size=0, min_scale=0.0, scale_ub=None):
+    """The dynamic quantisation scales of float64 normalised `values`
+    (normalised over the last dim): per row, or per group of `group_size`
+    consecutive elements of a row, `min(max(amax / qmax, min_scale),
+    scale_ub)`, NaN where the row or group holds a NaN. Returns float64,
+    shaped like the rows (per row) or `rows x N/G`."""
+    values = np.asarray(values, np.float64)
+    n = values.shape[-1]
+    g = group_size or n
+    groups = values.reshape(values.shape[:-1] + (n // g, g))
+    with np.errstate(invalid="ignore"):
+        amax = np.max(np.abs(groups), axis=-1)  # np.max propagates NaN
+        scales = np.maximum(amax / quantized_maximum(dtype), min_scale)
+        if scale_ub is not None:
+            scales = np.minimum(scales, scale_ub)
+    return scales if group_size else scales[..., 0]
+
+
+def expand_scales(scales, shape, group_size=0):
+    """Each element's scale, shaped `shape`, from per-row or per-group
+    `scales` (as dynamic_scales returns them)."""
+    scales = np.asarray(scales, np.float64)
+    if not group_size:
+        return np.broadcast_to(scales[..., None], shape)
+    return np.repeat(scales, group_size, axis=-1).reshape(shape)
+
+
 def _normalized_axes(ndim, axis):
     if axis < 0:
         axis += ndim

@@ -112,10 +112,12 @@ private:
   Value loadRow(OpBuilder &builder, ValueRange rowIvs, ValueRange normIvs,
                 Value mask, RowSource source, int64_t numLanes = 0);
   /// Converts the compute-type output vector `y` to the output element type
-  /// (createOutputConversion, lane by lane). For a non-temporal store,
-  /// f32 -> bf16 rounds in integer arithmetic (see `roundToBF16Bits`).
+  /// (createOutputConversion, lane by lane), quantised by the row's dynamic
+  /// scale `rowScale` (a compute-type scalar) when it is given, else by the
+  /// out_scale if any. For a non-temporal store, f32 -> bf16 rounds in
+  /// integer arithmetic (see `roundToBF16Bits`).
   Value convertOutput(OpBuilder &builder, Value y, Type outputElementType,
-                      bool nontemporal = false);
+                      bool nontemporal = false, Value rowScale = Value());
   SmallVector<Value> fullIndices(ValueRange rowIvs, ValueRange normIvs) {
     SmallVector<Value> indices(rowIvs);
     indices.append(normIvs.begin(), normIvs.end());
@@ -155,8 +157,25 @@ private:
   /// rstd (with the tiny-row rescue's sweep when eps may need it), and the
   /// mean and rstd destinations.
   void emitRstd(OpBuilder &builder, RowValues &row);
+  /// The row's statistics as vectors, for the output sweeps.
+  RowStatistics getOutputStatistics(OpBuilder &builder, const RowValues &row);
+  /// The output y (compute type, before conversion) at `normIvs`.
+  Value emitOutputElement(OpBuilder &builder, const RowValues &row,
+                          const RowStatistics &statistics, ValueRange normIvs,
+                          Value mask);
+  /// Dynamic quantisation: a sweep (of `groupSweeps`, over the row or, from
+  /// `groupStart`, over a group) for amax, then the scale, stored into
+  /// `scales` at `scaleIndices`; returns the scale in the compute type.
+  Value emitDynamicScale(OpBuilder &builder, const RowValues &row,
+                         const RowStatistics &statistics,
+                         RowSweeps &groupSweeps, Value groupStart,
+                         ValueRange scaleIndices);
+  /// Per-group dynamic quantisation: a loop over the row's groups, each
+  /// with its amax sweep, its scale and its quantising sweep.
+  void emitGroupQuantizeSweeps(OpBuilder &builder, const RowValues &row);
   /// The last sweep: normalise and store, with the store policy's
-  /// non-temporal stores and prefetches.
+  /// non-temporal stores and prefetches (after the amax sweep of per-token
+  /// dynamic quantisation).
   void emitNormalizeSweep(OpBuilder &builder, const RowValues &row);
 
   OpBuilder &b;
@@ -178,6 +197,9 @@ private:
   /// normalised ivs, gamma and beta by the normalised ivs, mean and rstd by
   /// the row ivs. Null when absent.
   Value input, residual, gamma, beta, output, residualOutput, mean, rstd;
+  /// Dynamic quantisation: the scales destination, indexed by the row ivs
+  /// (and the group), and the scales' upper bound (null when absent).
+  Value scales, scaleUb;
   SmallVector<OpFoldResult> rowSizes, normSizes;
   /// Lanes per vector of the compute type (1: scalar code in vector<1x..>)
   /// as the views allow; the store policy may widen them.
@@ -213,6 +235,8 @@ void RowKernelEmitter::prepareViews() {
   residualOutput = op.getResidualOutput();
   mean = op.getMean();
   rstd = op.getRstd();
+  scales = op.getScales();
+  scaleUb = op.getScaleUb();
 
   SmallVector<Value *> fullShaped = {&input, &residual, &output,
                                      &residualOutput};
@@ -323,14 +347,14 @@ Value RowKernelEmitter::loadRow(OpBuilder &builder, ValueRange rowIvs,
 }
 
 Value RowKernelEmitter::convertOutput(OpBuilder &builder, Value y,
-                                      Type outputElementType,
-                                      bool nontemporal) {
+                                      Type outputElementType, bool nontemporal,
+                                      Value rowScale) {
   if (nontemporal && outputElementType.isBF16() && computeType.isF32())
     return roundToBF16Bits(builder, loc, y);
-  if (!outScale)
+  Value byScale = rowScale ? rowScale : outScale;
+  if (!byScale)
     return createFloatConversion(builder, loc, y, outputElementType);
-  Value scale =
-      vector::BroadcastOp::create(builder, loc, y.getType(), outScale);
+  Value scale = vector::BroadcastOp::create(builder, loc, y.getType(), byScale);
   return createQuantized(builder, loc, y, scale, outputElementType);
 }
 
@@ -517,14 +541,117 @@ void RowKernelEmitter::emitRstd(OpBuilder &builder, RowValues &row) {
     storeStatistic(rstd, row.rstdScalar);
 }
 
-void RowKernelEmitter::emitNormalizeSweep(OpBuilder &builder,
-                                          const RowValues &row) {
-  auto contract = arith::FastMathFlags::contract;
-  int64_t lanes = sweeps->getLanes();
+RowStatistics RowKernelEmitter::getOutputStatistics(OpBuilder &builder,
+                                                    const RowValues &row) {
   Value rstdVector = vector::BroadcastOp::create(
       builder, loc, sweeps->vectorOf(computeType), row.rstdScalar);
-  RowStatistics statistics{row.pivotVector, row.offsetVector, rstdVector};
+  return RowStatistics{row.pivotVector, row.offsetVector, rstdVector};
+}
+
+Value RowKernelEmitter::emitOutputElement(OpBuilder &builder,
+                                          const RowValues &row,
+                                          const RowStatistics &statistics,
+                                          ValueRange normIvs, Value mask) {
+  auto contract = arith::FastMathFlags::contract;
+  Value h = loadRow(builder, row.rowIvs, normIvs, mask, RowSource::Reuse);
+  Value y = createNormalized(builder, loc, h, statistics);
+  if (gamma) {
+    Value g = sweeps->load(builder, gamma, normIvs, mask);
+    y = createGammaProduct(builder, loc, y, g, contract);
+  }
+  if (beta) {
+    Value c = sweeps->load(builder, beta, normIvs, mask);
+    y = createBetaSum(builder, loc, y, c, contract);
+  }
+  return y;
+}
+
+Value RowKernelEmitter::emitDynamicScale(
+    OpBuilder &builder, const RowValues &row, const RowStatistics &statistics,
+    RowSweeps &groupSweeps, Value groupStart, ValueRange scaleIndices) {
+  // amax of |y| over the row or group (which the sweeps before found in
+  // cache), then its scale, stored; returns it in the compute type.
+  auto shift = [&](OpBuilder &nb, ValueRange normIvs) {
+    SmallVector<Value> indices(normIvs);
+    if (groupStart)
+      indices.back() =
+          arith::AddIOp::create(nb, loc, indices.back(), groupStart);
+    return indices;
+  };
+  VectorType computeVector = sweeps->vectorOf(computeType);
+  Value zero = arith::ConstantOp::create(builder, loc, computeVector,
+                                         builder.getZeroAttr(computeVector));
+  auto maxima =
+      groupSweeps.sweep(builder, {zero}, unroll,
+                        [&](OpBuilder &nb, ValueRange normIvs, Value mask,
+                            ValueRange state) -> SmallVector<Value> {
+                          Value y = emitOutputElement(nb, row, statistics,
+                                                      shift(nb, normIvs), mask);
+                          y = groupSweeps.zeroMasked(nb, y, mask);
+                          return {createAbsMaxStep(nb, loc, state[0], y)};
+                        });
+  Value amax = groupSweeps.reduceMax(builder, maxima);
   Type outputElementType = cast<MemRefType>(output.getType()).getElementType();
+  Value scale = createDynamicScale(builder, loc, amax, outputElementType,
+                                   op.getMinScale(), scaleUb);
+  memref::StoreOp::create(builder, loc, scale, scales, scaleIndices);
+  return createFloatConversion(builder, loc, scale, computeType);
+}
+
+void RowKernelEmitter::emitGroupQuantizeSweeps(OpBuilder &builder,
+                                               const RowValues &row) {
+  // Per group of G elements: its amax sweep and its quantising sweep, both
+  // over elements the statistics sweeps left in cache.
+  RowStatistics statistics = getOutputStatistics(builder, row);
+  int64_t g = static_cast<int64_t>(*op.getGroupSize());
+  Type outputElementType = cast<MemRefType>(output.getType()).getElementType();
+  RowSweeps groupSweeps(loc, rowSizes, {builder.getIndexAttr(g)},
+                        sweeps->getLanes(), useAffine);
+  AffineExpr n = builder.getAffineSymbolExpr(0);
+  sweeps->emitFor(
+      builder, normSizes.back(), builder.getAffineConstantExpr(0),
+      n.floorDiv(g), 1, {},
+      [&](OpBuilder &nb, Value group, ValueRange) -> SmallVector<Value> {
+        Value start = arith::MulIOp::create(
+            nb, loc, group, arith::ConstantIndexOp::create(nb, loc, g));
+        SmallVector<Value> scaleIndices(row.rowIvs);
+        scaleIndices.push_back(group);
+        Value scale = emitDynamicScale(nb, row, statistics, groupSweeps, start,
+                                       scaleIndices);
+        Value scaleVector = vector::BroadcastOp::create(
+            nb, loc, sweeps->vectorOf(computeType), scale);
+        groupSweeps.sweep(
+            nb, {}, unroll,
+            [&](OpBuilder &inner, ValueRange normIvs, Value mask,
+                ValueRange) -> SmallVector<Value> {
+              SmallVector<Value> indices = {
+                  arith::AddIOp::create(inner, loc, normIvs.back(), start)};
+              Value y =
+                  emitOutputElement(inner, row, statistics, indices, mask);
+              Value out = createQuantized(inner, loc, y, scaleVector,
+                                          outputElementType);
+              groupSweeps.store(inner, out, output,
+                                fullIndices(row.rowIvs, indices), mask);
+              return {};
+            });
+        return {};
+      });
+}
+
+void RowKernelEmitter::emitNormalizeSweep(OpBuilder &builder,
+                                          const RowValues &row) {
+  if (op.getGroupSize()) {
+    emitGroupQuantizeSweeps(builder, row);
+    return;
+  }
+  int64_t lanes = sweeps->getLanes();
+  RowStatistics statistics = getOutputStatistics(builder, row);
+  Type outputElementType = cast<MemRefType>(output.getType()).getElementType();
+  // Per-token dynamic quantisation: the row's scale, from one more sweep.
+  Value rowScale;
+  if (scales)
+    rowScale = emitDynamicScale(builder, row, statistics, *sweeps, Value(),
+                                row.rowIvs);
   SmallVector<Value> prefetchRowIvs = createPrefetchRowIndices(
       builder, loc, options.prefetch, !!residual, lanes, row.rowIvs, rowSizes);
   auto normalise = [&](OpBuilder &nb, ValueRange normIvs, Value mask,
@@ -532,17 +659,8 @@ void RowKernelEmitter::emitNormalizeSweep(OpBuilder &builder,
     if (!prefetchRowIvs.empty())
       emitRowPrefetches(nb, loc, input, prefetchRowIvs, normIvs, lanes,
                         options.prefetchLocality);
-    Value h = loadRow(nb, row.rowIvs, normIvs, mask, RowSource::Reuse);
-    Value y = createNormalized(nb, loc, h, statistics);
-    if (gamma) {
-      Value g = sweeps->load(nb, gamma, normIvs, mask);
-      y = createGammaProduct(nb, loc, y, g, contract);
-    }
-    if (beta) {
-      Value c = sweeps->load(nb, beta, normIvs, mask);
-      y = createBetaSum(nb, loc, y, c, contract);
-    }
-    Value out = convertOutput(nb, y, outputElementType, nontemporal);
+    Value y = emitOutputElement(nb, row, statistics, normIvs, mask);
+    Value out = convertOutput(nb, y, outputElementType, nontemporal, rowScale);
     sweeps->store(nb, out, output, fullIndices(row.rowIvs, normIvs), mask,
                   nontemporal);
   };
@@ -652,6 +770,8 @@ static std::string getUnsupportedTypeReason(NormOpInterface op) {
       {"beta", op.getBeta()},
       {"eps", op.getEpsValue()},
       {"out_scale", op.getOutScale()},
+      {"scale_ub", op.getScaleUb()},
+      {"scales", op.getScales()},
       {"residual_out", op.getResidualOutput()},
       {"mean", op.getMean()},
       {"rstd", op.getRstd()},

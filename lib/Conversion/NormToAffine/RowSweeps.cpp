@@ -413,20 +413,31 @@ Value RowSweeps::zeroMasked(OpBuilder &builder, Value value, Value mask) {
 Value RowSweeps::reduceSum(OpBuilder &builder,
                            ArrayRef<SmallVector<Value>> copies,
                            unsigned index) {
-  // Pairwise, so the copies' sums stay independent as long as possible.
+  return reduce(builder, copies, index, vector::CombiningKind::ADD);
+}
+
+Value RowSweeps::reduceMax(OpBuilder &builder,
+                           ArrayRef<SmallVector<Value>> copies,
+                           unsigned index) {
+  return reduce(builder, copies, index, vector::CombiningKind::MAXIMUMF);
+}
+
+Value RowSweeps::reduce(OpBuilder &builder, ArrayRef<SmallVector<Value>> copies,
+                        unsigned index, vector::CombiningKind kind) {
+  // Pairwise, so the copies' partial results stay independent as long as
+  // possible.
   SmallVector<Value> partial;
   for (const SmallVector<Value> &copy : copies)
     partial.push_back(copy[index]);
   while (partial.size() > 1) {
     SmallVector<Value> next;
     for (size_t i = 0; i + 1 < partial.size(); i += 2)
-      next.push_back(
-          arith::AddFOp::create(builder, loc, partial[i], partial[i + 1]));
+      next.push_back(vector::makeArithReduction(builder, loc, kind, partial[i],
+                                                partial[i + 1]));
     if (partial.size() % 2)
       next.push_back(partial.back());
     partial = std::move(next);
   }
-  return vector::ReductionOp::create(builder, loc, vector::CombiningKind::ADD,
-                                     partial.front(),
+  return vector::ReductionOp::create(builder, loc, kind, partial.front(),
                                      arith::FastMathFlags::reassoc);
 }

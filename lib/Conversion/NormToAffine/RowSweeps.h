@@ -12,6 +12,7 @@
 #ifndef NORM_LIB_CONVERSION_NORMTOAFFINE_ROWSWEEPS_H
 #define NORM_LIB_CONVERSION_NORMTOAFFINE_ROWSWEEPS_H
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
@@ -94,8 +95,14 @@ public:
   /// The sum of all lanes of the `index`th state vector of all `copies`.
   Value reduceSum(OpBuilder &b, ArrayRef<SmallVector<Value>> copies,
                   unsigned index = 0);
+  /// The largest of all lanes of the `index`th state vector of all `copies`
+  /// (`maximumf`: NaN if any lane is NaN).
+  Value reduceMax(OpBuilder &b, ArrayRef<SmallVector<Value>> copies,
+                  unsigned index = 0);
 
 private:
+  Value reduce(OpBuilder &b, ArrayRef<SmallVector<Value>> copies,
+               unsigned index, vector::CombiningKind kind);
   SmallVector<SmallVector<Value>>
   sweepInnermost(OpBuilder &b, SmallVector<Value> outerIndices,
                  SmallVector<SmallVector<Value>> state, VectorStep step);

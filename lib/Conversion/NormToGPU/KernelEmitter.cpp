@@ -110,9 +110,40 @@ private:
   /// row's sums of the squareTerms); stores the mean (pivot + offset) and
   /// rstd destinations.
   RowStatistics finalize(Value pivot, Value offset, ArrayRef<Value> sumsSq);
+  /// The outputs y (compute type) of the elements `h` from column `column`
+  /// on (gamma and beta loaded as wide).
+  SmallVector<Value> outputValues(ArrayRef<Value> h, Value column,
+                                  const RowStatistics &statistics);
+  /// As outputValues for vector `vectorIndex`, zeros when `valid` is false
+  /// (null: always valid).
+  SmallVector<Value> outputValuesIf(Value valid, ArrayRef<Value> h,
+                                    Value vectorIndex,
+                                    const RowStatistics &statistics);
+  /// Converts or quantises (by `scale`, a compute-type value, or else the
+  /// out_scale) the outputs `y` of vector `vectorIndex` and stores them.
+  void storeOutputValues(ArrayRef<Value> y, Value vectorIndex,
+                         Value scale = Value());
   /// Normalises V elements of column vector `vectorIndex` and stores them.
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                          const RowStatistics &statistics);
+  /// h of `width` elements from column `column` on, read again: from
+  /// residual_out when there is one.
+  SmallVector<Value> reloadElements(Value column, int64_t width);
+  /// max(amax, |y|) over `y`.
+  Value absMax(Value amax, ArrayRef<Value> y);
+  /// The dynamic scale of a row or group whose largest |y| is `amax`,
+  /// stored at `scaleIndices` of the scales under `cond` (and the row's
+  /// validity); returned in the compute type.
+  Value emitDynamicScale(Value amax, ValueRange scaleIndices, Value cond);
+  /// Per-group dynamic quantisation, once the row's statistics are known:
+  /// each thread takes groups t, t + G, ...: their amax and scale, then
+  /// their quantised outputs, from the row read again (from cache).
+  void emitGroupQuantization(const RowStatistics &statistics);
+  /// The held row's output: stored, or quantised per token by the scale of
+  /// the row's amax, or per group.
+  void emitHeldOutput(ArrayRef<SmallVector<Value>> held, ArrayRef<Value> valid,
+                      ArrayRef<Value> vectorIndices,
+                      const RowStatistics &statistics);
 
   void emitHeldRow();
   void emitStreamedRow();
@@ -308,28 +339,197 @@ RowStatistics KernelEmitter::finalize(Value pivot, Value offset,
   return statistics;
 }
 
-void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
-                                      const RowStatistics &statistics) {
+SmallVector<Value>
+KernelEmitter::outputValues(ArrayRef<Value> h, Value column,
+                            const RowStatistics &statistics) {
+  int64_t width = h.size();
+  SmallVector<Value> gamma, beta;
+  if (operands.gamma)
+    gamma = loadVectorElements(b, loc, operands.gamma, {column}, width);
+  if (operands.beta)
+    beta = loadVectorElements(b, loc, operands.beta, {column}, width);
+  SmallVector<Value> y;
+  for (auto [i, value] : llvm::enumerate(h))
+    y.push_back(createNormalizedOutput(b, loc, value, statistics,
+                                       operands.gamma ? gamma[i] : Value(),
+                                       operands.beta ? beta[i] : Value()));
+  return y;
+}
+
+SmallVector<Value>
+KernelEmitter::outputValuesIf(Value valid, ArrayRef<Value> h, Value vectorIndex,
+                              const RowStatistics &statistics) {
+  auto compute = [&] {
+    Value column =
+        arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+    return outputValues(h, column, statistics);
+  };
+  if (!valid)
+    return compute();
+  SmallVector<Type> types(h.size(), computeType);
+  auto ifOp = scf::IfOp::create(b, loc, types, valid, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, compute());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, SmallVector<Value>(h.size(), constant(0.0)));
+  }
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+void KernelEmitter::storeOutputValues(ArrayRef<Value> y, Value vectorIndex,
+                                      Value scale) {
   Value column =
       arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
   Type outputElementType =
       cast<MemRefType>(operands.output.getType()).getElementType();
-  SmallVector<Value> gamma, beta;
-  if (operands.gamma)
-    gamma = loadElements(operands.gamma, {column});
-  if (operands.beta)
-    beta = loadElements(operands.beta, {column});
-  // The output in the compute type, quantised here or rounded by the store.
-  SmallVector<Value> y;
-  for (auto [i, value] : llvm::enumerate(h)) {
-    Value out = createNormalizedOutput(b, loc, value, statistics,
-                                       operands.gamma ? gamma[i] : Value(),
-                                       operands.beta ? beta[i] : Value());
-    if (operands.outScale)
-      out = createQuantized(b, loc, out, operands.outScale, outputElementType);
-    y.push_back(out);
+  if (!scale)
+    scale = operands.outScale;
+  // Quantised here, or rounded by the store.
+  SmallVector<Value> out(y);
+  if (scale)
+    for (Value &value : out)
+      value = createQuantized(b, loc, value, scale, outputElementType);
+  storeElements(operands.output, {row, column}, out);
+}
+
+void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
+                                      const RowStatistics &statistics) {
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  storeOutputValues(outputValues(h, column, statistics), vectorIndex);
+}
+
+SmallVector<Value> KernelEmitter::reloadElements(Value column, int64_t width) {
+  SmallVector<Value> h;
+  if (operands.residualOutput) {
+    h = loadVectorElements(b, loc, operands.residualOutput, {loadRow, column},
+                           width);
+  } else {
+    h = loadVectorElements(b, loc, operands.input, {loadRow, column}, width);
+    if (operands.residual) {
+      SmallVector<Value> r = loadVectorElements(b, loc, operands.residual,
+                                                {loadRow, column}, width);
+      for (auto [hi, ri] : llvm::zip_equal(h, r))
+        hi = createRoundedResidualSum(b, loc, hi, ri, computeType, inputType);
+    }
   }
-  storeElements(operands.output, {row, column}, y);
+  for (Value &value : h)
+    value = createFloatConversion(b, loc, value, computeType);
+  return h;
+}
+
+Value KernelEmitter::absMax(Value amax, ArrayRef<Value> y) {
+  for (Value value : y)
+    amax = createAbsMaxStep(b, loc, amax, value);
+  return amax;
+}
+
+Value KernelEmitter::emitDynamicScale(Value amax, ValueRange scaleIndices,
+                                      Value cond) {
+  Type outputElementType =
+      cast<MemRefType>(operands.output.getType()).getElementType();
+  Value scale = createDynamicScale(b, loc, amax, outputElementType,
+                                   op.getMinScale(), operands.scaleUb);
+  emitIf(b, loc, both(cond, rowIsValid), [&] {
+    memref::StoreOp::create(b, loc, scale, operands.scales, scaleIndices);
+  });
+  return createFloatConversion(b, loc, scale, computeType);
+}
+
+void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
+  // The row is read again by other threads than those that wrote its
+  // residual_out: make their writes visible first.
+  if (operands.residualOutput)
+    gpu::BarrierOp::create(b, loc);
+  int64_t g = static_cast<int64_t>(*op.getGroupSize());
+  // Accesses as wide as the groups' alignment allows.
+  int64_t width = g % plan.vectorWidth == 0 ? plan.vectorWidth : 1;
+  Value n = memref::DimOp::create(b, loc, operands.input, 1);
+  Value numGroups = arith::DivUIOp::create(b, loc, n, index(g));
+  // Over the group's elements, `width` at a time: f(column, y).
+  auto forEachOutput =
+      [&](Value start, ValueRange init,
+          function_ref<SmallVector<Value>(Value, ArrayRef<Value>, ValueRange)>
+              body) {
+        Value end = arith::AddIOp::create(b, loc, start, index(g));
+        auto loop = scf::ForOp::create(
+            b, loc, start, end, index(width), init,
+            [&](OpBuilder &nested, Location, Value column, ValueRange acc) {
+              OpBuilder::InsertionGuard guard(b);
+              b.setInsertionPointToEnd(nested.getInsertionBlock());
+              SmallVector<Value> y = outputValues(reloadElements(column, width),
+                                                  column, statistics);
+              scf::YieldOp::create(b, loc, body(column, y, acc));
+            });
+        return SmallVector<Value>(loop.getResults());
+      };
+  scf::ForOp::create(
+      b, loc, threadInRow, numGroups, index(plan.threadsPerRow), ValueRange(),
+      [&](OpBuilder &nested, Location, Value group, ValueRange) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(nested.getInsertionBlock());
+        Value start = arith::MulIOp::create(b, loc, group, index(g));
+        Value amax = forEachOutput(start, {constant(0.0)},
+                                   [&](Value, ArrayRef<Value> y,
+                                       ValueRange acc) -> SmallVector<Value> {
+                                     return {absMax(acc.front(), y)};
+                                   })[0];
+        Value scale = emitDynamicScale(amax, {row, group}, Value());
+        Type outputElementType =
+            cast<MemRefType>(operands.output.getType()).getElementType();
+        forEachOutput(
+            start, {},
+            [&](Value column, ArrayRef<Value> y,
+                ValueRange) -> SmallVector<Value> {
+              SmallVector<Value> q;
+              for (Value value : y)
+                q.push_back(
+                    createQuantized(b, loc, value, scale, outputElementType));
+              emitIf(b, loc, rowIsValid, [&] {
+                storeVectorElements(b, loc, operands.output, {row, column}, q);
+              });
+              return {};
+            });
+        scf::YieldOp::create(b, loc);
+      });
+}
+
+void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
+                                   ArrayRef<Value> valid,
+                                   ArrayRef<Value> vectorIndices,
+                                   const RowStatistics &statistics) {
+  if (op.getGroupSize()) {
+    emitGroupQuantization(statistics);
+    return;
+  }
+  if (!operands.scales) {
+    for (auto [h, cond, vectorIndex] :
+         llvm::zip_equal(held, valid, vectorIndices))
+      emitIf(b, loc, both(cond, rowIsValid),
+             [&] { storeOutputVector(h, vectorIndex, statistics); });
+    return;
+  }
+  // Per token: y of every held element (in registers), the row's amax and
+  // scale, then the quantised outputs.
+  SmallVector<SmallVector<Value>> ys;
+  Value amax = constant(0.0);
+  for (auto [h, cond, vectorIndex] :
+       llvm::zip_equal(held, valid, vectorIndices)) {
+    ys.push_back(outputValuesIf(cond, h, vectorIndex, statistics));
+    amax = absMax(amax, ys.back());
+  }
+  amax = reducer.maxAcrossRow(amax, getNumExchangeRegions(op) - 1);
+  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        threadInRow, index(0));
+  SmallVector<Value> rowIndex;
+  if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
+    rowIndex.push_back(row);
+  Value scale = emitDynamicScale(amax, rowIndex, isFirst);
+  for (auto [y, cond, vectorIndex] : llvm::zip_equal(ys, valid, vectorIndices))
+    emitIf(b, loc, both(cond, rowIsValid),
+           [&] { storeOutputValues(y, vectorIndex, scale); });
 }
 
 void KernelEmitter::emitHeldRow() {
@@ -360,9 +560,7 @@ void KernelEmitter::emitHeldRow() {
         finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
     if (!operands.output)
       return;
-    for (int64_t k = 0; k < plan.slotsPerThread; ++k)
-      emitIf(b, loc, both(valid[k], rowIsValid),
-             [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
+    emitHeldOutput(held, valid, vectorIndices, statistics);
     return;
   }
 
@@ -415,9 +613,7 @@ void KernelEmitter::emitHeldRow() {
       finalize(rowPivot, offset, reducer.sumAcrossRow(sumsSq, 1));
   if (!operands.output)
     return;
-  for (int64_t k = 0; k < plan.slotsPerThread; ++k)
-    emitIf(b, loc, both(valid[k], rowIsValid),
-           [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
+  emitHeldOutput(held, valid, vectorIndices, statistics);
 }
 
 void KernelEmitter::emitStreamedRow() {
@@ -502,17 +698,46 @@ void KernelEmitter::emitStreamedRow() {
     statistics = finalize(pivot, offset, reducer.sumAcrossRow(sumsSq, 1));
   }
 
-  // The output, from a last read of the row.
   if (!operands.output)
     return;
+  if (op.getGroupSize()) {
+    emitGroupQuantization(statistics);
+    return;
+  }
+  // Per token: the row's amax from one more read of the row, and its
+  // scale.
+  Value scale;
+  if (operands.scales) {
+    auto loop = scf::ForOp::create(
+        b, loc, threadInRow, numVectors, step, ValueRange{zero},
+        [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToEnd(nested.getInsertionBlock());
+          SmallVector<Value> y = outputValuesIf(
+              Value(), reloadRowVector(vectorIndex), vectorIndex, statistics);
+          scf::YieldOp::create(b, loc, absMax(acc.front(), y));
+        });
+    Value amax =
+        reducer.maxAcrossRow(loop.getResult(0), getNumExchangeRegions(op) - 1);
+    Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          threadInRow, index(0));
+    SmallVector<Value> rowIndex;
+    if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
+      rowIndex.push_back(row);
+    scale = emitDynamicScale(amax, rowIndex, isFirst);
+  }
+  // The output, from a last read of the row.
   scf::ForOp::create(
       b, loc, threadInRow, numVectors, step, ValueRange(),
       [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(nested.getInsertionBlock());
         SmallVector<Value> h = reloadRowVector(vectorIndex);
-        emitIf(b, loc, rowIsValid,
-               [&] { storeOutputVector(h, vectorIndex, statistics); });
+        emitIf(b, loc, rowIsValid, [&] {
+          SmallVector<Value> y =
+              outputValuesIf(Value(), h, vectorIndex, statistics);
+          storeOutputValues(y, vectorIndex, scale);
+        });
         scf::YieldOp::create(b, loc);
       });
 }
@@ -562,6 +787,13 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
     emitHeldRow();
   else
     emitStreamedRow();
+}
+
+int64_t mlir::norm::getNumExchangeRegions(NormOpInterface op) {
+  int64_t regions = op.isLayerNorm() ? 2 : 1;
+  if (op.hasDynamicQuantization() && !op.getGroupSize())
+    ++regions;
+  return regions;
 }
 
 void mlir::norm::emitNormKernel(OpBuilder &b, Location loc, NormOpInterface op,

@@ -33,7 +33,15 @@ struct KernelOperands {
   /// The quantised output's scale in the compute type (a host value), or
   /// null.
   Value outScale;
+  /// Dynamic quantisation: the scales' view (rows, or rows x groups) and
+  /// their f32 upper bound (a host value), or null.
+  Value scales, scaleUb;
 };
+
+/// The workgroup exchange regions a kernel for `op` uses when a row spans
+/// warps: the sums (one for RMSNorm, two for LayerNorm), and a row's amax
+/// for per-token dynamic quantisation.
+int64_t getNumExchangeRegions(NormOpInterface op);
 
 /// A workgroup-memory buffer of `size` elements of `elementType`.
 MemRefType getWorkgroupBufferType(MLIRContext *context, int64_t size,

@@ -143,7 +143,7 @@ Value mlir::norm::emitVectorAccessCheck(OpBuilder &b, Location loc,
   return ok;
 }
 
-SmallVector<NamedOperand, 8> mlir::norm::getNamedOperands(NormOpInterface op) {
+SmallVector<NamedOperand, 9> mlir::norm::getNamedOperands(NormOpInterface op) {
   return {{op.getInput(), "input", ViewKind::Matrix},
           {op.getResidual(), "residual", ViewKind::Matrix},
           {op.getGamma(), "gamma", ViewKind::Vector},
@@ -151,7 +151,10 @@ SmallVector<NamedOperand, 8> mlir::norm::getNamedOperands(NormOpInterface op) {
           {op.getOutput(), "output", ViewKind::Matrix},
           {op.getResidualOutput(), "residual_out", ViewKind::Matrix},
           {op.getMean(), "mean", ViewKind::Rows},
-          {op.getRstd(), "rstd", ViewKind::Rows}};
+          {op.getRstd(), "rstd", ViewKind::Rows},
+          // Per group, rows x groups.
+          {op.getScales(), "scales",
+           op.getGroupSize() ? ViewKind::Matrix : ViewKind::Rows}};
 }
 
 SmallVector<NamedOperand, 9>

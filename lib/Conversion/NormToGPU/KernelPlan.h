@@ -58,7 +58,7 @@ struct NamedOperand {
 };
 
 /// The op's shaped operands, present or not, in a fixed order.
-SmallVector<NamedOperand, 8> getNamedOperands(NormOpInterface op);
+SmallVector<NamedOperand, 9> getNamedOperands(NormOpInterface op);
 /// The gradient op's shaped operands, present or not, in a fixed order.
 SmallVector<NamedOperand, 9> getNamedOperands(NormGradOpInterface op);
 

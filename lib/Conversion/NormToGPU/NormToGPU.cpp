@@ -173,6 +173,10 @@ static KernelOperands createKernelOperands(OpBuilder &b, NormOpInterface op) {
   operands.residualOutput = view(op.getResidualOutput(), ViewKind::Matrix);
   operands.mean = view(op.getMean(), ViewKind::Rows);
   operands.rstd = view(op.getRstd(), ViewKind::Rows);
+  operands.scales = view(op.getScales(),
+                         op.getGroupSize() ? ViewKind::Matrix : ViewKind::Rows);
+  if (Value bound = op.getScaleUb())
+    operands.scaleUb = createFloatConversion(b, loc, bound, b.getF32Type());
 
   // Host-side scalars: epsilon and c = 1/sqrt(N) in the compute type.
   if (Value eps = op.getEpsValue())
@@ -200,7 +204,9 @@ static KernelOperands createKernelOperands(OpBuilder &b, NormOpInterface op) {
 static FailureOr<SmallVector<MemRefType>> getVectorViews(NormOpInterface op) {
   SmallVector<MemRefType> vectorViews;
   for (const NamedOperand &operand : getNamedOperands(op)) {
-    if (!operand.value || operand.kind == ViewKind::Rows)
+    // Row-shaped operands and the scales are accessed an element at a time.
+    if (!operand.value || operand.kind == ViewKind::Rows ||
+        operand.value == op.getScales())
       continue;
     FailureOr<MemRefType> view =
         getViewType(cast<MemRefType>(operand.value.getType()), operand.kind,
@@ -281,8 +287,9 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
     SmallVector<Type> workgroupBuffers;
     if (kernelPlan.getWarpsPerRow() > 1) {
       // One exchange region for RMSNorm, two (the sum, then the sum of
-      // squares) for LayerNorm.
-      int64_t fields = (op.isLayerNorm() ? 2 : 1) * kSharedFields;
+      // squares) for LayerNorm; one more for a row's amax (per-token
+      // dynamic quantisation).
+      int64_t fields = getNumExchangeRegions(op) * kSharedFields;
       workgroupBuffers.push_back(getWorkgroupBufferType(
           b.getContext(),
           kernelPlan.rowsPerBlock * kernelPlan.getWarpsPerRow() * fields,

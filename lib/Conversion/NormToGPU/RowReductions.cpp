@@ -112,12 +112,33 @@ Value RowReducer::sumAcrossLanes(Value value) {
   if (matchPattern(value, m_Constant()))
     return b.createOrFold<arith::MulFOp>(loc, value, constant(lanes));
   // a + b == b + a bit for bit, so both partners of each step agree.
+  return combineAcrossLanes(
+      value, [&](Value lhs, Value rhs) { return add(lhs, rhs); });
+}
+
+Value RowReducer::combineAcrossLanes(
+    Value value, function_ref<Value(Value, Value)> combine) {
+  int64_t lanes = std::min(plan.threadsPerRow, kWarpSize);
   for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
     Value partner = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
                                            gpu::ShuffleMode::XOR)
                         .getShuffleResult();
-    value = add(value, partner);
+    value = combine(value, partner);
   }
+  return value;
+}
+
+Value RowReducer::maxAcrossRow(Value value, int64_t region) {
+  auto max = [&](Value lhs, Value rhs) -> Value {
+    return arith::MaximumFOp::create(b, loc, lhs, rhs);
+  };
+  value = combineAcrossLanes(value, max);
+  if (plan.getWarpsPerRow() == 1)
+    return value;
+  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps({value}, region);
+  value = parts.front().front();
+  for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
+    value = max(value, part.front());
   return value;
 }
 

@@ -62,6 +62,10 @@ public:
   /// Sums of `values` over all threads of the row (one exchange for all),
   /// in an order that gives every thread the same bits.
   SmallVector<Value> sumAcrossRow(ArrayRef<Value> values, int64_t region);
+  /// The largest of `value` over all threads of the row (`maximumf`, so NaN
+  /// if any is NaN; exact, so every thread gets the same bits), through
+  /// workgroup region `region` when the row spans warps.
+  Value maxAcrossRow(Value value, int64_t region);
 
   Value laneInWarp, warpInRow, rowGroup, sharedStats;
 
@@ -69,6 +73,10 @@ private:
   Value index(int64_t value);
   Value constant(double value);
   Value add(Value lhs, Value rhs);
+  /// `value` combined with `combine` over the lanes of the warp that hold
+  /// the row, by a butterfly of shuffles.
+  Value combineAcrossLanes(Value value,
+                           function_ref<Value(Value, Value)> combine);
 
   OpBuilder &b;
   Location loc;

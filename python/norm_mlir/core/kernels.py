@@ -11,8 +11,8 @@ three ABIs:
   the GPU device harness call.
 
 A kernel's arguments, in order: x, [residual], [gamma], [beta], [eps : f32],
-[out_scale : f32], then (memref and kernel ABIs) one buffer per destination:
-out, [residual_out], [mean], [rstd]. `llvm.emit_c_interface` on the function
+[out_scale : f32], [scale_ub : f32], then (memref and kernel ABIs) one buffer
+per destination: out, [residual_out], [mean], [rstd], [scales]. `llvm.emit_c_interface` on the function
 (`c_interface`) gives it a C-callable `_mlir_ciface_` entry.
 """
 
@@ -26,9 +26,9 @@ ABIS = ("tensor", "memref", "kernel")
 # (value name, keyword) of the op's inputs, scalar operands and
 # destinations, in the op's order.
 _INPUTS = (("x", "ins"), ("r", "residual"), ("g", "gamma"), ("b", "beta"))
-_SCALARS = (("e", "eps"), ("s", "out_scale"))
+_SCALARS = (("e", "eps"), ("s", "out_scale"), ("u", "scale_ub"))
 _DESTINATIONS = (("out", "outs"), ("residual_out", "residual_out"),
-                 ("mean", "mean"), ("rstd", "rstd"))
+                 ("mean", "mean"), ("rstd", "rstd"), ("scales", "scales"))
 
 
 def statistics_type(dtype):
@@ -37,13 +37,16 @@ def statistics_type(dtype):
 
 
 def norm_op(op, x, outs, *, axis=None, eps=1e-5, residual=None, gamma=None,
-            beta=None, out_scale=None, residual_out=None, mean=None, rstd=None,
+            beta=None, out_scale=None, scale_ub=None, residual_out=None,
+            mean=None, rstd=None, scales=None, group_size=0, min_scale=0.0,
             results=True):
     """The text of one `norm.<op>`. Operands and destinations are
     (value, type) pairs (None when absent); `eps` is a float (the eps
     attribute) or a (value, type) pair (an operand); `axis` None leaves the
-    default, the last dim. With `results` (tensor form) the op ends with
-    `-> ` its destinations' types; without (memref form) it has none."""
+    default, the last dim; `group_size` and `min_scale` (dynamic
+    quantisation into `scales`) are left out when 0. With `results` (tensor
+    form) the op ends with `-> ` its destinations' types; without (memref
+    form) it has none."""
     parts = [f"norm.{op}"]
     if axis is not None:
         parts.append(f"axis({axis})")
@@ -52,13 +55,17 @@ def norm_op(op, x, outs, *, axis=None, eps=1e-5, residual=None, gamma=None,
     else:
         parts.append(f"eps({mlir_float(eps)})")
     operands = (("ins", x), ("residual", residual), ("gamma", gamma),
-                ("beta", beta), ("out_scale", out_scale))
+                ("beta", beta), ("out_scale", out_scale), ("scale_ub", scale_ub))
     destinations = [(keyword, value) for keyword, value in (
         ("outs", outs), ("residual_out", residual_out), ("mean", mean),
-        ("rstd", rstd)) if value]
+        ("rstd", rstd), ("scales", scales)) if value]
     for keyword, value in list(operands) + destinations:
         if value:
             parts.append(f"{keyword}({value[0]} : {value[1]})")
+    if group_size:
+        parts.append(f"group_size({group_size})")
+    if min_scale:
+        parts.append(f"min_scale({mlir_float(min_scale)})")
     if results:
         parts.append("-> " + ", ".join(t for _, (_, t) in destinations))
     return " ".join(parts)
@@ -95,6 +102,13 @@ class NormKernel:
     eps: float = 1e-5
     eps_operand: bool = False  # eps as an f32 argument, not an attribute
     out_scale: bool = False  # an f32 out_scale argument (quantised out)
+    # Dynamic quantisation (quantised out): a scales destination (f32), per
+    # row, or per group of `group_size` elements of a row; `min_scale` the
+    # floor (0: none); `scale_ub` an f32 upper-bound argument.
+    dynamic_quant: bool = False
+    group_size: int = 0
+    min_scale: float = 0.0
+    scale_ub: bool = False
     dynamic: bool = False
     abi: str = "tensor"
     c_interface: bool = False
@@ -116,8 +130,16 @@ class NormKernel:
                              f"{len(self.shape)}")
         if self.op == "rms_norm" and (self.beta or self.mean):
             raise ValueError("rms_norm has no beta or mean")
-        if (self.out_type in QUANTIZED_TYPES) != self.out_scale:
-            raise ValueError("a quantised out type needs out_scale (and only it)")
+        if (self.out_type in QUANTIZED_TYPES) != (self.out_scale or
+                                                  self.dynamic_quant):
+            raise ValueError("a quantised out type needs out_scale or "
+                             "dynamic_quant (and only it)")
+        if self.out_scale and self.dynamic_quant:
+            raise ValueError("out_scale and dynamic_quant exclude each other")
+        if ((self.group_size or self.min_scale or self.scale_ub)
+                and not self.dynamic_quant):
+            raise ValueError("group_size, min_scale and scale_ub need "
+                             "dynamic_quant")
         if self.in_place and (self.abi == "kernel" or not self.aliases()):
             raise ValueError("in_place needs the tensor or memref ABI and an "
                              "out of x's type or a residual_out")
@@ -138,6 +160,14 @@ class NormKernel:
     @property
     def out_type(self):
         return self.out or self.dtype
+
+    @property
+    def scales_shape(self):
+        """The dynamic scales' shape: the rows, and per group N/G."""
+        if not self.group_size:
+            return self.rows
+        n = self.shape[-1]
+        return self.rows + (None if n is None else n // self.group_size,)
 
     def aliases(self):
         """With in_place: {destination name: the input it overwrites}."""
@@ -170,7 +200,8 @@ class NormKernel:
 
     def scalars(self):
         """(name, keyword) of the op's f32 scalar operands, in order."""
-        present = {"e": self.eps_operand, "s": self.out_scale}
+        present = {"e": self.eps_operand, "s": self.out_scale,
+                   "u": self.scale_ub}
         return [(name, keyword) for name, keyword in _SCALARS if present[name]]
 
     def destinations(self):
@@ -178,11 +209,13 @@ class NormKernel:
         order."""
         stats = statistics_type(self.dtype)
         present = {"out": True, "residual_out": self.residual_out,
-                   "mean": self.mean, "rstd": self.rstd}
+                   "mean": self.mean, "rstd": self.rstd,
+                   "scales": self.dynamic_quant}
         shapes = {"out": self.shape, "residual_out": self.shape,
-                  "mean": self.rows, "rstd": self.rows}
+                  "mean": self.rows, "rstd": self.rows,
+                  "scales": self.scales_shape}
         dtypes = {"out": self.out_type, "residual_out": self.dtype,
-                  "mean": stats, "rstd": stats}
+                  "mean": stats, "rstd": stats, "scales": "f32"}
         return [(name, keyword, tuple(shapes[name]), dtypes[name])
                 for name, keyword in _DESTINATIONS if present[name]]
 
@@ -213,9 +246,11 @@ class NormKernel:
             residual=operands.get("residual"), gamma=operands.get("gamma"),
             beta=operands.get("beta"),
             out_scale=("%s", "f32") if self.out_scale else None,
+            scale_ub=("%u", "f32") if self.scale_ub else None,
             residual_out=destinations.get("residual_out"),
             mean=destinations.get("mean"), rstd=destinations.get("rstd"),
-            results=kind == "tensor")
+            scales=destinations.get("scales"), group_size=self.group_size,
+            min_scale=self.min_scale, results=kind == "tensor")
 
     def ir(self, func):
         """The `func.func @func` computing this kernel."""
@@ -283,6 +318,13 @@ class NormKernel:
                 lines.append(f"  %{name}_dim{d} = tensor.dim {source}, "
                              f"%{name}_c{d} : {source_type}")
                 sizes.append(f"%{name}_dim{d}")
+                if name == "scales" and d == len(self.rows):
+                    # The groups of a row: x's last dim over G.
+                    lines.append(f"  %{name}_g = arith.constant "
+                                 f"{self.group_size} : index")
+                    lines.append(f"  %{name}_groups = arith.divui "
+                                 f"%{name}_dim{d}, %{name}_g : index")
+                    sizes[-1] = f"%{name}_groups"
             empties[name] = f"%d_{name}"
             lines.append(f"  %d_{name} = tensor.empty({', '.join(sizes)}) : "
                          f"{self.type('tensor', shape, dtype)}")

@@ -8,7 +8,10 @@ Keys: op (layer_norm|rms_norm), shape, axis (default: last dim), dtype,
 out (output element type), gamma, beta, residual, residual_out, mean, rstd,
 eps (value), eps_operand (eps passed as a runtime f32 argument), scale
 (out_scale of a quantised output, passed as a runtime f32 argument: e.g.
-`out=i8 scale=0.05`, `out=f8E4M3FN scale=0.01`), dynamic
+`out=i8 scale=0.05`, `out=f8E4M3FN scale=0.01`), dynamic_quant (a
+quantised output with scales computed from each row, or with group=G from
+each group of G elements of a row; min_scale=F the scales' floor; scale_ub=F
+their upper bound, passed as a runtime f32 argument), dynamic
 (every dim dynamic), abi (tensor|memref|kernel: memref arguments read with
 bufferization.to_tensor and written with materialize_in_destination), data
 (normal|uniform|large_mean|constant|tiny|huge|nonfinite|outlier: normal
@@ -92,6 +95,10 @@ class NormCase(RowLayout):
     eps: float = 1e-5
     eps_operand: bool = False
     scale: float = 0.0  # out_scale of a quantised output; 0 when absent
+    dynamic_quant: bool = False
+    group: int = 0
+    min_scale: float = 0.0
+    scale_ub: float = 0.0  # 0 when absent
     dynamic: bool = False
     abi: str = "tensor"
     in_place: bool = False
@@ -102,17 +109,19 @@ class NormCase(RowLayout):
     @staticmethod
     def parse(spec):
         case = parse_spec(
-            NormCase(spec=spec), spec, ints=("axis", "seed"),
-            floats=("eps", "scale"),
+            NormCase(spec=spec), spec, ints=("axis", "seed", "group"),
+            floats=("eps", "scale", "min_scale", "scale_ub"),
             strings=("op", "dtype", "out", "abi", "data"),
             flags=("gamma", "beta", "residual", "residual_out", "mean", "rstd",
-                   "eps_operand", "dynamic", "in_place"))
+                   "eps_operand", "dynamic", "in_place", "dynamic_quant"))
         if not case.out:
             case.out = case.dtype
         if case.op == "rms_norm" and (case.beta or case.mean):
             raise ValueError("rms_norm has no beta or mean")
-        if (case.out in reference.QUANTIZED_TYPES) != bool(case.scale):
-            raise ValueError("a quantised out= needs scale= (and only it)")
+        if (case.out in reference.QUANTIZED_TYPES) != (
+                bool(case.scale) or case.dynamic_quant):
+            raise ValueError("a quantised out= needs scale= or dynamic_quant "
+                             "(and only it)")
         return case
 
     # -- the kernel --------------------------------------------------------
@@ -124,6 +133,8 @@ class NormCase(RowLayout):
             residual=self.residual, residual_out=self.residual_out,
             mean=self.mean, rstd=self.rstd, eps=self.eps,
             eps_operand=self.eps_operand, out_scale=bool(self.scale),
+            dynamic_quant=self.dynamic_quant, group_size=self.group,
+            min_scale=self.min_scale, scale_ub=bool(self.scale_ub),
             dynamic=self.dynamic, abi=self.abi, in_place=self.in_place)
 
     def kernel_ir(self, func):
@@ -206,6 +217,8 @@ class NormCase(RowLayout):
             args.append(self.eps)
         if self.scale:
             args.append(self.scale)
+        if self.scale_ub:
+            args.append(self.scale_ub)
         outputs = []
         if self.abi != "tensor":
             for name, shape, _ in self.destinations():
@@ -219,7 +232,14 @@ class NormCase(RowLayout):
         failure messages (empty when everything is within tolerance)."""
         ref = self.reference(values)
         failures = []
+        got_scales = None
+        if self.dynamic_quant:
+            got_scales = outputs[[d[0] for d in self.destinations()]
+                                 .index("scales")]
         for (name, shape, dtype), got in zip(self.destinations(), outputs):
+            if name == "scales":
+                failures += self._check_scales(got, ref["out"], values)
+                continue
             want = ref[name]
             if name == "residual_out":
                 bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
@@ -241,11 +261,43 @@ class NormCase(RowLayout):
                     tol = 5e-3 * np.maximum(1.0, np.abs(want))
                 failures += _compare(name, got, want, tol, self.data)
                 continue
-            failures += self._check_output(got, want, values)
+            failures += self._check_output(got, want, values, got_scales)
         return failures
 
-    def _check_output(self, got, want, values):
+    def _reference_scales(self, want):
+        """The float64 dynamic scales of the float64 output `want`."""
+        rows = np.asarray(want).reshape(self.rows + (self.n,))
+        return reference.dynamic_scales(
+            rows, self.out, self.group, self.min_scale,
+            self.scale_ub if self.scale_ub else None)
+
+    def _check_scales(self, got, want, values):
+        # A scale is amax / qmax (or a bound): as accurate as amax, which is
+        # as accurate as the float output (f32 bound), relative to qmax.
+        ref_scales = self._reference_scales(want)
+        ftol = reference.output_tolerance(want, "f32", self.n, self.data,
+                                          values.get("g"))
+        qmax = reference.quantized_maximum(self.out)
+        tol = np.max(ftol) / qmax + 2.0 * reference.ulp(ref_scales, "f32")
+        return _compare("scales", np.asarray(got, np.float64), ref_scales,
+                        tol, self.data)
+
+    def _check_output(self, got, want, values, got_scales=None):
         gamma = values.get("g")
+        if self.dynamic_quant:
+            # Within one quantisation step of the float64 reference divided
+            # by the kernel's own (stored) scales, plus what the float
+            # result may be off by, in steps of that scale.
+            scales = reference.expand_scales(
+                np.asarray(got_scales, np.float64),
+                self.rows + (self.n,), self.group).reshape(want.shape)
+            want_q = reference.quantize(want, self.out, scales)
+            ftol = reference.output_tolerance(want, "f32", self.n, self.data,
+                                              gamma)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tol = reference.quantization_step(want_q, self.out) + np.nan_to_num(
+                    ftol / scales, nan=0.0, posinf=np.inf)
+            return _compare("out", got, want_q, tol, self.data)
         if self.scale:
             # Quantised: within one quantisation step of the float64
             # reference quantised by the same (f32) scale; i8 NaN gives 0.

@@ -186,6 +186,46 @@ SWEEPS = {
         "op=layer_norm shape=4x3x50 axis=1 residual residual_out gamma "
         "abi=memref in_place mean rstd",
     ],
+    # Dynamic quantisation (vLLM's rms_norm_dynamic_per_token_quant and
+    # rms_norm_per_block_quant): per token and per group, i8 and f8E4M3FN,
+    # held rows and streamed ones (4099, and 32768 bf16 past the GPU
+    # kernels' registers), rows over several warps, dynamic shapes, groups
+    # narrower than a vector and groups not a multiple of one, a floor and
+    # an upper bound that bind (all-zero rows, a bound below amax / qmax),
+    # NaN rows, a large mean, residual and residual_out (in place too),
+    # every ABI, f16/bf16/f64 inputs, two normalised dims per token.
+    "dynamic_quant": [
+        "op=rms_norm shape=5x64 gamma out=i8 dynamic_quant",
+        "op=rms_norm shape=4x4096 dtype=bf16 gamma out=i8 dynamic_quant "
+        "eps=1e-6",
+        "op=rms_norm shape=3x4099 gamma out=f8E4M3FN dynamic_quant "
+        "min_scale=1e-6",
+        "op=rms_norm shape=2x32768 dtype=bf16 residual residual_out gamma "
+        "out=i8 dynamic_quant abi=memref in_place",
+        "op=layer_norm shape=4x768 gamma beta out=i8 dynamic_quant "
+        "data=large_mean",
+        "op=layer_norm shape=3x77 data=constant out=i8 dynamic_quant "
+        "min_scale=1e-5",
+        "op=layer_norm shape=4x32 data=nonfinite out=f8E4M3FN dynamic_quant "
+        "abi=memref",
+        "op=rms_norm shape=4x96 gamma out=i8 dynamic_quant scale_ub=0.004",
+        "op=layer_norm shape=5x33 dtype=f16 gamma beta out=i8 dynamic_quant "
+        "dynamic abi=kernel",
+        "op=layer_norm shape=3x2x24 axis=1 out=f8E4M3FN dynamic_quant",
+        "op=rms_norm shape=3x50 dtype=f64 gamma out=i8 dynamic_quant",
+        "op=rms_norm shape=4x4096 dtype=bf16 gamma out=f8E4M3FN "
+        "dynamic_quant group=128 eps=1e-6",
+        "op=rms_norm shape=5x256 gamma out=i8 dynamic_quant group=64 dynamic",
+        "op=layer_norm shape=3x4x96 dtype=bf16 gamma beta out=f8E4M3FN "
+        "dynamic_quant group=24 residual residual_out abi=kernel",
+        "op=rms_norm shape=4x40 out=i8 dynamic_quant group=2 data=nonfinite",
+        "op=layer_norm shape=4x60 data=constant out=f8E4M3FN dynamic_quant "
+        "group=6 min_scale=1e-6",
+        "op=rms_norm shape=3x4098 dtype=f16 residual residual_out gamma "
+        "out=i8 dynamic_quant group=2049 scale_ub=0.01 abi=memref in_place",
+        "op=layer_norm shape=6x1024 gamma beta out=i8 dynamic_quant group=128 "
+        "data=large_mean abi=memref",
+    ],
     # The tiny-row rescue (getTinyRowRescue): rows of 1e-20 * N(0, 1) with
     # an eps below 2^-74, whose squares are subnormal in f32 (difftest seed
     # 2, case 5620, is the first), on each ABI, a run-time eps, a dynamic

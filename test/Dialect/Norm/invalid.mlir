@@ -57,7 +57,7 @@ func.func @output_shape(%x: tensor<4x8xf32>, %o: tensor<4x9xf32>) -> tensor<4x9x
 // -----
 
 func.func @output_int(%x: tensor<4x8xf32>, %o: tensor<4x8xi32>) -> tensor<4x8xi32> {
-  // expected-error @+1 {{expects the output element type to be a float of at least 16 bits, or i8 or f8E4M3FN with an out_scale, got 'i32'}}
+  // expected-error @+1 {{expects the output element type to be a float of at least 16 bits, or i8 or f8E4M3FN with an out_scale or scales, got 'i32'}}
   %y = norm.layer_norm eps(1.0e-05) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xi32>) -> tensor<4x8xi32>
   return %y : tensor<4x8xi32>
 }
@@ -65,7 +65,7 @@ func.func @output_int(%x: tensor<4x8xf32>, %o: tensor<4x8xi32>) -> tensor<4x8xi3
 // -----
 
 func.func @output_f8e5m2(%x: tensor<4x8xf32>, %o: tensor<4x8xf8E5M2>, %s: f32) -> tensor<4x8xf8E5M2> {
-  // expected-error @+1 {{expects the output element type to be a float of at least 16 bits, or i8 or f8E4M3FN with an out_scale, got 'f8E5M2'}}
+  // expected-error @+1 {{expects the output element type to be a float of at least 16 bits, or i8 or f8E4M3FN with an out_scale or scales, got 'f8E5M2'}}
   %y = norm.rms_norm eps(1.0e-6) ins(%x : tensor<4x8xf32>) out_scale(%s : f32) outs(%o : tensor<4x8xf8E5M2>) -> tensor<4x8xf8E5M2>
   return %y : tensor<4x8xf8E5M2>
 }
@@ -73,7 +73,7 @@ func.func @output_f8e5m2(%x: tensor<4x8xf32>, %o: tensor<4x8xf8E5M2>, %s: f32) -
 // -----
 
 func.func @i8_without_scale(%x: tensor<4x8xf32>, %o: tensor<4x8xi8>) -> tensor<4x8xi8> {
-  // expected-error @+1 {{expects an out_scale operand for the quantised output element type 'i8'}}
+  // expected-error @+1 {{expects an out_scale operand or a scales destination for the quantised output element type 'i8'}}
   %y = norm.rms_norm eps(1.0e-6) ins(%x : tensor<4x8xf32>) outs(%o : tensor<4x8xi8>) -> tensor<4x8xi8>
   return %y : tensor<4x8xi8>
 }
@@ -202,7 +202,7 @@ func.func @no_eps(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 func.func @two_eps(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>, %e: f32) -> tensor<4x8xf32> {
   // expected-error @+1 {{expects either the epsilon attribute or an eps operand, not both}}
-  %y = "norm.layer_norm"(%x, %e, %o) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 1, 0, 1, 0, 0, 0>}> : (tensor<4x8xf32>, f32, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %y = "norm.layer_norm"(%x, %e, %o) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0>}> : (tensor<4x8xf32>, f32, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -226,7 +226,7 @@ func.func @eps_negative(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> tensor<4x8x
 
 func.func @eps_inf(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{expects epsilon to be a positive finite number, got inf}}
-  %y = "norm.rms_norm"(%x, %o) <{epsilon = 0x7FF0000000000000 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 1, 0, 0>}> : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %y = "norm.rms_norm"(%x, %o) <{epsilon = 0x7FF0000000000000 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 1, 0, 0, 0>}> : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -234,7 +234,7 @@ func.func @eps_inf(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>) -> tensor<4x8xf32> 
 
 func.func @eps_operand_int(%x: tensor<4x8xf32>, %o: tensor<4x8xf32>, %e: i32) -> tensor<4x8xf32> {
   // expected-error @+1 {{operand #1 must be floating-point}}
-  %y = "norm.rms_norm"(%x, %e, %o) <{operandSegmentSizes = array<i32: 1, 0, 0, 1, 0, 1, 0, 0>}> : (tensor<4x8xf32>, i32, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %y = "norm.rms_norm"(%x, %e, %o) <{operandSegmentSizes = array<i32: 1, 0, 0, 1, 0, 0, 1, 0, 0, 0>}> : (tensor<4x8xf32>, i32, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
@@ -266,7 +266,7 @@ func.func @memref_results(%x: memref<4x8xf32>, %o: memref<4x8xf32>) -> tensor<4x
 
 func.func @unranked(%x: tensor<*xf32>, %o: tensor<*xf32>) {
   // expected-error @+1 {{operand #0 must be ranked tensor or memref}}
-  "norm.layer_norm"(%x, %o) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 1, 0, 0, 0>}> : (tensor<*xf32>, tensor<*xf32>) -> ()
+  "norm.layer_norm"(%x, %o) <{epsilon = 1.0e-05 : f64, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0>}> : (tensor<*xf32>, tensor<*xf32>) -> ()
   return
 }
 

@@ -108,6 +108,20 @@ private:
   void emitSumsOfSquares();
   /// rstd from the sums (and the rstd destination).
   void emitRstd();
+  /// The operands of the generics that compute the output element y, and
+  /// where the optional ones are among them.
+  struct OutputInputs {
+    SmallVector<Value> values;
+    SmallVector<AffineMap> maps;
+    int pivotIdx = -1, gammaIdx = -1, betaIdx = -1;
+  };
+  OutputInputs getOutputInputs();
+  /// y in the compute type, from the block arguments of a generic whose
+  /// inputs start with `in`.
+  Value emitNormalizedElement(const OutputInputs &in, ValueRange args);
+  /// Dynamic quantisation: the amax generic and the scales generic (and
+  /// `scalesMap`); returns the scales (tensors) or their buffer.
+  Value emitDynamicScales();
   /// The output generic; returns its result (tensors).
   Value emitOutput();
 
@@ -133,6 +147,10 @@ private:
   /// for RMSNorm), sums of squares and rstd (tensors or buffers).
   Value h, pivot, offset, rstd;
   SmallVector<Value> sums;
+  /// Dynamic quantisation: the scales, and the map of the input space onto
+  /// them (the row, and per group the element's group).
+  Value scales;
+  AffineMap scalesMap;
 };
 } // namespace
 
@@ -372,43 +390,110 @@ void LinalgDecomposer::emitRstd() {
   })[0];
 }
 
-Value LinalgDecomposer::emitOutput() {
-  // out = ((h - p) - d) * rstd * gamma + beta.
-  SmallVector<Value> inputs = {h, rstd};
-  SmallVector<AffineMap> inMaps = {fullMap, rowMap};
-  int pivotIdx = -1, gammaIdx = -1, betaIdx = -1;
+LinalgDecomposer::OutputInputs LinalgDecomposer::getOutputInputs() {
+  OutputInputs in;
+  in.values = {h, rstd};
+  in.maps = {fullMap, rowMap};
   if (pivot) {
-    pivotIdx = inputs.size();
-    inputs.append({pivot, offset});
-    inMaps.append({rowMap, rowMap});
+    in.pivotIdx = in.values.size();
+    in.values.append({pivot, offset});
+    in.maps.append({rowMap, rowMap});
   }
   if (Value gamma = op.getGamma()) {
-    gammaIdx = inputs.size();
-    inputs.push_back(gamma);
-    inMaps.push_back(normMap);
+    in.gammaIdx = in.values.size();
+    in.values.push_back(gamma);
+    in.maps.push_back(normMap);
   }
   if (Value beta = op.getBeta()) {
-    betaIdx = inputs.size();
-    inputs.push_back(beta);
-    inMaps.push_back(normMap);
+    in.betaIdx = in.values.size();
+    in.values.push_back(beta);
+    in.maps.push_back(normMap);
   }
+  return in;
+}
+
+Value LinalgDecomposer::emitNormalizedElement(const OutputInputs &in,
+                                              ValueRange args) {
+  // y = ((h - p) - d) * rstd * gamma + beta.
+  auto arg = [&](int idx) { return idx >= 0 ? args[idx] : Value(); };
+  RowStatistics statistics{Value(), Value(), args[1]};
+  if (in.pivotIdx >= 0) {
+    statistics.pivot = args[in.pivotIdx];
+    statistics.offset = args[in.pivotIdx + 1];
+  }
+  Value x = toCompute(args[0]);
+  return createNormalizedOutput(b, loc, x, statistics, arg(in.gammaIdx),
+                                arg(in.betaIdx));
+}
+
+Value LinalgDecomposer::emitDynamicScales() {
+  // The scales' space: the rows, and per group the groups of a row.
+  std::optional<uint64_t> groupSize = op.getGroupSize();
+  SmallVector<OpFoldResult> sizes(
+      ArrayRef<OpFoldResult>(inputSizes).take_front(axis));
+  scalesMap = rowMap;
+  if (groupSize) {
+    int64_t g = static_cast<int64_t>(*groupSize);
+    OpFoldResult n = inputSizes.back();
+    if (std::optional<int64_t> staticN = getConstantIntValue(n)) {
+      sizes.push_back(b.getIndexAttr(*staticN / g));
+    } else {
+      Value groups = arith::DivUIOp::create(
+          b, loc, cast<Value>(n), arith::ConstantIndexOp::create(b, loc, g));
+      sizes.push_back(groups);
+    }
+    SmallVector<AffineExpr> exprs(rowMap.getResults());
+    exprs.push_back(b.getAffineDimExpr(rank - 1).floorDiv(g));
+    scalesMap = AffineMap::get(rank, 0, exprs, b.getContext());
+  }
+
+  // amax of |y| over each row or group, in the compute type.
+  OutputInputs in = getOutputInputs();
+  Value amaxInit =
+      createZeroTemporary(b, loc, onTensors, sizes, computeType, temporaries);
+  Value amax = emitGeneric(in.values, in.maps, {amaxInit}, {scalesMap},
+                           /*reducing=*/true,
+                           [&](ValueRange args) -> SmallVector<Value> {
+                             Value y = emitNormalizedElement(in, args);
+                             return {createAbsMaxStep(b, loc, args.back(), y)};
+                           })[0];
+
+  // The scales, over their own space.
+  int64_t scalesRank = sizes.size();
+  AffineMap id = b.getMultiDimIdentityMap(scalesRank);
+  SmallVector<utils::IteratorType> iterators(scalesRank,
+                                             utils::IteratorType::parallel);
+  Type outputElementType = op.getOutputType().getElementType();
+  std::optional<APFloat> minScale = op.getMinScale();
+  Value scaleUb = op.getScaleUb();
+  return buildGeneric(b, loc, onTensors, {amax}, {id}, {op.getScales()}, {id},
+                      iterators, [&](ValueRange args) -> SmallVector<Value> {
+                        return {createDynamicScale(b, loc, args[0],
+                                                   outputElementType, minScale,
+                                                   scaleUb)};
+                      })[0];
+}
+
+Value LinalgDecomposer::emitOutput() {
+  OutputInputs in = getOutputInputs();
   Type outputElementType = op.getOutputType().getElementType();
   Value outScale;
   if (op.getOutScale())
     outScale = toCompute(op.getOutScale());
+  int scalesIdx = -1;
+  if (scales) {
+    scalesIdx = in.values.size();
+    in.values.push_back(scales);
+    in.maps.push_back(scalesMap);
+  }
   return emitGeneric(
-      inputs, inMaps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
+      in.values, in.maps, {op.getOutput()}, {fullMap}, /*reducing=*/false,
       [&](ValueRange args) -> SmallVector<Value> {
-        auto arg = [&](int idx) { return idx >= 0 ? args[idx] : Value(); };
-        RowStatistics statistics{Value(), Value(), args[1]};
-        if (pivotIdx >= 0) {
-          statistics.pivot = args[pivotIdx];
-          statistics.offset = args[pivotIdx + 1];
-        }
-        Value x = toCompute(args[0]);
-        Value y = createNormalizedOutput(b, loc, x, statistics, arg(gammaIdx),
-                                         arg(betaIdx));
-        return {createOutputConversion(b, loc, y, outputElementType, outScale)};
+        Value y = emitNormalizedElement(in, args);
+        Value scale = outScale;
+        if (scalesIdx >= 0)
+          scale = toCompute(args[scalesIdx]);
+        return {createOutputConversion(b, loc, y, outputElementType, scale)};
       })[0];
 }
 
@@ -439,6 +524,8 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
     emitPivotAndOffset();
   emitSumsOfSquares();
   emitRstd();
+  if (op.hasDynamicQuantization())
+    scales = emitDynamicScales();
   Value out = emitOutput();
 
   for (Value temporary : temporaries)
@@ -454,6 +541,8 @@ FailureOr<SmallVector<Value>> LinalgDecomposer::decompose() {
     results.push_back(offset.getDefiningOp()->getResult(1));
   if (op.getRstd())
     results.push_back(rstd.getDefiningOp()->getResult(1));
+  if (scales)
+    results.push_back(scales);
   return results;
 }
 

@@ -146,16 +146,74 @@ static LogicalResult verifyOutput(NormOpInterface op,
                       elementType.getIntOrFloatBitWidth() >= 16))
     return op->emitOpError("expects the output element type to be a float "
                            "of at least 16 bits, or i8 or f8E4M3FN with an "
-                           "out_scale, got ")
+                           "out_scale or scales, got ")
            << elementType;
-  if (quantized && !op.getOutScale())
-    return op->emitOpError("expects an out_scale operand for the quantised "
-                           "output element type ")
+  if (op.getOutScale() && op.getScales())
+    return op->emitOpError("expects either an out_scale operand (a static "
+                           "scale) or a scales destination (dynamic scales), "
+                           "not both");
+  if (quantized && !op.hasQuantizedOutput())
+    return op->emitOpError("expects an out_scale operand or a scales "
+                           "destination for the quantised output element "
+                           "type ")
            << elementType;
   if (!quantized && op.getOutScale())
     return op->emitOpError("has an out_scale operand but its output element "
                            "type ")
            << elementType << " is not quantised (i8 or f8E4M3FN)";
+  if (!quantized && op.getScales())
+    return op->emitOpError("has a scales destination but its output element "
+                           "type ")
+           << elementType << " is not quantised (i8 or f8E4M3FN)";
+  return success();
+}
+
+/// Checks the dynamic quantisation's operands and attributes: `group_size`,
+/// `min_scale` and `scale_ub` only with a `scales` destination; f32 scales
+/// shaped like the rows (per token) or `[rows..., N/G]` (per group, one
+/// normalised dim, G dividing N).
+static LogicalResult verifyDynamicQuantization(NormOpInterface op,
+                                               ArrayRef<int64_t> shape,
+                                               ArrayRef<int64_t> rowShape) {
+  std::optional<uint64_t> groupSize = op.getGroupSize();
+  std::optional<APFloat> minScale = op.getMinScale();
+  Value scales = op.getScales();
+  if (!scales) {
+    if (groupSize)
+      return op->emitOpError("has a group_size but no scales destination");
+    if (minScale)
+      return op->emitOpError("has a min_scale but no scales destination");
+    if (op.getScaleUb())
+      return op->emitOpError("has a scale_ub operand but no scales "
+                             "destination");
+    return success();
+  }
+  if (minScale && (!minScale->isFinite() || minScale->isNegative()))
+    return op->emitOpError("expects min_scale to be a finite number >= 0, "
+                           "got ")
+           << formatEpsilon(minScale->convertToDouble());
+  SmallVector<int64_t> expected(rowShape);
+  StringRef expectedName = "row";
+  if (groupSize) {
+    int64_t g = static_cast<int64_t>(*groupSize);
+    if (g <= 0)
+      return op->emitOpError("expects a positive group_size, got ") << g;
+    if (rowShape.size() + 1 != shape.size())
+      return op->emitOpError("expects one normalised dimension for "
+                             "per-group scales, got ")
+             << shape.size() - rowShape.size();
+    int64_t n = shape.back();
+    if (!ShapedType::isDynamic(n) && n % g != 0)
+      return op->emitOpError("expects the group_size ")
+             << g << " to divide the row length " << n;
+    expected.push_back(ShapedType::isDynamic(n) ? ShapedType::kDynamic : n / g);
+    expectedName = "rows x groups";
+  }
+  if (failed(verifyOperandShape(op, scales, "scales", expected, expectedName)))
+    return failure();
+  if (!getElementTypeOrSelf(scales).isF32())
+    return op->emitOpError("expects f32 scales, got ")
+           << getElementTypeOrSelf(scales);
   return success();
 }
 
@@ -277,7 +335,8 @@ static LogicalResult verifyNormOp(NormOpInterface op) {
              << " to match the input element type " << elementType;
   }
   if (failed(verifyOperandShape(op, op.getMean(), "mean", rowShape, "row")) ||
-      failed(verifyOperandShape(op, op.getRstd(), "rstd", rowShape, "row")))
+      failed(verifyOperandShape(op, op.getRstd(), "rstd", rowShape, "row")) ||
+      failed(verifyDynamicQuantization(op, shape, rowShape)))
     return failure();
 
   std::optional<APFloat> epsilon = op.getEpsilon();
@@ -519,9 +578,10 @@ NormOpInterface mlir::norm::createDetachedStatisticsOp(NormGradOpInterface op,
   Value eps = op.getEpsValue();
   if (op.isLayerNorm())
     return LayerNormOp::create(detached, loc, TypeRange(), input, Value(),
-                               Value(), Value(), eps, Value(), input, Value(),
-                               mean, rstd, axisAttr, epsilonAttr);
+                               Value(), Value(), eps, Value(), Value(), input,
+                               Value(), mean, rstd, Value(), axisAttr,
+                               epsilonAttr, IntegerAttr(), FloatAttr());
   return RMSNormOp::create(detached, loc, TypeRange(), input, Value(), Value(),
-                           eps, Value(), input, Value(), rstd, axisAttr,
-                           epsilonAttr);
+                           eps, Value(), Value(), input, Value(), rstd, Value(),
+                           axisAttr, epsilonAttr, IntegerAttr(), FloatAttr());
 }

@@ -427,6 +427,36 @@ Value mlir::norm::createQuantized(OpBuilder &b, Location loc, Value y,
   return arith::FPToSIOp::create(b, loc, resultType, q);
 }
 
+double mlir::norm::getQuantizedMaximum(Type outputElementType) {
+  return isa<FloatType>(outputElementType) ? 448.0 : 127.0;
+}
+
+Value mlir::norm::createAbsMaxStep(OpBuilder &b, Location loc, Value amax,
+                                   Value y) {
+  Value magnitude = math::AbsFOp::create(b, loc, y);
+  return arith::MaximumFOp::create(b, loc, amax, magnitude);
+}
+
+Value mlir::norm::createDynamicScale(OpBuilder &b, Location loc, Value amax,
+                                     Type outputElementType,
+                                     std::optional<APFloat> minScale,
+                                     Value scaleUb) {
+  Type f32 = b.getF32Type();
+  Value amax32 = createFloatConversion(b, loc, amax, f32);
+  Value qmax =
+      createFloatConstant(b, loc, f32, getQuantizedMaximum(outputElementType));
+  Value scale = arith::DivFOp::create(b, loc, amax32, qmax);
+  if (minScale) {
+    Value floor = createFloatConstant(b, loc, f32, minScale->convertToDouble());
+    scale = arith::MaximumFOp::create(b, loc, scale, floor);
+  }
+  if (scaleUb) {
+    Value bound = createFloatConversion(b, loc, scaleUb, f32);
+    scale = arith::MinimumFOp::create(b, loc, scale, bound);
+  }
+  return scale;
+}
+
 Value mlir::norm::createOutputConversion(OpBuilder &b, Location loc, Value y,
                                          Type outputElementType,
                                          Value outScale) {

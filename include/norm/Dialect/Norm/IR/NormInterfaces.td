@@ -45,10 +45,19 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
       "::mlir::Value", "getMean", (ins)>,
     InterfaceMethod<"Optional destination of the per-row 1/sqrt(var + eps).",
       "::mlir::Value", "getRstd", (ins)>,
+    InterfaceMethod<"Optional destination of the dynamic quantisation scales "
+                    "(per row, or per group of a row).",
+      "::mlir::Value", "getScales", (ins)>,
+    InterfaceMethod<"Optional run-time upper bound of the dynamic scales.",
+      "::mlir::Value", "getScaleUb", (ins)>,
     InterfaceMethod<"The attribute epsilon, if eps is not an operand.",
       "::std::optional<::llvm::APFloat>", "getEpsilon", (ins)>,
     InterfaceMethod<"The `axis` attribute as written, if any.",
       "::std::optional<uint64_t>", "getAxis", (ins)>,
+    InterfaceMethod<"The dynamic quantisation's group size G, if per group.",
+      "::std::optional<uint64_t>", "getGroupSize", (ins)>,
+    InterfaceMethod<"The dynamic scales' floor, if any (otherwise 0).",
+      "::std::optional<::llvm::APFloat>", "getMinScale", (ins)>,
   ];
 
   let extraSharedClassDeclaration = [{
@@ -68,9 +77,15 @@ def NormOpInterface : OpInterface<"NormOpInterface"> {
     ::mlir::ShapedType getOutputType() {
       return ::llvm::cast<::mlir::ShapedType>($_op.getOutput().getType());
     }
-    /// Whether the output is quantised (i8 or f8E4M3FN, with an out_scale).
+    /// Whether the output is quantised (i8 or f8E4M3FN) by a static
+    /// out_scale or by dynamic scales.
     bool hasQuantizedOutput() {
-      return static_cast<bool>($_op.getOutScale());
+      return $_op.getOutScale() || $_op.getScales();
+    }
+    /// Whether the output is quantised by scales computed from each row or
+    /// group (a `scales` destination).
+    bool hasDynamicQuantization() {
+      return static_cast<bool>($_op.getScales());
     }
     /// Whether the op works on tensors (otherwise on memrefs).
     bool hasPureTensorSemantics() {

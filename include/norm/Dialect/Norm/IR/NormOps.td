@@ -46,12 +46,16 @@ class Norm_NormalizationOp<string mnemonic, bit isLayerNorm>
     !if(isLayerNorm, (ins Optional<Norm_Shaped>:$beta), (ins)),
     (ins Optional<AnyFloat>:$eps_value,
          Optional<AnyFloat>:$out_scale,
+         Optional<AnyFloat>:$scale_ub,
          Norm_Shaped:$output,
          Optional<Norm_Shaped>:$residual_output),
     !if(isLayerNorm, (ins Optional<Norm_Shaped>:$mean), (ins)),
     (ins Optional<Norm_Shaped>:$rstd,
+         Optional<Norm_Shaped>:$scales,
          OptionalAttr<I64Attr>:$axis,
-         OptionalAttr<F64Attr>:$epsilon));
+         OptionalAttr<F64Attr>:$epsilon,
+         OptionalAttr<I64Attr>:$group_size,
+         OptionalAttr<F64Attr>:$min_scale));
 
   let results = (outs Variadic<AnyRankedTensor>:$results);
 
@@ -65,18 +69,23 @@ class Norm_NormalizationOp<string mnemonic, bit isLayerNorm>
     (`beta` `(` $beta^ `:` type($beta) `)`)?
   }], ""), [{
     (`out_scale` `(` $out_scale^ `:` type($out_scale) `)`)?
+    (`scale_ub` `(` $scale_ub^ `:` type($scale_ub) `)`)?
     `outs` `(` $output `:` type($output) `)`
     (`residual_out` `(` $residual_output^ `:` type($residual_output) `)`)?
   }], !if(isLayerNorm, [{
     (`mean` `(` $mean^ `:` type($mean) `)`)?
   }], ""), [{
     (`rstd` `(` $rstd^ `:` type($rstd) `)`)?
+    (`scales` `(` $scales^ `:` type($scales) `)`)?
+    (`group_size` `(` $group_size^ `)`)?
+    (`min_scale` `(` $min_scale^ `)`)?
     attr-dict (`->` type($results)^)?
   }]);
 
   code extraNormClassDeclaration = [{
     /// All destination operands: output, then the optional residual sum,
-    /// mean and rstd destinations, in that order (the order of the results).
+    /// mean, rstd and scales destinations, in that order (the order of the
+    /// results).
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       unsigned first = getOutputMutable().getOperandNumber();
       return ::mlir::MutableOperandRange(getOperation(), first,
@@ -120,9 +129,31 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
                     nearest even (NaN stays NaN)
     ```
 
+    Or it is quantised dynamically, with scales computed from the row itself
+    (vLLM's `rms_norm_dynamic_per_token_quant` and
+    `rms_norm_per_block_quant`): a `scales` destination (f32) instead of an
+    `out_scale`. Per token (no `group_size`) a row has one scale and `scales`
+    is shaped like the leading (row) dimensions; per group, `group_size(G)`
+    splits each row (one normalised dimension) into groups of G consecutive
+    elements, G dividing N, and `scales` is shaped `[rows..., N/G]`. With
+    qmax = 127 (i8) or 448 (f8E4M3FN), for each row or group g:
+
+    ```
+    amax     = max over g of |y|                  (NaN if any y is NaN)
+    scale[g] = min(max(amax / qmax, min_scale), scale_ub)
+    out      = quantise(y / scale[g])             (as for out_scale)
+    ```
+
+    `min_scale` (an attribute, default 0: no floor) keeps an all-zero group
+    from dividing by zero; `scale_ub` (an optional run-time f32 scalar)
+    bounds the scale from above. vLLM's `scale_ub` bounds amax instead, so
+    a vLLM caller passes its `scale_ub / qmax`. A transposed scales layout
+    (`[N/G, rows]` in memory) is a strided memref destination, e.g.
+    `memref<?x32xf32, strided<[1, ?]>>`.
+
     Optional destinations, each opt-in: `residual_out` receives `h` in the
     input's type (requires `residual`); `mean` and `rstd` receive the per-row
-    statistics, shaped like the leading (row) dimensions.
+    statistics, shaped like the leading (row) dimensions; `scales` (above).
 
     The op is in destination-passing style: on tensors it returns one result
     per destination, on memrefs it writes the destinations and returns nothing.
@@ -148,6 +179,11 @@ def Norm_LayerNormOp : Norm_NormalizationOp<"layer_norm", /*isLayerNorm=*/1> {
     %q = norm.layer_norm eps(1.0e-05) ins(%x : tensor<?x768xf32>)
            out_scale(%s : f32) outs(%qinit : tensor<?x768xi8>)
            -> tensor<?x768xi8>
+
+    %q2, %scales = norm.layer_norm eps(1.0e-05) ins(%x : tensor<?x768xf32>)
+           outs(%qinit : tensor<?x768xi8>)
+           scales(%sinit : tensor<?x6xf32>) group_size(128)
+           min_scale(1.0e-06) -> tensor<?x768xi8>, tensor<?x6xf32>
     ```
   }];
   let extraClassDeclaration = extraNormClassDeclaration # [{
@@ -169,8 +205,8 @@ def Norm_RMSNormOp : Norm_NormalizationOp<"rms_norm", /*isLayerNorm=*/0> {
 
     `gamma` is optional and, when present, shaped like the normalised
     dimensions. The remaining conventions (epsilon, compute type, output
-    type, quantised outputs with `out_scale`, the optional `residual_out` and
-    `rstd` destinations, destination-passing style, in-place destinations)
+    type, quantised outputs with `out_scale` or dynamic `scales`, the
+    optional `residual_out` and `rstd` destinations, destination-passing style, in-place destinations)
     are those of `norm.layer_norm`.
 
     vLLM's `fused_add_rms_norm`, in place on memrefs:

@@ -312,6 +312,38 @@ Value createRoundedResidualSum(OpBuilder &b, Location loc, Value x, Value r,
 Value createQuantized(OpBuilder &b, Location loc, Value y, Value outScale,
                       Type outputElementType);
 
+//===----------------------------------------------------------------------===//
+// Dynamic quantisation
+//===----------------------------------------------------------------------===//
+//
+// With scales computed from the output itself (per row, or per group of G
+// consecutive elements of a row), for each row or group g:
+//
+//   amax     = max over g of |y|      createAbsMaxStep, then a max reduction
+//   scale[g] = min(max(amax / qmax, min_scale), scale_ub)
+//                                     createDynamicScale (in f32, stored)
+//   out      = quantise(y / scale[g]) createQuantized
+//
+// qmax is the quantised type's largest magnitude (getQuantizedMaximum). A
+// NaN in the group makes amax and the scale NaN (maximumf propagates it),
+// so its elements quantise as NaN does.
+
+/// qmax of the quantised type `outputElementType`: 127 for i8, 448 for
+/// f8E4M3FN.
+double getQuantizedMaximum(Type outputElementType);
+
+/// max(`amax`, |`y`|), NaN-propagating (`math.absf`, `arith.maximumf`).
+Value createAbsMaxStep(OpBuilder &b, Location loc, Value amax, Value y);
+
+/// The f32 scale of a row or group whose largest magnitude is the scalar
+/// `amax` (compute type): min(max(amax / qmax, minScale), scaleUb), with
+/// no floor when `minScale` is absent and no bound when `scaleUb` (a float
+/// scalar) is null. Computed in f32, the type it is stored in, so that the
+/// stored scale is the one the elements are divided by.
+Value createDynamicScale(OpBuilder &b, Location loc, Value amax,
+                         Type outputElementType,
+                         std::optional<llvm::APFloat> minScale, Value scaleUb);
+
 /// The output element of `y`: quantised by `outScale` when it is given,
 /// otherwise rounded to `outputElementType` (createFloatConversion).
 Value createOutputConversion(OpBuilder &b, Location loc, Value y,
