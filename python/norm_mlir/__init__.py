@@ -15,12 +15,14 @@ from norm_mlir.compiler import capture, compile, fuse, has_pass, \
 from norm_mlir.diagnostics import Diagnostic, MLIRError
 from norm_mlir.jit import JitModule, default_pipeline
 from norm_mlir.norms import cache_info, clear_cache, fused_add_rms_norm, \
-    layer_norm, layer_norm_backward, rms_norm, rms_norm_backward
+    layer_norm, layer_norm_backward, layer_norm_dynamic_quant, rms_norm, \
+    rms_norm_backward, rms_norm_dynamic_quant
 
 __all__ = [
     "Diagnostic", "JitModule", "MLIRError", "cache_info", "capture",
     "clear_cache", "compile", "default_pipeline", "fuse", "fused_add_rms_norm",
     "has_pass",
-    "layer_norm", "layer_norm_backward", "lower_to_affine", "lower_to_linalg",
-    "rms_norm", "rms_norm_backward", "verify",
+    "layer_norm", "layer_norm_backward", "layer_norm_dynamic_quant",
+    "lower_to_affine", "lower_to_linalg", "rms_norm", "rms_norm_backward",
+    "rms_norm_dynamic_quant", "verify",
 ]

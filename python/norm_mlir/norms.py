@@ -24,6 +24,7 @@ import numpy as np
 
 from norm_mlir import jit
 from norm_mlir.core import kernels
+from norm_mlir.core.types import QUANTIZED_TYPES
 from norm_mlir.core.types import DTYPE_NAMES as _DTYPE_NAMES, \
     FLOAT_ELEMENT_TYPES as _ELEMENT_TYPES, NUMPY_DTYPES as _NUMPY_DTYPES
 
@@ -53,6 +54,11 @@ class KernelSignature:
     eps: float
     pipeline: str
     statistics: bool = False  # also mean (LayerNorm) and rstd destinations
+    # Dynamic quantisation (a quantised out_dtype): per row, or per group of
+    # group_size elements; the scales' floor; an f32 upper-bound argument.
+    group_size: int = 0
+    min_scale: float = 0.0
+    scale_ub: bool = False
 
     def kernel_ir(self, func="norm_kernel"):
         """The kernel as MLIR (core.kernels, the kernel ABI): memrefs
@@ -65,7 +71,10 @@ class KernelSignature:
             gamma=self.gamma is not None, beta=self.beta is not None,
             residual=self.residual, residual_out=self.residual,
             mean=self.statistics and self.op == "layer_norm",
-            rstd=self.statistics, eps=self.eps, abi="kernel").ir(func)
+            rstd=self.statistics, eps=self.eps, abi="kernel",
+            dynamic_quant=self.out_dtype in QUANTIZED_TYPES,
+            group_size=self.group_size, min_scale=self.min_scale,
+            scale_ub=self.scale_ub).ir(func)
 
 
 @dataclass(frozen=True)
@@ -599,6 +608,150 @@ def fused_add_rms_norm(x, residual, gamma=None, eps=1e-6, *, pipeline=None):
             "rms_norm", dtype, n, gamma_type, None, True, dtype, eps,
             pipeline or jit.default_pipeline(), False))
         _call_forward(kernel, rows, n, [xa, ra], vectors, [xa, ra], [])
+
+
+# -- dynamic quantisation ---------------------------------------------------
+
+# The quantised types by the names a caller may use (stored as int8, and
+# f8E4M3FN as its uint8 bit patterns: neither numpy nor torch 1.13 has it).
+_QUANT_TYPES = {"i8": "i8", "int8": "i8", "f8E4M3FN": "f8E4M3FN",
+                "float8_e4m3fn": "f8E4M3FN", "fp8": "f8E4M3FN"}
+
+
+def _check_real(value, name, fn, allow_zero):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got "
+                        f"{type(value).__name__}")
+    value = float(value)
+    if not (math.isfinite(value) and (value > 0 or allow_zero and value == 0)):
+        raise ValueError(f"{fn}: {name} must be a finite number "
+                         f"{'>= 0' if allow_zero else '> 0'}, got {value}")
+    return value
+
+
+def _run_dynamic_quant(op, x, gamma, beta, eps, residual, quant_dtype,
+                       group_size, scale_ub, min_scale, pipeline):
+    fn = f"norm_mlir.{op}_dynamic_quant"
+    if _requires_grad(x, gamma, beta, residual):
+        raise ValueError(f"{fn}: quantisation is not differentiable; call it "
+                         "under torch.no_grad() or on tensors that do not "
+                         "require grad")
+    out_type = _QUANT_TYPES.get(str(quant_dtype).replace("torch.", ""))
+    if out_type is None:
+        raise TypeError(f"{fn}: quant_dtype {quant_dtype!r} is not supported; "
+                        "expected 'int8' or 'float8_e4m3fn'")
+    as_torch = _is_torch(x)
+    x, dtype = _to_numpy(x, "x", fn)
+    if x.ndim < 1:
+        raise ValueError(f"{fn}: x must have rank >= 1, got a scalar")
+    eps = _check_eps(eps, fn)
+    n = x.shape[-1]
+    if n == 0:
+        raise ValueError(f"{fn}: the last dim of x (shape {x.shape}) must be "
+                         "non-empty")
+    if group_size is not None:
+        if isinstance(group_size, bool) or not isinstance(group_size,
+                                                          numbers.Integral):
+            raise TypeError(f"{fn}: group_size must be an int, got "
+                            f"{type(group_size).__name__}")
+        if group_size <= 0 or n % group_size:
+            raise ValueError(f"{fn}: group_size {group_size} must be positive "
+                             f"and divide the row length {n}")
+        group_size = int(group_size)
+    min_scale = _check_real(min_scale, "min_scale", fn, allow_zero=True)
+    if scale_ub is not None:
+        scale_ub = _check_real(scale_ub, "scale_ub", fn, allow_zero=False)
+    params = {}
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value is None:
+            continue
+        array, element_type = _to_numpy(value, name, fn)
+        if array.shape != (n,):
+            raise ValueError(f"{fn}: {name} has shape {array.shape}; expected "
+                             f"({n},), the last dim of x")
+        params[name] = (np.ascontiguousarray(array), element_type)
+    if "gamma" in params and "beta" in params and \
+            params["gamma"][1] != params["beta"][1]:
+        raise TypeError(f"{fn}: gamma and beta must have the same dtype")
+    if residual is not None:
+        residual, residual_type = _to_numpy(residual, "residual", fn)
+        _check_like_x("residual", residual, residual_type, x, dtype, fn)
+
+    rows = x.size // n
+    q = np.empty(x.shape, _NUMPY_DTYPES[out_type])
+    groups = n // group_size if group_size else 0
+    scales = np.empty(x.shape[:-1] + ((groups,) if groups else ()), np.float32)
+    residual_out = np.empty(x.shape, x.dtype) if residual is not None else None
+    if rows:
+        kernel = _cache.get((
+            op, dtype, n, params["gamma"][1] if "gamma" in params else None,
+            params["beta"][1] if "beta" in params else None,
+            residual is not None, out_type, eps,
+            pipeline or jit.default_pipeline(), False, group_size or 0,
+            min_scale, scale_ub is not None))
+        rows_type = jit.DESCRIPTOR_TYPES[2]
+        matrix = lambda a: rows_type(a.ctypes.data, a.ctypes.data, 0, rows, n,
+                                     n, 1)
+        vector = lambda a, size: jit.DESCRIPTOR_TYPES[1](
+            a.ctypes.data, a.ctypes.data, 0, size, 1)
+        inputs = [np.ascontiguousarray(x)]
+        if residual is not None:
+            inputs.append(np.ascontiguousarray(residual))
+        args = [matrix(a) for a in inputs]
+        args += [vector(params[name][0], n) for name in ("gamma", "beta")
+                 if name in params]
+        if scale_ub is not None:
+            args.append(scale_ub)
+        args.append(matrix(q))
+        if residual_out is not None:
+            args.append(matrix(residual_out))
+        if groups:
+            args.append(rows_type(scales.ctypes.data, scales.ctypes.data, 0,
+                                  rows, groups, groups, 1))
+        else:
+            args.append(vector(scales, rows))
+        kernel.call_descriptors(*args)
+    result = (_from_numpy(q, "i8", as_torch), _from_numpy(scales, "f32", as_torch))
+    if residual_out is not None:
+        result += (_from_numpy(residual_out, dtype, as_torch),)
+    return result
+
+
+def rms_norm_dynamic_quant(x, gamma=None, eps=1e-6, *, quant_dtype="int8",
+                           group_size=None, residual=None, scale_ub=None,
+                           min_scale=0.0, pipeline=None):
+    """RMSNorm over the last dim of `x` (with `h = x + residual` when given),
+    quantised with scales computed from each row (vLLM's
+    rms_norm_dynamic_per_token_quant) or, with `group_size` G, from each
+    group of G consecutive elements of a row (rms_norm_per_block_quant):
+    `scale = min(max(amax(|y|) / qmax, min_scale), scale_ub)`, `q =
+    saturate(roundeven(y / scale))`, qmax 127 for int8 and 448 for
+    float8_e4m3fn.
+
+    Returns `(q, scales)`, or `(q, scales, x + residual)`: q int8, or for
+    float8_e4m3fn its uint8 bit patterns; scales float32, shaped like the
+    rows (`x.shape[:-1]`), or `x.shape[:-1] + (N // G,)` per group. Note
+    that vLLM's scale_ub bounds amax: pass its scale_ub / qmax here.
+
+    Raises TypeError for an unsupported dtype or quant_dtype and ValueError
+    for mismatched shapes, a group_size that does not divide the row, a
+    negative min_scale, a scale_ub that is not positive, or tensors that
+    require grad, before anything is compiled.
+    """
+    return _run_dynamic_quant("rms_norm", x, gamma, None, eps, residual,
+                              quant_dtype, group_size, scale_ub, min_scale,
+                              pipeline)
+
+
+def layer_norm_dynamic_quant(x, gamma=None, beta=None, eps=1e-5, *,
+                             quant_dtype="int8", group_size=None,
+                             residual=None, scale_ub=None, min_scale=0.0,
+                             pipeline=None):
+    """LayerNorm over the last dim of `x`, quantised dynamically: arguments,
+    results and errors as for `rms_norm_dynamic_quant`."""
+    return _run_dynamic_quant("layer_norm", x, gamma, beta, eps, residual,
+                              quant_dtype, group_size, scale_ub, min_scale,
+                              pipeline)
 
 
 def layer_norm_backward(dy, x, mean=None, rstd=None, gamma=None, *, eps=1e-5,

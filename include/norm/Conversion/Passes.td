@@ -83,7 +83,8 @@ def ConvertNormToGPU : Pass<"convert-norm-to-gpu"> {
 }
 
 def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"> {
-  let summary = "Lower math.sqrt/math.rsqrt/math.roundeven in GPU modules to "
+  let summary = "Lower math.sqrt/math.rsqrt/math.roundeven/math.absf in GPU "
+                "modules to "
                 "LLVM intrinsics";
   let description = [{
     `convert-gpu-to-nvvm` turns `math.sqrt` and `math.rsqrt` into calls to
@@ -93,7 +94,9 @@ def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"
     into calls of the `llvm.sqrt` intrinsic (and a division for rsqrt),
     which NVPTX emits as the correctly rounded `sqrt.rn`. `math.roundeven`
     (libdevice's `__nv_rintf`; the rounding of i8 quantised outputs) becomes
-    the `llvm.roundeven` intrinsic, emitted as `cvt.rni`. Kernels then need
+    the `llvm.roundeven` intrinsic, emitted as `cvt.rni`, and `math.absf`
+    (`__nv_fabsf`; dynamic quantisation's amax) `llvm.fabs`, emitted as
+    `abs.f32`. Kernels then need
     nothing but LLVM.
   }];
   let dependentDialects = [

@@ -1,6 +1,7 @@
 //===- SqrtToLLVMIntrinsic.cpp - math.sqrt to llvm.sqrt in GPU code -------===//
 //
-// Also math.roundeven (the i8 quantisation's rounding) to llvm.roundeven:
+// Also math.roundeven (the i8 quantisation's rounding) to llvm.roundeven,
+// and math.absf (dynamic quantisation's amax) to llvm.fabs:
 // convert-gpu-to-nvvm would make each a libdevice call.
 //
 //===----------------------------------------------------------------------===//
@@ -82,6 +83,20 @@ struct RoundEvenToIntrinsic : public OpRewritePattern<math::RoundEvenOp> {
   }
 };
 
+/// math.absf x -> llvm.fabs(x) (abs.f32 on NVPTX).
+struct AbsFToIntrinsic : public OpRewritePattern<math::AbsFOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::AbsFOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isScalarF32OrF64(op.getType()))
+      return rewriter.notifyMatchFailure(op, "not a scalar f32 or f64");
+    rewriter.replaceOp(op, createUnaryIntrinsic(rewriter, op.getLoc(), "fabs",
+                                                op.getOperand()));
+    return success();
+  }
+};
+
 struct NormGPUSqrtToLLVMPass
     : public norm::impl::NormGPUSqrtToLLVMBase<NormGPUSqrtToLLVMPass> {
   void runOnOperation() override {
@@ -95,6 +110,6 @@ struct NormGPUSqrtToLLVMPass
 
 void mlir::norm::populateSqrtToLLVMIntrinsicPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<SqrtToIntrinsic, RsqrtToIntrinsic, RoundEvenToIntrinsic>(
-      patterns.getContext());
+  patterns.add<SqrtToIntrinsic, RsqrtToIntrinsic, RoundEvenToIntrinsic,
+               AbsFToIntrinsic>(patterns.getContext());
 }

@@ -38,6 +38,8 @@ NUMPY_DTYPES = {
     "f64": np.dtype(np.float64),
     "i1": np.dtype(np.bool_),
     "i8": np.dtype(np.int8),
+    # f8E4M3FN as its bit patterns (numpy has no fp8 type).
+    "f8E4M3FN": np.dtype(np.uint8),
     "i16": np.dtype(np.int16),
     "i32": np.dtype(np.int32),
     "i64": np.dtype(np.int64),

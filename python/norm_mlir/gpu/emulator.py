@@ -49,10 +49,6 @@ _INTRINSICS = {
     "llvm.nvvm.shfl.sync.idx.i32": "emu_shfl_idx_i32",
     "llvm.nvvm.barrier.cta.sync.aligned.all": "emu_barrier",
     "llvm.nvvm.barrier0": "emu_barrier0",
-    # |x| (math.absf, which NVPTX's optimiser spells as the NVVM intrinsic):
-    # the host's own, bit for bit the same (clears the sign).
-    "llvm.nvvm.fabs.f32": "llvm.fabs.f32",
-    "llvm.nvvm.fabs.f64": "llvm.fabs.f64",
 }
 
 _C_TYPES = {"ptr": "void *", "i64": "int64_t", "i32": "int32_t",
@@ -80,16 +76,6 @@ def retarget(ll_text, prefix=""):
     text = re.sub(r'\s*"target-(cpu|features)"="[^"]*"', "", text)
     for intrinsic, replacement in _INTRINSICS.items():
         text = text.replace("@" + intrinsic + "(", "@" + replacement + "(")
-    # An NVVM intrinsic mapped to an LLVM one may now be declared twice.
-    declared, kept = set(), []
-    for line in text.splitlines():
-        m = re.match(r"declare\b.*?@([\w.$]+)\(", line)
-        if m and m.group(1) in declared:
-            continue
-        if m:
-            declared.add(m.group(1))
-        kept.append(line)
-    text = "\n".join(kept) + "\n"
     leftover = sorted(set(re.findall(r"@(llvm\.nvvm\.[\w.]+)", text)))
     if leftover:
         raise EmulatorError("no emulation for " + ", ".join(leftover))

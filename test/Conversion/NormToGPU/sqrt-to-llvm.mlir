@@ -34,6 +34,18 @@ gpu.module @kernels {
     %2 = math.roundeven %h : f16
     gpu.return %0, %1, %2 : f32, f64, f16
   }
+
+  // CHECK-LABEL: gpu.func @magnitude
+  // CHECK-SAME: (%[[A:.*]]: f32, %[[B:.*]]: f64, %[[H:.*]]: f16)
+  gpu.func @magnitude(%a: f32, %b: f64, %h: f16) -> (f32, f64, f16) {
+    // CHECK: llvm.call_intrinsic "llvm.fabs.f32"(%[[A]]) : (f32) -> f32
+    %0 = math.absf %a : f32
+    // CHECK: llvm.call_intrinsic "llvm.fabs.f64"(%[[B]]) : (f64) -> f64
+    %1 = math.absf %b : f64
+    // CHECK: math.absf %[[H]] : f16
+    %2 = math.absf %h : f16
+    gpu.return %0, %1, %2 : f32, f64, f16
+  }
 }
 
 // CHECK-LABEL: func.func @host
