@@ -1,7 +1,7 @@
 //===- fusion_driver.cpp - Times fused vs separate add + RMSNorm + cast ---===//
 //
-// Built by bench/fusion.py with -DROWS, -DCOLS and -DSCALE, and linked with
-// the norm-mlir kernels it compiled (serial and OpenMP variants):
+// Built by bench/fusion.py with -DROWS, -DCOLS, -DSCALE and -DGROUP, and
+// linked with the norm-mlir kernels it compiled (serial and OpenMP variants):
 //
 //   fusion_bench THREADS MIN_TIME MIN_REPS
 //
@@ -11,7 +11,10 @@
 // RMSNorm kernel, a C++ cast or quantisation -- and memcpy, then prints one
 // JSON object per implementation with its median time. Fused and unfused
 // results are compared first: residual sums bit for bit, outputs within a
-// bf16 ulp / an int8 step (reported).
+// bf16 ulp / an int8 step (reported). The dynamic quantisation forms (scales
+// per row, and per group of GROUP) are timed against norm-mlir's fused
+// add + RMSNorm f32 kernel followed by a C++ dynamic quantisation kernel;
+// their scales must agree to an f32 rounding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +39,8 @@ constexpr long kRows = ROWS;
 constexpr long kCols = COLS;
 constexpr long kCount = kRows * kCols;
 constexpr float kScale = SCALE;
+constexpr long kGroup = GROUP;
+static_assert(kCols % kGroup == 0, "GROUP must divide COLS");
 
 template <int Rank> struct Memref {
   void *allocated;
@@ -57,7 +62,11 @@ extern "C" {
                                      Matrix *);                                \
   void _mlir_ciface_##P##_fused_i8(Matrix *, Matrix *, Vector *, float,        \
                                    Matrix *, Matrix *);                        \
-  void _mlir_ciface_##P##_norm_f32(Matrix *, Vector *, Matrix *);
+  void _mlir_ciface_##P##_norm_f32(Matrix *, Vector *, Matrix *);              \
+  void _mlir_ciface_##P##_fused_dyn_i8(Matrix *, Matrix *, Vector *, Matrix *, \
+                                       Matrix *, Vector *);                    \
+  void _mlir_ciface_##P##_fused_group_i8(Matrix *, Matrix *, Vector *,         \
+                                         Matrix *, Matrix *, Matrix *);
 NORM_KERNELS(serial)
 NORM_KERNELS(omp)
 #undef NORM_KERNELS
@@ -70,14 +79,20 @@ struct Kernels {
   void (*fusedBF16)(Matrix *, Matrix *, Vector *, Matrix *, Matrix *);
   void (*fusedI8)(Matrix *, Matrix *, Vector *, float, Matrix *, Matrix *);
   void (*norm)(Matrix *, Vector *, Matrix *);
+  void (*fusedDynI8)(Matrix *, Matrix *, Vector *, Matrix *, Matrix *,
+                     Vector *);
+  void (*fusedGroupI8)(Matrix *, Matrix *, Vector *, Matrix *, Matrix *,
+                       Matrix *);
 };
 
-const Kernels kSerial = {_mlir_ciface_serial_fused_f32,
-                         _mlir_ciface_serial_fused_bf16,
-                         _mlir_ciface_serial_fused_i8,
-                         _mlir_ciface_serial_norm_f32};
-const Kernels kOpenMP = {_mlir_ciface_omp_fused_f32, _mlir_ciface_omp_fused_bf16,
-                         _mlir_ciface_omp_fused_i8, _mlir_ciface_omp_norm_f32};
+const Kernels kSerial = {
+    _mlir_ciface_serial_fused_f32,    _mlir_ciface_serial_fused_bf16,
+    _mlir_ciface_serial_fused_i8,     _mlir_ciface_serial_norm_f32,
+    _mlir_ciface_serial_fused_dyn_i8, _mlir_ciface_serial_fused_group_i8};
+const Kernels kOpenMP = {
+    _mlir_ciface_omp_fused_f32,    _mlir_ciface_omp_fused_bf16,
+    _mlir_ciface_omp_fused_i8,     _mlir_ciface_omp_norm_f32,
+    _mlir_ciface_omp_fused_dyn_i8, _mlir_ciface_omp_fused_group_i8};
 
 double now() {
   timespec t;
@@ -164,6 +179,41 @@ void quantKernel(const float *y, int8_t *out) {
       U32x4 bytes = __builtin_bit_cast(U32x4, __builtin_convertvector(wide, I8x16));
       asm("" : "+x"(bytes));
       __builtin_nontemporal_store(bytes, reinterpret_cast<U32x4 *>(out + i));
+    }
+  }
+  _mm_sfence();
+}
+
+/// Dynamic quantisation of y, as the op defines it (no floor, no bound):
+/// per group of `group` elements (a row when it is COLS), scale = amax|y| /
+/// 127, stored, then y / scale quantised as quantKernel does. Two passes
+/// over each group, the second from cache.
+void dynamicQuantKernel(const float *y, int8_t *out, float *scales,
+                        long group) {
+#pragma omp parallel for num_threads(gThreads) schedule(static)
+  for (long row = 0; row < kRows; ++row) {
+    for (long g = 0; g < kCols / group; ++g) {
+      long begin = row * kCols + g * group;
+      F32x16 amax = F32x16();
+      for (long i = begin; i < begin + group; i += 16)
+        amax = __builtin_elementwise_maximum(
+            amax, __builtin_elementwise_abs(load<F32x16>(y + i)));
+      float m = 0;
+      for (int lane = 0; lane < 16; ++lane)
+        m = __builtin_elementwise_maximum(m, amax[lane]);
+      float scale = m / 127.0f;
+      scales[row * (kCols / group) + g] = scale;
+      for (long i = begin; i < begin + group; i += 16) {
+        F32x16 q = __builtin_elementwise_roundeven(load<F32x16>(y + i) / scale);
+        q = __builtin_elementwise_min(
+            __builtin_elementwise_max(q, F32x16() - 128), F32x16() + 127);
+        q = q != q ? F32x16() : q;
+        I32x16 wide = __builtin_convertvector(q, I32x16);
+        U32x4 bytes =
+            __builtin_bit_cast(U32x4, __builtin_convertvector(wide, I8x16));
+        asm("" : "+x"(bytes));
+        __builtin_nontemporal_store(bytes, reinterpret_cast<U32x4 *>(out + i));
+      }
     }
   }
   _mm_sfence();
@@ -283,6 +333,46 @@ int main(int argc, char **argv) {
                        quantKernel(unfusedF32.data, unfusedI8.data);
                      });
                    }});
+  // Dynamic quantisation: fused, against the fused add + norm f32 kernel
+  // followed by a separate quantisation kernel.
+  const long groupsPerRow = kCols / kGroup;
+  Buffer<float> fusedScales(kRows * groupsPerRow),
+      unfusedScales(kRows * groupsPerRow);
+  Vector fsv = {fusedScales.data, fusedScales.data, 0, {kRows}, {1}};
+  Matrix fsm = {fusedScales.data,
+                fusedScales.data,
+                0,
+                {kRows, groupsPerRow},
+                {groupsPerRow, 1}};
+  const double scaleBytes = 4.0 * kRows;
+  impls.push_back({"fused_dyn_i8", 13 * n + gammaBytes + scaleBytes,
+                   [&](std::map<std::string, double> &) {
+                     k.fusedDynI8(&xm, &rm, &wm, &fi8, &fhm, &fsv);
+                   }});
+  impls.push_back({"separate_dyn_i8", 16 * n + 5 * n + gammaBytes + scaleBytes,
+                   [&](std::map<std::string, double> &parts) {
+                     timed(parts, "norm",
+                           [&] { k.fusedF32(&xm, &rm, &wm, &uf32, &uhm); });
+                     timed(parts, "quant", [&] {
+                       dynamicQuantKernel(unfusedF32.data, unfusedI8.data,
+                                          unfusedScales.data, kCols);
+                     });
+                   }});
+  impls.push_back({"fused_group_i8",
+                   13 * n + gammaBytes + scaleBytes * groupsPerRow,
+                   [&](std::map<std::string, double> &) {
+                     k.fusedGroupI8(&xm, &rm, &wm, &fi8, &fhm, &fsm);
+                   }});
+  impls.push_back({"separate_group_i8",
+                   16 * n + 5 * n + gammaBytes + scaleBytes * groupsPerRow,
+                   [&](std::map<std::string, double> &parts) {
+                     timed(parts, "norm",
+                           [&] { k.fusedF32(&xm, &rm, &wm, &uf32, &uhm); });
+                     timed(parts, "quant", [&] {
+                       dynamicQuantKernel(unfusedF32.data, unfusedI8.data,
+                                          unfusedScales.data, kGroup);
+                     });
+                   }});
 
   // Fused against unfused, form by form: the sums bit for bit, the outputs
   // within a bf16 ulp / an int8 step.
@@ -310,6 +400,30 @@ int main(int argc, char **argv) {
     if ((form == 1 || form == 2) && diff > 1) {
       std::fprintf(stderr, "%s: outputs differ by %g\n",
                    impls[1 + 2 * form].name.c_str(), diff);
+      return 1;
+    }
+  }
+  // The dynamic forms: sums bit for bit, scales to an f32 rounding (the
+  // fused kernel's amax is of unrounded outputs), outputs within a step.
+  for (int form = 0; form < 2; ++form) {
+    Impl &fused = impls[7 + 2 * form], &separate = impls[8 + 2 * form];
+    fused.run(ignored);
+    separate.run(ignored);
+    long scales = form ? kRows * groupsPerRow : kRows;
+    double scaleDiff = 0, diff = 0;
+    for (long i = 0; i < scales; ++i)
+      scaleDiff = std::max(
+          scaleDiff,
+          std::fabs(double(fusedScales.data[i]) - unfusedScales.data[i]) /
+              std::max(1e-30, double(unfusedScales.data[i])));
+    for (long i = 0; i < kCount; ++i)
+      diff = std::max(diff, double(std::abs(int(fusedI8.data[i]) -
+                                            int(unfusedI8.data[i]))));
+    fused.maxDiff = diff;
+    if (std::memcmp(fusedH.data, unfusedH.data, kCount * sizeof(float)) ||
+        scaleDiff > 1e-6 || diff > 1) {
+      std::fprintf(stderr, "%s: sums, scales (%g) or outputs (%g) differ\n",
+                   fused.name.c_str(), scaleDiff, diff);
       return 1;
     }
   }

@@ -13,7 +13,8 @@ Cases are of three kinds:
   dynamic), axis, element types (f32/f16/bf16/f64 in, float or quantised
   out), gamma/beta/residual/residual_out/mean/rstd, eps (attribute or
   operand), kernel ABI, in place or not (outs over x, residual_out over the
-  residual) and input data (norm_cases.py spec keys; the spec is
+  residual), dynamic quantisation or not (scales per row or per group,
+  floors, bounds) and input data (norm_cases.py spec keys; the spec is
   printed, and `python -m norm_mlir.testing.check --case SPEC` runs it too).
   Every norm pipeline must agree with the reference within tolerances.md.
 - `chain`: a decomposed LayerNorm / RMSNorm in one of the spellings that
@@ -246,6 +247,22 @@ def random_norm_spec(rng):
     if abi != "kernel" and (out == dtype or "residual_out" in words) and \
             rng.random() < 0.3:
         words.append("in_place")
+    # Dynamic quantisation (drawn after everything else, for the same
+    # reason): the output quantised with scales of each row, or of each
+    # group of G elements of a row.
+    if not scale and "in_place" not in words and rng.random() < 0.15:
+        words = [w for w in words if not w.startswith("out=")]
+        words += [f"out={rng.choice(['i8', 'f8E4M3FN'])}", "dynamic_quant"]
+        shape = [int(d) for d in words[1].partition("=")[2].split("x")]
+        axis = int(words[2].partition("=")[2])
+        groups = [g for g in (1, 2, 3, 4, 8, 16, 32, 64, 128)
+                  if shape[-1] % g == 0]
+        if axis == len(shape) - 1 and rng.random() < 0.5:
+            words.append(f"group={rng.choice(groups)}")
+        if rng.random() < 0.5:
+            words.append(f"min_scale={rng.choice([1e-6, 1e-3, 0.05])!r}")
+        if rng.random() < 0.3:
+            words.append(f"scale_ub={rng.choice([0.002, 0.01, 0.1])!r}")
     return " ".join(words)
 
 
