@@ -6,7 +6,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
+#include "norm/Dialect/Norm/Utils/RowMath.h"
 
 using namespace mlir;
 using namespace mlir::norm;
@@ -171,9 +173,14 @@ FloatType mlir::norm::fuse::matchOutputCast(Operation *consumer, Value y) {
   return to;
 }
 
-std::optional<Quantization>
-mlir::norm::fuse::matchQuantization(Operation *consumer, Value y,
-                                    Type computeType) {
+/// The quantisation of `y` that `consumer` computes (see matchQuantization),
+/// up to its divisor: calls `divisorIs` with the view, the divisor and the
+/// division op, and returns what it returns.
+template <typename T>
+static std::optional<T> matchQuantizedDivision(
+    Operation *consumer, Value y, Type computeType,
+    function_ref<std::optional<T>(OneOpView &, Expr *, arith::DivFOp)>
+        divisorIs) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(consumer);
   if (!linalgOp || consumer->getNumResults() != 1)
     return std::nullopt;
@@ -200,8 +207,7 @@ mlir::norm::fuse::matchQuantization(Operation *consumer, Value y,
   if (!scaled || !scaled->is(ExprKind::Mul) || scaled->getType() != computeType)
     return std::nullopt;
 
-  // A division by a scale for the whole tensor, of y or y extended to the
-  // compute type.
+  // A division of y, or y extended to the compute type.
   auto divf =
       dyn_cast_or_null<arith::DivFOp>(view.getTranslator().getOrigin(scaled));
   if (!divf)
@@ -217,21 +223,255 @@ mlir::norm::fuse::matchQuantization(Operation *consumer, Value y,
     divisor = scaled->getRhs();
   else if (scaled->getRhs() == dividend)
     divisor = scaled->getLhs();
-  if (!divisor || divisor->getDeps() != 0)
+  if (!divisor)
+    return std::nullopt;
+  return divisorIs(view, divisor, divf);
+}
+
+std::optional<Quantization>
+mlir::norm::fuse::matchQuantization(Operation *consumer, Value y,
+                                    Type computeType) {
+  return matchQuantizedDivision<Quantization>(
+      consumer, y, computeType,
+      [&](OneOpView &, Expr *divisor,
+          arith::DivFOp divf) -> std::optional<Quantization> {
+        // A scale for the whole tensor.
+        if (divisor->getDeps() != 0)
+          return std::nullopt;
+        Value scale = divf.getRhs();
+        auto linalgOp = cast<linalg::LinalgOp>(consumer);
+        Block *body = linalgOp.getBlock();
+        if (auto arg = dyn_cast<BlockArgument>(scale);
+            arg && arg.getOwner() == body) {
+          if (arg.getArgNumber() >= linalgOp.getNumDpsInputs())
+            return std::nullopt;
+          Value input = linalgOp.getDpsInputOperand(arg.getArgNumber())->get();
+          return Quantization{input, isa<RankedTensorType>(input.getType())};
+        }
+        // Defined above the consumer, or a constant (cloned where needed).
+        Operation *def = scale.getDefiningOp();
+        if (def && consumer->isAncestor(def) &&
+            !matchPattern(scale, m_Constant()))
+          return std::nullopt;
+        return Quantization{scale, false};
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Dynamic quantisation
+//===----------------------------------------------------------------------===//
+
+/// Whether the tensor `value` of `rank` dims normalised from `axis` holds
+/// one value per row: shaped like the rows, or like the input with the
+/// normalised dims kept as units.
+static bool isRowShaped(Value value, int64_t rank, int64_t axis) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type)
+    return false;
+  if (type.getRank() == axis)
+    return true;
+  if (type.getRank() != rank)
+    return false;
+  return llvm::all_of(type.getShape().drop_front(axis),
+                      [](int64_t size) { return size == 1; });
+}
+
+/// Whether `map` (over an iteration space of `rank` dims) reads a row-shaped
+/// tensor of `tensorRank` dims at the row of the point: the row dims, then
+/// zeros for kept unit dims.
+static bool readsRow(AffineMap map, int64_t rank, int64_t axis,
+                     int64_t tensorRank) {
+  if (map.getNumDims() != rank || map.getNumResults() != tensorRank)
+    return false;
+  for (auto [i, result] : llvm::enumerate(map.getResults())) {
+    if (static_cast<int64_t>(i) < axis) {
+      auto dim = dyn_cast<AffineDimExpr>(result);
+      if (!dim || dim.getPosition() != i)
+        return false;
+      continue;
+    }
+    auto zero = dyn_cast<AffineConstantExpr>(result);
+    if (!zero || zero.getValue() != 0)
+      return false;
+  }
+  return true;
+}
+
+/// Whether `value` is |y|, element for element: `math.absf` of y, or a
+/// linalg op yielding the absf of its one input, y read whole.
+static bool isAbsOf(Value value, Value y) {
+  Operation *def = value.getDefiningOp();
+  if (!def || value.getType() != y.getType())
+    return false;
+  if (auto abs = dyn_cast<math::AbsFOp>(def))
+    return abs.getOperand() == y;
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
+      linalgOp.getDpsInputs()[0] != y || !linalgOp.hasPureTensorSemantics() ||
+      !llvm::all_of(linalgOp.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return false;
+  auto yield = cast<linalg::YieldOp>(linalgOp.getBlock()->getTerminator());
+  auto abs = yield.getValues()[0].getDefiningOp<math::AbsFOp>();
+  return abs && abs.getOperand() == linalgOp.getBlock()->getArgument(0);
+}
+
+/// Whether `init` is filled with 0 or -inf, the start of a max of
+/// magnitudes.
+static bool isAbsMaxStart(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return false;
+  FloatAttr value;
+  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)))
+    return false;
+  APFloat start = value.getValue();
+  return start.isZero() || (start.isInfinity() && start.isNegative());
+}
+
+/// Whether `amax` is the max over the normalised dims of |y| of each row,
+/// from a start of 0 or -inf, NaN-propagating.
+static bool isRowAbsMax(Value amax, Value y, int64_t axis) {
+  auto linalgOp = amax.getDefiningOp<linalg::LinalgOp>();
+  int64_t rank = cast<RankedTensorType>(y.getType()).getRank();
+  if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
+      linalgOp.getNumDpsInputs() != 1 || linalgOp.getNumDpsInits() != 1 ||
+      linalgOp.getNumLoops() != static_cast<unsigned>(rank))
+    return false;
+  Value input = linalgOp.getDpsInputs()[0];
+  bool absInBody = input == y;
+  if (!absInBody && !isAbsOf(input, y))
+    return false;
+  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+  int64_t amaxRank = cast<RankedTensorType>(amax.getType()).getRank();
+  if (!maps[0].isIdentity() || !isRowShaped(amax, rank, axis) ||
+      !readsRow(maps[1], rank, axis, amaxRank))
+    return false;
+  for (auto [i, iterator] : llvm::enumerate(linalgOp.getIteratorTypesArray()))
+    if ((iterator == utils::IteratorType::reduction) !=
+        (static_cast<int64_t>(i) >= axis))
+      return false;
+  if (!isAbsMaxStart(linalgOp.getDpsInits()[0]))
+    return false;
+  // The body: maximumf(acc, |in|) (|in| already, with the abs before).
+  Block *body = linalgOp.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto max = yield.getValues()[0].getDefiningOp<arith::MaximumFOp>();
+  if (!max)
+    return false;
+  Value in = body->getArgument(0), acc = body->getArgument(1);
+  auto isElement = [&](Value v) {
+    if (!absInBody)
+      return v == in;
+    auto abs = v.getDefiningOp<math::AbsFOp>();
+    return abs && abs.getOperand() == in;
+  };
+  return (max.getLhs() == acc && isElement(max.getRhs())) ||
+         (max.getRhs() == acc && isElement(max.getLhs()));
+}
+
+std::optional<DynamicQuantization>
+mlir::norm::fuse::matchDynamicQuantization(Operation *consumer, Value y,
+                                           Type computeType, int64_t axis) {
+  int64_t rank = cast<RankedTensorType>(y.getType()).getRank();
+  Type quantizedType = getElementTypeOrSelf(consumer->getResult(0));
+  if (!computeType.isF32() || getElementTypeOrSelf(y) != computeType)
+    return std::nullopt;
+  // The scale tensor, read at the element's row.
+  std::optional<Value> scale = matchQuantizedDivision<Value>(
+      consumer, y, computeType,
+      [&](OneOpView &, Expr *divisor, arith::DivFOp) -> std::optional<Value> {
+        // The view writes y / s as y * s^-1.
+        if (!divisor->is(ExprKind::Pow) || divisor->getNumber() != -1.0)
+          return std::nullopt;
+        divisor = divisor->getOperand();
+        if (!divisor->is(ExprKind::Load))
+          return std::nullopt;
+        Value s = divisor->getValue();
+        if (getElementTypeOrSelf(s) != computeType ||
+            !isRowShaped(s, rank, axis) ||
+            !readsRow(divisor->getMap(), rank, axis,
+                      cast<RankedTensorType>(s.getType()).getRank()))
+          return std::nullopt;
+        return s;
+      });
+  if (!scale)
     return std::nullopt;
 
-  Value scale = divf.getRhs();
-  Block *body = linalgOp.getBlock();
-  if (auto arg = dyn_cast<BlockArgument>(scale);
-      arg && arg.getOwner() == body) {
-    if (arg.getArgNumber() >= linalgOp.getNumDpsInputs())
+  // scale = min(max(amax / qmax, floor), ub), one elementwise op at a time
+  // or fused: peel the bound, then the floor, then the division.
+  DynamicQuantization match;
+  match.scale = *scale;
+  Value current = *scale;
+  Expr *e = nullptr;
+  std::optional<OneOpView> view;
+  auto viewOf = [&](Value value) -> Expr * {
+    Operation *def = value.getDefiningOp();
+    if (!def || def->getNumResults() != 1 ||
+        !isa<linalg::LinalgOp>(def) &&
+            def->getDialect()->getNamespace() != "arith")
+      return nullptr;
+    view.emplace(def, value);
+    return view->getExpr();
+  };
+  // Steps left to peel, outermost first: 2 the bound, 1 the floor, 0 the
+  // division.
+  int step = 2;
+  e = viewOf(current);
+  while (e) {
+    if (step == 2 && e->is(ExprKind::Min)) {
+      Expr *bound = e->getRhs(), *inner = e->getLhs();
+      if (bound->getDeps() != 0)
+        std::swap(bound, inner);
+      if (bound->getDeps() != 0)
+        return std::nullopt;
+      if (bound->is(ExprKind::Constant))
+        match.constantBound = bound->getNumber();
+      else if (bound->is(ExprKind::Scalar) &&
+               bound->getValue().getType() == computeType)
+        match.bound = bound->getValue();
+      else
+        return std::nullopt;
+      step = 1;
+      e = inner;
+    } else if (step >= 1 && e->is(ExprKind::Max)) {
+      Expr *floor = e->getRhs(), *inner = e->getLhs();
+      if (!floor->is(ExprKind::Constant))
+        std::swap(floor, inner);
+      if (!floor->is(ExprKind::Constant) || floor->getNumber() < 0)
+        return std::nullopt;
+      match.floor = floor->getNumber();
+      step = 0;
+      e = inner;
+    } else if (e->is(ExprKind::Mul)) {
+      // amax / qmax, a division (not a product with 1/qmax): in a payload,
+      // or an arith.divf on tensors by a splat.
+      auto divf =
+          dyn_cast_or_null<arith::DivFOp>(view->getTranslator().getOrigin(e));
+      if (!divf && e == view->getExpr())
+        divf = current.getDefiningOp<arith::DivFOp>();
+      Attribute divisor;
+      if (!divf || !matchPattern(divf.getRhs(), m_Constant(&divisor)))
+        return std::nullopt;
+      if (auto splat = dyn_cast<SplatElementsAttr>(divisor))
+        divisor = splat.getSplatValue<Attribute>();
+      auto qmax = dyn_cast<FloatAttr>(divisor);
+      if (!qmax ||
+          qmax.getValueAsDouble() != getQuantizedMaximum(quantizedType))
+        return std::nullopt;
+      Expr *amax = e->getLhs()->is(ExprKind::Load) ? e->getLhs() : e->getRhs();
+      if (!amax->is(ExprKind::Load) ||
+          !view->isWholeRead(amax, amax->getValue()) ||
+          !isRowAbsMax(amax->getValue(), y, axis))
+        return std::nullopt;
+      return match;
+    } else if (e->is(ExprKind::Load) && view->isWholeRead(e, e->getValue())) {
+      // The next step is another op's.
+      current = e->getValue();
+      e = viewOf(current);
+    } else {
       return std::nullopt;
-    Value input = linalgOp.getDpsInputOperand(arg.getArgNumber())->get();
-    return Quantization{input, isa<RankedTensorType>(input.getType())};
+    }
   }
-  // Defined above the consumer, or a constant (cloned where needed).
-  Operation *def = scale.getDefiningOp();
-  if (def && consumer->isAncestor(def) && !matchPattern(scale, m_Constant()))
-    return std::nullopt;
-  return Quantization{scale, false};
+  return std::nullopt;
 }

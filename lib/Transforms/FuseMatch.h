@@ -63,6 +63,30 @@ struct Quantization {
 std::optional<Quantization> matchQuantization(Operation *consumer, Value y,
                                               Type computeType);
 
+/// Per-token dynamic quantisation of `y` (the norm's output, of type
+/// `computeType`, f32), normalised over `[axis, rank)`, as a front end
+/// spells it:
+///   amax  = max-reduction over the normalised dims of |y| (abs in the
+///           reduction's body or an elementwise op before it), from 0 or
+///           -inf, with maximumf
+///   scale = min(max(amax / qmax, floor), ub), each step optional but in
+///           that order, qmax the quantised type's (127, 448), divided
+///   q     = the quantisation of matchQuantization, dividing y by scale
+///           read at the element's row
+/// `consumer` computes q. `scale` is the scale tensor (shaped like the
+/// rows, or keeping the normalised dims as units); `floor` 0 when absent;
+/// `bound` the upper bound (a scalar or a constant), null when absent.
+struct DynamicQuantization {
+  Value scale;
+  double floor = 0.0;
+  Value bound;
+  std::optional<double> constantBound;
+};
+std::optional<DynamicQuantization> matchDynamicQuantization(Operation *consumer,
+                                                            Value y,
+                                                            Type computeType,
+                                                            int64_t axis);
+
 } // namespace fuse
 } // namespace norm
 } // namespace mlir

@@ -10,6 +10,8 @@
 //   cast       truncf(norm(x))             -> the narrower output type
 //   quantise   fptosi(clamp(roundeven(norm(x) / s), -128, 127)) -> i8 output
 //              truncf(clamp(norm(x) / s, -448, 448)) -> f8E4M3FN output
+//   dynamic    the same with s = min(max(amax(|norm(x)|) / qmax, floor), ub)
+//   quantise   per row -> a quantised output with a scales destination
 //   statistics a separately computed mean / rstd of the norm's input
 //              -> the op's mean / rstd results (see RowStatistics.h)
 //   gradient   a gradient op recomputing the statistics of a forward op's
@@ -579,6 +581,117 @@ struct FuseQuantization : public OpInterfaceRewritePattern<NormOpInterface> {
 };
 } // namespace
 
+namespace {
+/// A per-token dynamic quantisation of the output (an abs-max reduction of
+/// each row, its scale, the quantisation by it) -> a quantised output with
+/// a scales destination; the scale tensor's users get the op's scales.
+/// Nothing is rounded differently: the output is f32, the compute type, and
+/// the amax, the scale and the quotient are the same f32 operations.
+struct FuseDynamicQuantization
+    : public OpInterfaceRewritePattern<NormOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOpInterface op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.hasQuantizedOutput())
+      return rewriter.notifyMatchFailure(op, "not on tensors, or quantised");
+    Value y = op->getResult(0);
+    // y's users: the quantisation, and the amax (or the |y| feeding it).
+    SmallVector<Operation *> users(y.getUsers());
+    if (users.size() != 2 || users[0] == users[1])
+      return rewriter.notifyMatchFailure(op, "output not used twice");
+    Type computeType =
+        getComputeElementType(op.getInputType().getElementType());
+    Operation *consumer = nullptr;
+    std::optional<fuse::DynamicQuantization> match;
+    for (Operation *user : users) {
+      if (user->getNumResults() != 1 ||
+          !isQuantizedElementType(getElementTypeOrSelf(user->getResult(0))))
+        continue;
+      match = fuse::matchDynamicQuantization(user, y, computeType,
+                                             op.getNormalizedAxis());
+      if (match) {
+        consumer = user;
+        break;
+      }
+    }
+    if (!match)
+      return rewriter.notifyMatchFailure(
+          op, "not a per-token dynamic quantisation of the output");
+    // The amax chain (|y|, amax, the scale's steps) feeds the scale alone,
+    // so that it dies with the fusion.
+    Value scale = match->scale;
+    Operation *chain = users[0] == consumer ? users[1] : users[0];
+    for (int length = 0; chain->getNumResults() == 1 &&
+                         chain->getResult(0) != scale && length < 8;
+         ++length) {
+      Value result = chain->getResult(0);
+      if (!result.hasOneUse())
+        break;
+      chain = *result.getUsers().begin();
+    }
+    if (chain->getNumResults() != 1 || chain->getResult(0) != scale)
+      return rewriter.notifyMatchFailure(
+          op, "the amax or a step of the scale has other users");
+
+    NormOperands oldOperands = NormOperands::get(op);
+    NormOperands o = oldOperands;
+    SmallVector<Value> operands = o.getInputs();
+    llvm::append_range(operands, o.getInits());
+    if (match->bound)
+      operands.push_back(match->bound);
+    SmallVector<Operation *> laterUsers = getUsersOfOtherResults(op, y);
+    llvm::append_range(laterUsers, consumer->getResult(0).getUsers());
+    llvm::append_range(laterUsers, scale.getUsers());
+    llvm::erase(laterUsers, consumer);
+    if (!findInsertionPoint({op}, operands, laterUsers))
+      return rewriter.notifyMatchFailure(op, "the bound is not available at "
+                                             "the norm op");
+
+    rewriter.setInsertionPoint(op);
+    Location loc = consumer->getLoc();
+    Type quantizedType = getElementTypeOrSelf(consumer->getResult(0));
+    if (match->bound)
+      o.scaleUb = match->bound;
+    else if (match->constantBound)
+      o.scaleUb = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getF32FloatAttr(*match->constantBound));
+    o.output = createEmptyLike(rewriter, loc, o.output, quantizedType);
+    int64_t axis = op.getNormalizedAxis();
+    SmallVector<OpFoldResult> rowSizes =
+        tensor::getMixedSizes(rewriter, loc, op.getInput());
+    rowSizes.resize(axis);
+    o.scales =
+        tensor::EmptyOp::create(rewriter, loc, rowSizes, rewriter.getF32Type());
+    NormOpInterface fused = buildNormOp(rewriter, op, o);
+    if (match->floor != 0.0)
+      fused->setAttr("min_scale", rewriter.getF64FloatAttr(match->floor));
+
+    // The scale tensor's users read the op's scales (with the kept unit
+    // dims back, if the scale had them).
+    Value scales = NormResults::get(fused, o).scales;
+    auto scaleType = cast<RankedTensorType>(scale.getType());
+    if (scaleType.getRank() != axis) {
+      rewriter.setInsertionPointAfter(fused);
+      SmallVector<ReassociationIndices> reassociation;
+      for (int64_t d = 0; d < axis; ++d)
+        reassociation.push_back({d});
+      if (axis == 0)
+        reassociation.clear();
+      else
+        for (int64_t d = axis; d < scaleType.getRank(); ++d)
+          reassociation.back().push_back(d);
+      scales = tensor::ExpandShapeOp::create(rewriter, loc, scaleType, scales,
+                                             reassociation);
+    }
+    rewriter.replaceAllUsesWith(scale, scales);
+    eraseDeadDefinitions(rewriter, {scale});
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
+    return success();
+  }
+};
+} // namespace
+
 //===----------------------------------------------------------------------===//
 // Separately computed statistics.
 //===----------------------------------------------------------------------===//
@@ -1029,9 +1142,9 @@ LogicalResult mlir::norm::fuseNorms(Operation *root,
 
 void mlir::norm::populateNormFusionPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns
-      .add<FuseResidualAdd, FuseOutputCast, FuseQuantization, FuseStatistics,
-           ShareForwardStatistics, MergeGradients, FuseBetaGradient>(context);
+  patterns.add<FuseResidualAdd, FuseOutputCast, FuseQuantization,
+               FuseDynamicQuantization, FuseStatistics, ShareForwardStatistics,
+               MergeGradients, FuseBetaGradient>(context);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Mul);
   patterns.add<FuseAffineConsumer>(context, BinaryKind::Add);
 }
