@@ -407,9 +407,10 @@ mlir::norm::fuse::matchDynamicQuantization(Operation *consumer, Value y,
   std::optional<OneOpView> view;
   auto viewOf = [&](Value value) -> Expr * {
     Operation *def = value.getDefiningOp();
-    if (!def || def->getNumResults() != 1 ||
-        !isa<linalg::LinalgOp>(def) &&
-            def->getDialect()->getNamespace() != "arith")
+    if (!def || def->getNumResults() != 1)
+      return nullptr;
+    if (!isa<linalg::LinalgOp>(def) &&
+        def->getDialect()->getNamespace() != "arith")
       return nullptr;
     view.emplace(def, value);
     return view->getExpr();

@@ -505,10 +505,9 @@ void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
     return;
   }
   if (!operands.scales) {
-    for (auto [h, cond, vectorIndex] :
-         llvm::zip_equal(held, valid, vectorIndices))
-      emitIf(b, loc, both(cond, rowIsValid),
-             [&] { storeOutputVector(h, vectorIndex, statistics); });
+    for (size_t k = 0; k < held.size(); ++k)
+      emitIf(b, loc, both(valid[k], rowIsValid),
+             [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
     return;
   }
   // Per token: y of every held element (in registers), the row's amax and
@@ -527,9 +526,9 @@ void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
   if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
     rowIndex.push_back(row);
   Value scale = emitDynamicScale(amax, rowIndex, isFirst);
-  for (auto [y, cond, vectorIndex] : llvm::zip_equal(ys, valid, vectorIndices))
-    emitIf(b, loc, both(cond, rowIsValid),
-           [&] { storeOutputValues(y, vectorIndex, scale); });
+  for (size_t k = 0; k < ys.size(); ++k)
+    emitIf(b, loc, both(valid[k], rowIsValid),
+           [&] { storeOutputValues(ys[k], vectorIndices[k], scale); });
 }
 
 void KernelEmitter::emitHeldRow() {
