@@ -223,11 +223,12 @@ def report(results, rows, n, load_before, load_after):
         for name, group in DYNAMIC_FORMS:
             f = by[(threads, f"fused_{name}")]
             u = by[(threads, f"separate_{name}")]
-            parts = " + ".join(f"{u['parts_ms'][k]:.1f}" for k in
+            # Three significant digits: decode shapes take microseconds.
+            parts = " + ".join(f"{u['parts_ms'][k]:.3g}" for k in
                                ("norm", "quant"))
             lines.append(
                 f"| {threads} | {f'per group of {group}' if group else 'per row'}"
-                f" | {f['median_s'] * 1e3:.1f} | {u['median_s'] * 1e3:.1f} "
+                f" | {f['median_s'] * 1e3:.3g} | {u['median_s'] * 1e3:.3g} "
                 f"({parts}) | **{u['median_s'] / f['median_s']:.2f}x** | "
                 f"{f['bytes'] / 1e6:.0f} | {u['bytes'] / 1e6:.0f} | "
                 f"{f['gbps']:.1f} | {f['max_diff']} |")
