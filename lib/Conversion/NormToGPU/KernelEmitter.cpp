@@ -86,9 +86,6 @@ private:
   Value both(Value lhs, Value rhs);
 
   // Memory.
-  SmallVector<Value> loadElements(Value view, ValueRange indices) {
-    return loadVectorElements(b, loc, view, indices, plan.vectorWidth);
-  }
   void storeElements(Value view, ValueRange indices, ArrayRef<Value> values) {
     storeVectorElements(b, loc, view, indices, values);
   }
@@ -96,6 +93,9 @@ private:
   /// for vector `vectorIndex` of the row; writes residual_out when asked
   /// (at `row`, under `rowIsValid`).
   SmallVector<Value> loadRowVector(Value vectorIndex, bool writeResidual);
+  /// h = input (+ residual, rounded to it) in the input type: `width`
+  /// elements from column `column` on.
+  SmallVector<Value> loadInputSum(Value column, int64_t width);
   /// As loadRowVector, yielding zeros when `valid` is false.
   SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex);
 
@@ -114,18 +114,26 @@ private:
   /// on (gamma and beta loaded as wide).
   SmallVector<Value> outputValues(ArrayRef<Value> h, Value column,
                                   const RowStatistics &statistics);
-  /// As outputValues for vector `vectorIndex`, zeros when `valid` is false
-  /// (null: always valid).
+  /// As outputValues, zeros when `valid` is false.
   SmallVector<Value> outputValuesIf(Value valid, ArrayRef<Value> h,
-                                    Value vectorIndex,
+                                    Value column,
                                     const RowStatistics &statistics);
   /// Converts or quantises (by `scale`, a compute-type value, or else the
-  /// out_scale) the outputs `y` of vector `vectorIndex` and stores them.
-  void storeOutputValues(ArrayRef<Value> y, Value vectorIndex,
+  /// out_scale) the outputs `y` from column `column` on and stores them.
+  void storeOutputValues(ArrayRef<Value> y, Value column,
                          Value scale = Value());
-  /// Normalises V elements of column vector `vectorIndex` and stores them.
+  /// Normalises V elements of column vector `vectorIndex` and stores them,
+  /// quantised by `scale` when it is given.
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
-                         const RowStatistics &statistics);
+                         const RowStatistics &statistics,
+                         Value scale = Value());
+  /// The column of the first element of vector `vectorIndex`.
+  Value vectorColumn(Value vectorIndex) {
+    return arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  }
+  /// Per token: the scale of the row whose threads' largest |y| are
+  /// `threadAmax`, stored by the row's first thread; in the compute type.
+  Value emitRowScale(Value threadAmax);
   /// h of `width` elements from column `column` on, read again: from
   /// residual_out when there is one.
   SmallVector<Value> reloadElements(Value column, int64_t width);
@@ -243,23 +251,27 @@ void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
                           /*nontemporal=*/false, llvm::Align(alignment));
 }
 
-SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
-                                                bool writeResidual) {
-  Value column =
-      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
-  SmallVector<Value> x = loadElements(operands.input, {loadRow, column});
-  if (!operands.residual) {
-    for (Value &value : x)
-      value = createFloatConversion(b, loc, value, computeType);
+SmallVector<Value> KernelEmitter::loadInputSum(Value column, int64_t width) {
+  SmallVector<Value> x =
+      loadVectorElements(b, loc, operands.input, {loadRow, column}, width);
+  if (!operands.residual)
     return x;
-  }
   // h = x + r, rounded to the input type: what residual_out holds.
-  SmallVector<Value> r = loadElements(operands.residual, {loadRow, column});
+  SmallVector<Value> r =
+      loadVectorElements(b, loc, operands.residual, {loadRow, column}, width);
   SmallVector<Value> h;
   for (auto [xi, ri] : llvm::zip_equal(x, r))
     h.push_back(
         createRoundedResidualSum(b, loc, xi, ri, computeType, inputType));
-  if (writeResidual && operands.residualOutput)
+  return h;
+}
+
+SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
+                                                bool writeResidual) {
+  Value column =
+      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  SmallVector<Value> h = loadInputSum(column, plan.vectorWidth);
+  if (operands.residual && writeResidual && operands.residualOutput)
     emitIf(b, loc, rowIsValid, [&] {
       storeElements(operands.residualOutput, {row, column}, h);
     });
@@ -357,31 +369,24 @@ KernelEmitter::outputValues(ArrayRef<Value> h, Value column,
 }
 
 SmallVector<Value>
-KernelEmitter::outputValuesIf(Value valid, ArrayRef<Value> h, Value vectorIndex,
+KernelEmitter::outputValuesIf(Value valid, ArrayRef<Value> h, Value column,
                               const RowStatistics &statistics) {
-  auto compute = [&] {
-    Value column =
-        arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
-    return outputValues(h, column, statistics);
-  };
   if (!valid)
-    return compute();
+    return outputValues(h, column, statistics);
   SmallVector<Type> types(h.size(), computeType);
   auto ifOp = scf::IfOp::create(b, loc, types, valid, /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, compute());
+    scf::YieldOp::create(b, loc, outputValues(h, column, statistics));
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc, SmallVector<Value>(h.size(), constant(0.0)));
   }
   return SmallVector<Value>(ifOp.getResults());
 }
 
-void KernelEmitter::storeOutputValues(ArrayRef<Value> y, Value vectorIndex,
+void KernelEmitter::storeOutputValues(ArrayRef<Value> y, Value column,
                                       Value scale) {
-  Value column =
-      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
   Type outputElementType =
       cast<MemRefType>(operands.output.getType()).getElementType();
   if (!scale)
@@ -395,26 +400,18 @@ void KernelEmitter::storeOutputValues(ArrayRef<Value> y, Value vectorIndex,
 }
 
 void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
-                                      const RowStatistics &statistics) {
-  Value column =
-      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
-  storeOutputValues(outputValues(h, column, statistics), vectorIndex);
+                                      const RowStatistics &statistics,
+                                      Value scale) {
+  Value column = vectorColumn(vectorIndex);
+  storeOutputValues(outputValues(h, column, statistics), column, scale);
 }
 
 SmallVector<Value> KernelEmitter::reloadElements(Value column, int64_t width) {
-  SmallVector<Value> h;
-  if (operands.residualOutput) {
-    h = loadVectorElements(b, loc, operands.residualOutput, {loadRow, column},
-                           width);
-  } else {
-    h = loadVectorElements(b, loc, operands.input, {loadRow, column}, width);
-    if (operands.residual) {
-      SmallVector<Value> r = loadVectorElements(b, loc, operands.residual,
-                                                {loadRow, column}, width);
-      for (auto [hi, ri] : llvm::zip_equal(h, r))
-        hi = createRoundedResidualSum(b, loc, hi, ri, computeType, inputType);
-    }
-  }
+  SmallVector<Value> h =
+      operands.residualOutput
+          ? loadVectorElements(b, loc, operands.residualOutput,
+                               {loadRow, column}, width)
+          : loadInputSum(column, width);
   for (Value &value : h)
     value = createFloatConversion(b, loc, value, computeType);
   return h;
@@ -436,6 +433,16 @@ Value KernelEmitter::emitDynamicScale(Value amax, ValueRange scaleIndices,
     memref::StoreOp::create(b, loc, scale, operands.scales, scaleIndices);
   });
   return createFloatConversion(b, loc, scale, computeType);
+}
+
+Value KernelEmitter::emitRowScale(Value threadAmax) {
+  Value amax = reducer.maxAcrossRow(threadAmax, getNumExchangeRegions(op) - 1);
+  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        threadInRow, index(0));
+  SmallVector<Value> rowIndex;
+  if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
+    rowIndex.push_back(row);
+  return emitDynamicScale(amax, rowIndex, isFirst);
 }
 
 void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
@@ -477,21 +484,14 @@ void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
                                      return {absMax(acc.front(), y)};
                                    })[0];
         Value scale = emitDynamicScale(amax, {row, group}, Value());
-        Type outputElementType =
-            cast<MemRefType>(operands.output.getType()).getElementType();
-        forEachOutput(
-            start, {},
-            [&](Value column, ArrayRef<Value> y,
-                ValueRange) -> SmallVector<Value> {
-              SmallVector<Value> q;
-              for (Value value : y)
-                q.push_back(
-                    createQuantized(b, loc, value, scale, outputElementType));
-              emitIf(b, loc, rowIsValid, [&] {
-                storeVectorElements(b, loc, operands.output, {row, column}, q);
-              });
-              return {};
-            });
+        forEachOutput(start, {},
+                      [&](Value column, ArrayRef<Value> y,
+                          ValueRange) -> SmallVector<Value> {
+                        emitIf(b, loc, rowIsValid, [&] {
+                          storeOutputValues(y, column, scale);
+                        });
+                        return {};
+                      });
         scf::YieldOp::create(b, loc);
       });
 }
@@ -513,22 +513,18 @@ void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
   // Per token: y of every held element (in registers), the row's amax and
   // scale, then the quantised outputs.
   SmallVector<SmallVector<Value>> ys;
+  SmallVector<Value> columns;
   Value amax = constant(0.0);
   for (auto [h, cond, vectorIndex] :
        llvm::zip_equal(held, valid, vectorIndices)) {
-    ys.push_back(outputValuesIf(cond, h, vectorIndex, statistics));
+    columns.push_back(vectorColumn(vectorIndex));
+    ys.push_back(outputValuesIf(cond, h, columns.back(), statistics));
     amax = absMax(amax, ys.back());
   }
-  amax = reducer.maxAcrossRow(amax, getNumExchangeRegions(op) - 1);
-  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        threadInRow, index(0));
-  SmallVector<Value> rowIndex;
-  if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
-    rowIndex.push_back(row);
-  Value scale = emitDynamicScale(amax, rowIndex, isFirst);
+  Value scale = emitRowScale(amax);
   for (size_t k = 0; k < ys.size(); ++k)
     emitIf(b, loc, both(valid[k], rowIsValid),
-           [&] { storeOutputValues(ys[k], vectorIndices[k], scale); });
+           [&] { storeOutputValues(ys[k], columns[k], scale); });
 }
 
 void KernelEmitter::emitHeldRow() {
@@ -622,15 +618,9 @@ void KernelEmitter::emitStreamedRow() {
   // h for vector `vectorIndex` when it was read before: from residual_out
   // when there is one (it holds h, and may alias the residual).
   auto reloadRowVector = [&](Value vectorIndex) {
-    if (!operands.residualOutput)
-      return loadRowVector(vectorIndex, /*writeResidual=*/false);
     Value column =
         arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
-    SmallVector<Value> h =
-        loadElements(operands.residualOutput, {loadRow, column});
-    for (Value &value : h)
-      value = createFloatConversion(b, loc, value, computeType);
-    return h;
+    return reloadElements(column, plan.vectorWidth);
   };
   // Sums over this thread's vectors of each of the `numTerms` `terms`,
   // reading them with `load`.
@@ -712,18 +702,12 @@ void KernelEmitter::emitStreamedRow() {
         [&](OpBuilder &nested, Location, Value vectorIndex, ValueRange acc) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nested.getInsertionBlock());
-          SmallVector<Value> y = outputValuesIf(
-              Value(), reloadRowVector(vectorIndex), vectorIndex, statistics);
+          SmallVector<Value> h = reloadRowVector(vectorIndex);
+          SmallVector<Value> y =
+              outputValues(h, vectorColumn(vectorIndex), statistics);
           scf::YieldOp::create(b, loc, absMax(acc.front(), y));
         });
-    Value amax =
-        reducer.maxAcrossRow(loop.getResult(0), getNumExchangeRegions(op) - 1);
-    Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          threadInRow, index(0));
-    SmallVector<Value> rowIndex;
-    if (cast<MemRefType>(operands.scales.getType()).getRank() == 1)
-      rowIndex.push_back(row);
-    scale = emitDynamicScale(amax, rowIndex, isFirst);
+    scale = emitRowScale(loop.getResult(0));
   }
   // The output, from a last read of the row.
   scf::ForOp::create(
@@ -732,11 +716,8 @@ void KernelEmitter::emitStreamedRow() {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToEnd(nested.getInsertionBlock());
         SmallVector<Value> h = reloadRowVector(vectorIndex);
-        emitIf(b, loc, rowIsValid, [&] {
-          SmallVector<Value> y =
-              outputValuesIf(Value(), h, vectorIndex, statistics);
-          storeOutputValues(y, vectorIndex, scale);
-        });
+        emitIf(b, loc, rowIsValid,
+               [&] { storeOutputVector(h, vectorIndex, statistics, scale); });
         scf::YieldOp::create(b, loc);
       });
 }
