@@ -118,6 +118,16 @@ private:
   /// integer arithmetic (see `roundToBF16Bits`).
   Value convertOutput(OpBuilder &builder, Value y, Type outputElementType,
                       bool nontemporal = false, Value rowScale = Value());
+  /// `normIvs` with `start` (if any) added to the last: a group's element
+  /// indices in its row.
+  SmallVector<Value> offsetIndices(OpBuilder &builder, ValueRange normIvs,
+                                   Value start) {
+    SmallVector<Value> indices(normIvs);
+    if (start)
+      indices.back() =
+          arith::AddIOp::create(builder, loc, indices.back(), start);
+    return indices;
+  }
   SmallVector<Value> fullIndices(ValueRange rowIvs, ValueRange normIvs) {
     SmallVector<Value> indices(rowIvs);
     indices.append(normIvs.begin(), normIvs.end());
@@ -571,25 +581,18 @@ Value RowKernelEmitter::emitDynamicScale(
     RowSweeps &groupSweeps, Value groupStart, ValueRange scaleIndices) {
   // amax of |y| over the row or group (which the sweeps before found in
   // cache), then its scale, stored; returns it in the compute type.
-  auto shift = [&](OpBuilder &nb, ValueRange normIvs) {
-    SmallVector<Value> indices(normIvs);
-    if (groupStart)
-      indices.back() =
-          arith::AddIOp::create(nb, loc, indices.back(), groupStart);
-    return indices;
-  };
   VectorType computeVector = sweeps->vectorOf(computeType);
   Value zero = arith::ConstantOp::create(builder, loc, computeVector,
                                          builder.getZeroAttr(computeVector));
-  auto maxima =
-      groupSweeps.sweep(builder, {zero}, unroll,
-                        [&](OpBuilder &nb, ValueRange normIvs, Value mask,
-                            ValueRange state) -> SmallVector<Value> {
-                          Value y = emitOutputElement(nb, row, statistics,
-                                                      shift(nb, normIvs), mask);
-                          y = groupSweeps.zeroMasked(nb, y, mask);
-                          return {createAbsMaxStep(nb, loc, state[0], y)};
-                        });
+  auto maxima = groupSweeps.sweep(
+      builder, {zero}, unroll,
+      [&](OpBuilder &nb, ValueRange normIvs, Value mask,
+          ValueRange state) -> SmallVector<Value> {
+        Value y = emitOutputElement(
+            nb, row, statistics, offsetIndices(nb, normIvs, groupStart), mask);
+        y = groupSweeps.zeroMasked(nb, y, mask);
+        return {createAbsMaxStep(nb, loc, state[0], y)};
+      });
   Value amax = groupSweeps.reduceMax(builder, maxima);
   Type outputElementType = cast<MemRefType>(output.getType()).getElementType();
   Value scale = createDynamicScale(builder, loc, amax, outputElementType,
@@ -618,18 +621,15 @@ void RowKernelEmitter::emitGroupQuantizeSweeps(OpBuilder &builder,
         scaleIndices.push_back(group);
         Value scale = emitDynamicScale(nb, row, statistics, groupSweeps, start,
                                        scaleIndices);
-        Value scaleVector = vector::BroadcastOp::create(
-            nb, loc, sweeps->vectorOf(computeType), scale);
         groupSweeps.sweep(
             nb, {}, unroll,
             [&](OpBuilder &inner, ValueRange normIvs, Value mask,
                 ValueRange) -> SmallVector<Value> {
-              SmallVector<Value> indices = {
-                  arith::AddIOp::create(inner, loc, normIvs.back(), start)};
+              SmallVector<Value> indices = offsetIndices(inner, normIvs, start);
               Value y =
                   emitOutputElement(inner, row, statistics, indices, mask);
-              Value out = createQuantized(inner, loc, y, scaleVector,
-                                          outputElementType);
+              Value out = convertOutput(inner, y, outputElementType,
+                                        /*nontemporal=*/false, scale);
               groupSweeps.store(inner, out, output,
                                 fullIndices(row.rowIvs, indices), mask);
               return {};
