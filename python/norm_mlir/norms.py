@@ -237,6 +237,28 @@ def _check_like_x(name, array, element_type, x, dtype, fn):
                         f"dtype of x ({x.dtype})")
 
 
+def _check_parameters(gamma, beta, x, axis, fn):
+    """{name: (array, element type)} of the gamma and beta given; raises
+    unless each has the normalised shape of x (dims from `axis` on) and
+    they share a dtype."""
+    normalized = x.shape[axis:]
+    params = {}
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value is None:
+            continue
+        array, element_type = _to_numpy(value, name, fn)
+        if array.shape != normalized:
+            raise ValueError(f"{fn}: {name} has shape {array.shape}; expected "
+                             f"the normalised shape {normalized} of x (shape "
+                             f"{x.shape}, axis {axis})")
+        params[name] = (array, element_type)
+    if "gamma" in params and "beta" in params and \
+            params["gamma"][1] != params["beta"][1]:
+        raise TypeError(f"{fn}: gamma and beta must have the same dtype, got "
+                        f"{params['gamma'][0].dtype} and {params['beta'][0].dtype}")
+    return params
+
+
 def _from_numpy(array, element_type, as_torch):
     if not as_torch:
         return array
@@ -295,20 +317,7 @@ def _run(op, x, gamma, beta, eps, axis, residual, out_dtype, pipeline,
     n = math.prod(normalized)
     rows = math.prod(x.shape[:axis])
 
-    params = {}
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value is None:
-            continue
-        array, element_type = _to_numpy(value, name, fn)
-        if array.shape != normalized:
-            raise ValueError(f"{fn}: {name} has shape {array.shape}; expected "
-                             f"the normalised shape {normalized} of x (shape "
-                             f"{x.shape}, axis {axis})")
-        params[name] = (array, element_type)
-    if "gamma" in params and "beta" in params and \
-            params["gamma"][1] != params["beta"][1]:
-        raise TypeError(f"{fn}: gamma and beta must have the same dtype, got "
-                        f"{params['gamma'][0].dtype} and {params['beta'][0].dtype}")
+    params = _check_parameters(gamma, beta, x, axis, fn)
     if residual is not None:
         residual, residual_type = _to_numpy(residual, "residual", fn)
         _check_like_x("residual", residual, residual_type, x, dtype, fn)
@@ -661,18 +670,7 @@ def _run_dynamic_quant(op, x, gamma, beta, eps, residual, quant_dtype,
     min_scale = _check_real(min_scale, "min_scale", fn, allow_zero=True)
     if scale_ub is not None:
         scale_ub = _check_real(scale_ub, "scale_ub", fn, allow_zero=False)
-    params = {}
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if value is None:
-            continue
-        array, element_type = _to_numpy(value, name, fn)
-        if array.shape != (n,):
-            raise ValueError(f"{fn}: {name} has shape {array.shape}; expected "
-                             f"({n},), the last dim of x")
-        params[name] = (np.ascontiguousarray(array), element_type)
-    if "gamma" in params and "beta" in params and \
-            params["gamma"][1] != params["beta"][1]:
-        raise TypeError(f"{fn}: gamma and beta must have the same dtype")
+    params = _check_parameters(gamma, beta, x, x.ndim - 1, fn)
     if residual is not None:
         residual, residual_type = _to_numpy(residual, "residual", fn)
         _check_like_x("residual", residual, residual_type, x, dtype, fn)
@@ -698,8 +696,9 @@ def _run_dynamic_quant(op, x, gamma, beta, eps, residual, quant_dtype,
         if residual is not None:
             inputs.append(np.ascontiguousarray(residual))
         args = [matrix(a) for a in inputs]
-        args += [vector(params[name][0], n) for name in ("gamma", "beta")
-                 if name in params]
+        vectors = [np.ascontiguousarray(params[name][0])
+                   for name in ("gamma", "beta") if name in params]
+        args += [vector(a, n) for a in vectors]
         if scale_ub is not None:
             args.append(scale_ub)
         args.append(matrix(q))

@@ -142,7 +142,7 @@ def test_dynamic_quant_torch(torch):
     (dict(scale_ub=0.0), ValueError, "scale_ub must be a finite number > 0"),
     (dict(scale_ub=float("nan")), ValueError, "scale_ub must be a finite"),
     (dict(gamma=np.ones(128, np.float32)), ValueError, "gamma has shape "
-     "(128,); expected (256,)"),
+     "(128,); expected the normalised shape (256,) of x"),
     (dict(residual=np.ones((4, 256), np.float16)), TypeError, "residual has "
      "dtype float16"),
 ])
