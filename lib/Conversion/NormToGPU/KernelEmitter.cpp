@@ -487,9 +487,8 @@ void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
         forEachOutput(start, {},
                       [&](Value column, ArrayRef<Value> y,
                           ValueRange) -> SmallVector<Value> {
-                        emitIf(b, loc, rowIsValid, [&] {
-                          storeOutputValues(y, column, scale);
-                        });
+                        emitIf(b, loc, rowIsValid,
+                               [&] { storeOutputValues(y, column, scale); });
                         return {};
                       });
         scf::YieldOp::create(b, loc);
