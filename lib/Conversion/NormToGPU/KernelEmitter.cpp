@@ -14,12 +14,17 @@
 // reference's (`--convert-norm-to-linalg`), built by the same row-math
 // layer (norm/Dialect/Norm/Utils/RowMath.h):
 //
-//   S      = sum(h - P)   P: the first element the warp holds (a shuffle);
-//                         across warps, S_w + n_w * (P_w - P0) on warp 0's P0
-//   offset = S / N        the mean is P0 + offset, never rounded as a whole
-//   q      = sum((((h - P0) - offset) * c)^2),  c = 1/sqrt(N)
-//   rstd   = 1/sqrt(q + eps), NaN if q is +inf
-//   y      = ((h - P0) - offset) * rstd * gamma + beta
+//   S      = sum(h - P)   P: the row's first element (from lane 0 by a
+//                         shuffle, or from memory when the row spans warps)
+//   offset = S / N        the mean is P + offset, never rounded as a whole
+//   xc     = fma(h - P, c, -(offset c)),  c = 1/sqrt(N)   (held in place of h)
+//   q      = sum(xc^2)
+//   rstd   = rsqrt(q + eps) (rsqrt.approx in f32), NaN if q is +inf
+//   y      = xc (rstd / c) gamma + beta
+//
+// (the streamed rows compute ((h - P) - offset) rstd gamma + beta from
+// memory instead). Products and sums carry `contract`, so that they become
+// FMAs: docs/GPULowering.md ("Instructions") has the budget this keeps.
 //
 // A quantised output (i8 or f8E4M3FN, with the scalar out_scale s passed to
 // the kernel as an argument in the compute type) is the reference's, lane by
@@ -30,10 +35,10 @@
 // Each sum is a butterfly of `gpu.shuffle xor` and adds within a warp
 // (commutative, so every lane gets the same bits), then, for rows spread
 // over several warps, one value per warp through workgroup memory and one
-// barrier, read back in warp order by every thread (RowReductions.h). A
-// constant row gives S = 0 and q = 0, so its output is exactly beta;
-// scaling by c before squaring keeps q in range for |x| up to ~1e19 in f32.
-// RMSNorm only needs q = sum((h * c)^2).
+// barrier, combined by a butterfly over the warps' parts
+// (RowReductions.h). A constant row gives S = 0 and q = 0, so its output
+// is exactly beta; scaling by c before squaring keeps q in range for |x| up
+// to ~1e19 in f32. RMSNorm only needs q = sum((h * c)^2).
 //
 // When eps may be tiny (see getTinyRowRescue), every thread also sums
 // q' = sum((x * K * c)^2) of its centred elements x, with K = 2^100 (f32),
@@ -61,6 +66,11 @@ using namespace mlir;
 using namespace mlir::norm;
 
 namespace {
+/// The kernels' products and sums may become fused multiply-adds: NVPTX
+/// keeps `mul.rn`/`add.rn` apart otherwise, and ptxas does not contract
+/// them.
+constexpr arith::FastMathFlags kContract = arith::FastMathFlags::contract;
+
 /// Emits the body of the launch for one norm op.
 class KernelEmitter {
 public:
@@ -93,17 +103,25 @@ private:
   /// for vector `vectorIndex` of the row; writes residual_out when asked
   /// (at `row`, under `rowIsValid`).
   SmallVector<Value> loadRowVector(Value vectorIndex, bool writeResidual);
-  /// h = input (+ residual, rounded to it) in the input type: `width`
-  /// elements from column `column` on.
+  /// h = input (+ residual, rounded to it): `width` elements from column
+  /// `column` on, in the compute type without a residual, in the input
+  /// type with one.
   SmallVector<Value> loadInputSum(Value column, int64_t width);
   /// As loadRowVector, yielding zeros when `valid` is false.
-  SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex);
+  SmallVector<Value> loadRowVectorIf(Value valid, Value vectorIndex,
+                                     bool writeResidual);
+  /// The row's first element h[row, 0] in the compute type, read by this
+  /// thread, as a finite pivot (createFinitePivot).
+  Value loadRowPivot();
 
   // Statistics.
   /// The terms this thread sums for the row's sums of squares, given a
   /// centred element x: (x c)^2, and with the tiny-row rescue also
   /// (x scale c)^2.
   SmallVector<Value> squareTerms(Value x);
+  /// The same terms for an element already scaled by c (x c):
+  /// (x c)^2, and with the rescue (x c scale)^2.
+  SmallVector<Value> squaresOfScaled(Value scaled);
   /// How many values squareTerms gives.
   size_t getNumSquareTerms() const { return rescueValues.scale ? 2 : 1; }
   /// rstd = 1/sqrt(var + eps) (NaN when var overflowed), from `sumsSq` (the
@@ -148,10 +166,13 @@ private:
   /// their quantised outputs, from the row read again (from cache).
   void emitGroupQuantization(const RowStatistics &statistics);
   /// The held row's output: stored, or quantised per token by the scale of
-  /// the row's amax, or per group.
+  /// the row's amax, or per group. The held values are normalised with
+  /// `heldStatistics` (for a LayerNorm, x c with rstd / c); per group the
+  /// row is read again and normalised with `statistics`.
   void emitHeldOutput(ArrayRef<SmallVector<Value>> held, ArrayRef<Value> valid,
                       ArrayRef<Value> vectorIndices,
-                      const RowStatistics &statistics);
+                      const RowStatistics &statistics,
+                      const RowStatistics &heldStatistics);
 
   void emitHeldRow();
   void emitStreamedRow();
@@ -230,6 +251,43 @@ SmallVector<Value> mlir::norm::loadVectorElements(OpBuilder &b, Location loc,
   return elements;
 }
 
+SmallVector<Value> mlir::norm::loadVectorElementsAs(OpBuilder &b, Location loc,
+                                                    Value view,
+                                                    ValueRange indices,
+                                                    int64_t width,
+                                                    Type computeType) {
+  Type elementType = cast<MemRefType>(view.getType()).getElementType();
+  if (!elementType.isBF16() || !computeType.isF32() || width % 2) {
+    SmallVector<Value> elements =
+        loadVectorElements(b, loc, view, indices, width);
+    for (Value &element : elements)
+      element = createFloatConversion(b, loc, element, computeType);
+    return elements;
+  }
+  // A bf16 is the high half of the f32 of the same value: per 32-bit word
+  // of two, the low element shifted up and the high one masked, one
+  // integer instruction each.
+  int64_t alignment = std::min(kMaxAccessBytes, width * 2);
+  Value vector = vector::LoadOp::create(
+      b, loc, VectorType::get({width}, elementType), view, indices,
+      /*nontemporal=*/false, llvm::Align(alignment));
+  Type i32 = b.getI32Type();
+  Value words = vector::BitCastOp::create(
+      b, loc, VectorType::get({width / 2}, i32), vector);
+  Value shift = arith::ConstantIntOp::create(b, loc, i32, 16);
+  Value highMask = arith::ConstantIntOp::create(
+      b, loc, i32, static_cast<int32_t>(0xffff0000u));
+  SmallVector<Value> elements;
+  for (int64_t i = 0; i < width / 2; ++i) {
+    Value word = vector::ExtractOp::create(b, loc, words, i);
+    Value low = arith::ShLIOp::create(b, loc, word, shift);
+    Value high = arith::AndIOp::create(b, loc, word, highMask);
+    elements.push_back(arith::BitcastOp::create(b, loc, computeType, low));
+    elements.push_back(arith::BitcastOp::create(b, loc, computeType, high));
+  }
+  return elements;
+}
+
 void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
                                      ValueRange indices,
                                      ArrayRef<Value> values) {
@@ -252,13 +310,13 @@ void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
 }
 
 SmallVector<Value> KernelEmitter::loadInputSum(Value column, int64_t width) {
-  SmallVector<Value> x =
-      loadVectorElements(b, loc, operands.input, {loadRow, column}, width);
+  SmallVector<Value> x = loadVectorElementsAs(
+      b, loc, operands.input, {loadRow, column}, width, computeType);
   if (!operands.residual)
     return x;
   // h = x + r, rounded to the input type: what residual_out holds.
-  SmallVector<Value> r =
-      loadVectorElements(b, loc, operands.residual, {loadRow, column}, width);
+  SmallVector<Value> r = loadVectorElementsAs(
+      b, loc, operands.residual, {loadRow, column}, width, computeType);
   SmallVector<Value> h;
   for (auto [xi, ri] : llvm::zip_equal(x, r))
     h.push_back(
@@ -281,16 +339,16 @@ SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
 }
 
 SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
-                                                  Value vectorIndex) {
+                                                  Value vectorIndex,
+                                                  bool writeResidual) {
   if (!valid)
-    return loadRowVector(vectorIndex, /*writeResidual=*/true);
+    return loadRowVector(vectorIndex, writeResidual);
   SmallVector<Type> types(plan.vectorWidth, computeType);
   auto ifOp = scf::IfOp::create(b, loc, types, valid, /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc,
-                         loadRowVector(vectorIndex, /*writeResidual=*/true));
+    scf::YieldOp::create(b, loc, loadRowVector(vectorIndex, writeResidual));
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, loc,
                          SmallVector<Value>(plan.vectorWidth, constant(0.0)));
@@ -298,11 +356,37 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
   return SmallVector<Value>(ifOp.getResults());
 }
 
+Value KernelEmitter::loadRowPivot() {
+  Value firstIndex = index(0);
+  Value first = memref::LoadOp::create(b, loc, operands.input,
+                                       ValueRange{loadRow, firstIndex});
+  Value pivot = createFloatConversion(b, loc, first, computeType);
+  if (operands.residual) {
+    Value residualIndex = index(0);
+    Value r = memref::LoadOp::create(b, loc, operands.residual,
+                                     ValueRange{loadRow, residualIndex});
+    Value h =
+        createRoundedResidualSum(b, loc, pivot, r, computeType, inputType);
+    pivot = createFloatConversion(b, loc, h, computeType);
+  }
+  return createFinitePivot(b, loc, pivot);
+}
+
 SmallVector<Value> KernelEmitter::squareTerms(Value x) {
-  SmallVector<Value> terms = {createScaledSquare(b, loc, x, operands.invSqrtN)};
+  SmallVector<Value> terms = {
+      createScaledSquare(b, loc, x, operands.invSqrtN, Value(), kContract)};
   if (rescueValues.scale)
-    terms.push_back(
-        createScaledSquare(b, loc, x, operands.invSqrtN, rescueValues.scale));
+    terms.push_back(createScaledSquare(b, loc, x, operands.invSqrtN,
+                                       rescueValues.scale, kContract));
+  return terms;
+}
+
+SmallVector<Value> KernelEmitter::squaresOfScaled(Value scaled) {
+  SmallVector<Value> terms = {createSquare(b, loc, scaled, kContract)};
+  if (rescueValues.scale) {
+    Value rescaled = arith::MulFOp::create(b, loc, scaled, rescueValues.scale);
+    terms.push_back(createSquare(b, loc, rescaled, kContract));
+  }
   return terms;
 }
 
@@ -310,15 +394,15 @@ RowStatistics KernelEmitter::finalize(Value pivot, Value offset,
                                       ArrayRef<Value> sumsSq) {
   RowStatistics statistics{pivot, offset, Value()};
   Value sumSq = sumsSq.front();
-  // sqrt and a division rather than rsqrt: see RsqrtKind.
+  // rsqrt.approx in f32, sqrt and a division in f64: see RsqrtKind.
   statistics.rstd =
-      createRstd(b, loc, sumSq, operands.eps, RsqrtKind::SqrtThenDivide);
+      createRstd(b, loc, sumSq, operands.eps, RsqrtKind::Approximate);
   if (rescueValues.scale) {
     // A tiny row (the same bits in every thread of the row) takes the
     // rstd of its rescaled squares. Both sums are always formed: no branch
     // around the shuffles and barriers, and the usual eps never gets here.
     Value rescued = createRescuedRstd(b, loc, rescueValues, sumsSq.back(),
-                                      RsqrtKind::SqrtThenDivide);
+                                      RsqrtKind::Approximate);
     Value tiny = createIsTinyRow(b, loc, rescueValues, sumSq);
     statistics.rstd =
         arith::SelectOp::create(b, loc, tiny, rescued, statistics.rstd);
@@ -357,14 +441,16 @@ KernelEmitter::outputValues(ArrayRef<Value> h, Value column,
   int64_t width = h.size();
   SmallVector<Value> gamma, beta;
   if (operands.gamma)
-    gamma = loadVectorElements(b, loc, operands.gamma, {column}, width);
+    gamma = loadVectorElementsAs(b, loc, operands.gamma, {column}, width,
+                                 computeType);
   if (operands.beta)
-    beta = loadVectorElements(b, loc, operands.beta, {column}, width);
+    beta = loadVectorElementsAs(b, loc, operands.beta, {column}, width,
+                                computeType);
   SmallVector<Value> y;
   for (auto [i, value] : llvm::enumerate(h))
-    y.push_back(createNormalizedOutput(b, loc, value, statistics,
-                                       operands.gamma ? gamma[i] : Value(),
-                                       operands.beta ? beta[i] : Value()));
+    y.push_back(createNormalizedOutput(
+        b, loc, value, statistics, operands.gamma ? gamma[i] : Value(),
+        operands.beta ? beta[i] : Value(), kContract));
   return y;
 }
 
@@ -498,32 +584,40 @@ void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
 void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
                                    ArrayRef<Value> valid,
                                    ArrayRef<Value> vectorIndices,
-                                   const RowStatistics &statistics) {
+                                   const RowStatistics &statistics,
+                                   const RowStatistics &heldStatistics) {
   if (op.getGroupSize()) {
     emitGroupQuantization(statistics);
     return;
   }
-  if (!operands.scales) {
-    for (size_t k = 0; k < held.size(); ++k)
-      emitIf(b, loc, both(valid[k], rowIsValid),
-             [&] { storeOutputVector(held[k], vectorIndices[k], statistics); });
-    return;
-  }
-  // Per token: y of every held element (in registers), the row's amax and
-  // scale, then the quantised outputs.
+  // y of every held element (in registers) before any store: the gamma and
+  // beta loads are not ordered behind the output's stores. Without dynamic
+  // quantisation, a vector that may not exist (the last) is normalised
+  // under its store's guard instead.
   SmallVector<SmallVector<Value>> ys;
   SmallVector<Value> columns;
   Value amax = constant(0.0);
   for (auto [h, cond, vectorIndex] :
        llvm::zip_equal(held, valid, vectorIndices)) {
     columns.push_back(vectorColumn(vectorIndex));
-    ys.push_back(outputValuesIf(cond, h, columns.back(), statistics));
-    amax = absMax(amax, ys.back());
+    if (cond && !operands.scales) {
+      ys.emplace_back();
+      continue;
+    }
+    ys.push_back(outputValuesIf(cond, h, columns.back(), heldStatistics));
+    if (operands.scales)
+      amax = absMax(amax, ys.back());
   }
-  Value scale = emitRowScale(amax);
+  // Per token: the row's amax and scale, then the quantised outputs.
+  Value scale;
+  if (operands.scales)
+    scale = emitRowScale(amax);
   for (size_t k = 0; k < ys.size(); ++k)
-    emitIf(b, loc, both(valid[k], rowIsValid),
-           [&] { storeOutputValues(ys[k], columns[k], scale); });
+    emitIf(b, loc, both(valid[k], rowIsValid), [&] {
+      if (ys[k].empty())
+        ys[k] = outputValues(held[k], columns[k], heldStatistics);
+      storeOutputValues(ys[k], columns[k], scale);
+    });
 }
 
 void KernelEmitter::emitHeldRow() {
@@ -531,6 +625,19 @@ void KernelEmitter::emitHeldRow() {
   int64_t rowVectors =
       cast<MemRefType>(operands.input.getType()).getShape().back() /
       plan.vectorWidth;
+
+  // A LayerNorm row that spans warps is centred on its first element, read
+  // by every thread; a row within a warp on its first lane's element.
+  bool loadsPivot = isLayerNorm && plan.getWarpsPerRow() > 1;
+  Value pivot;
+  if (loadsPivot)
+    pivot = loadRowPivot();
+  // In place (residual_out is the residual, as in vLLM's
+  // fused_add_rms_norm), the thread owning column 0 would overwrite
+  // r[row, 0] while others read it for the pivot: residual_out is written
+  // after a barrier, which the row's loads are in flight across.
+  bool defersResidual =
+      loadsPivot && operands.residual && operands.residualOutput;
 
   // Load every vector this thread owns before using any: K independent
   // loads in flight, and each element read from global memory once.
@@ -543,71 +650,76 @@ void KernelEmitter::emitHeldRow() {
     if ((k + 1) * threads > rowVectors)
       cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                    vectorIndex, numVectors);
-    held.push_back(loadRowVectorIf(cond, vectorIndex));
+    held.push_back(loadRowVectorIf(cond, vectorIndex, !defersResidual));
     valid.push_back(cond);
     vectorIndices.push_back(vectorIndex);
   }
+  if (defersResidual) {
+    gpu::BarrierOp::create(b, loc);
+    for (auto [h, cond, vectorIndex] :
+         llvm::zip_equal(held, valid, vectorIndices))
+      emitIf(b, loc, both(cond, rowIsValid), [&] {
+        storeElements(operands.residualOutput, {row, vectorColumn(vectorIndex)},
+                      h);
+      });
+  }
   if (!isLayerNorm) {
+    // A vector that does not exist was loaded as zeros, whose squares add
+    // nothing: no mask.
+    SmallVector<Value> always(valid.size());
     SmallVector<Value> sumsSq = reducer.sumHeldTerms(
-        held, valid, [&](Value h) { return squareTerms(h); });
+        held, always, [&](Value h) { return squareTerms(h); });
     RowStatistics statistics =
         finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
     if (!operands.output)
       return;
-    emitHeldOutput(held, valid, vectorIndices, statistics);
+    emitHeldOutput(held, valid, vectorIndices, statistics, statistics);
     return;
   }
 
-  // Pass 1, the mean: S = sum(h - P) with P the first element of the part
-  // of the row this warp holds (lane 0's, or the row group's first lane's),
-  // from a shuffle. Warps then rebase their sums on warp 0's pivot P0:
-  // S_w + n_w (P_w - P0). A constant row gives S = 0 exactly.
-  Value firstLane = index(0);
-  if (threads < kWarpSize)
-    firstLane = arith::SubIOp::create(b, loc, reducer.laneInWarp, threadInRow);
-  Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
-  Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
-  Value first = gpu::ShuffleOp::create(b, loc, held.front().front(), lane,
-                                       width, gpu::ShuffleMode::IDX)
-                    .getShuffleResult();
-  Value pivot = createFinitePivot(b, loc, first);
-  Value shiftedSum = reducer.sumAcrossLanes(reducer.sumHeld(
-      held, valid, [&](Value h) { return createPivoted(b, loc, h, pivot); }));
-  Value rowPivot = pivot;
-  if (plan.getWarpsPerRow() > 1) {
-    SmallVector<Value> counts;
-    for (Value cond : valid) {
-      Value width = constant(plan.vectorWidth);
-      if (!cond) {
-        counts.push_back(width);
-        continue;
-      }
-      Value zero = constant(0.0);
-      counts.push_back(arith::SelectOp::create(b, loc, cond, width, zero));
-    }
-    Value count = counts.front();
-    for (Value next : ArrayRef(counts).drop_front())
-      count = b.createOrFold<arith::AddFOp>(loc, count, next);
-    count = reducer.sumAcrossLanes(count);
-    SmallVector<SmallVector<Value>> parts =
-        reducer.exchangeAcrossWarps({shiftedSum, pivot, count}, 0);
-    rowPivot = parts.front()[1];
-    shiftedSum = parts.front()[0];
-    for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
-      shiftedSum = createRebasedPivotedSum(b, loc, shiftedSum, part[0], part[2],
-                                           part[1], rowPivot);
+  // Pass 1, the mean's offset from the pivot P: d = sum(h - P) / N. Within
+  // a warp, P is the first element of the row group's first lane (a
+  // shuffle). A constant row gives d = 0 exactly.
+  if (!loadsPivot) {
+    Value firstLane = index(0);
+    if (threads < kWarpSize)
+      firstLane =
+          arith::SubIOp::create(b, loc, reducer.laneInWarp, threadInRow);
+    Value lane = arith::IndexCastOp::create(b, loc, b.getI32Type(), firstLane);
+    Value width = arith::ConstantIntOp::create(b, loc, kWarpSize, 32);
+    Value first = gpu::ShuffleOp::create(b, loc, held.front().front(), lane,
+                                         width, gpu::ShuffleMode::IDX)
+                      .getShuffleResult();
+    pivot = createFinitePivot(b, loc, first);
   }
-  Value offset = createOffset(b, loc, shiftedSum, operands.rowSize);
+  // The held values become h - P.
+  for (SmallVector<Value> &vector : held)
+    for (Value &value : vector)
+      value = createPivoted(b, loc, value, pivot);
+  Value shiftedSum = reducer.sumAcrossRow(
+      {reducer.sumHeld(held, valid, [](Value d) { return d; })}, 0)[0];
+  Value offset = createOffset(b, loc, shiftedSum, operands.rowSize,
+                              arith::FastMathFlags::arcp);
 
-  // Pass 2, over the same registers: q = sum((((h - P0) - offset) * c)^2).
-  SmallVector<Value> sumsSq = reducer.sumHeldTerms(held, valid, [&](Value h) {
-    return squareTerms(createCentred(b, loc, h, rowPivot, offset));
-  });
+  // Pass 2, over the same registers, which become x c = fma(h - P, c,
+  // -(d c)): q = sum((x c)^2).
+  Value scaledOffset = arith::MulFOp::create(b, loc, offset, operands.invSqrtN);
+  for (SmallVector<Value> &vector : held)
+    for (Value &value : vector)
+      value =
+          createScaledCentred(b, loc, value, operands.invSqrtN, scaledOffset);
+  SmallVector<Value> sumsSq = reducer.sumHeldTerms(
+      held, valid, [&](Value scaled) { return squaresOfScaled(scaled); });
   RowStatistics statistics =
-      finalize(rowPivot, offset, reducer.sumAcrossRow(sumsSq, 1));
+      finalize(pivot, offset, reducer.sumAcrossRow(sumsSq, 1));
   if (!operands.output)
     return;
-  emitHeldOutput(held, valid, vectorIndices, statistics);
+  // y = (x c) (rstd / c) gamma + beta.
+  RowStatistics heldStatistics{Value(), Value(),
+                               createUnscaledRstd(b, loc, statistics.rstd,
+                                                  operands.rowSize,
+                                                  operands.invSqrtN)};
+  emitHeldOutput(held, valid, vectorIndices, statistics, heldStatistics);
 }
 
 void KernelEmitter::emitStreamedRow() {
@@ -652,19 +764,7 @@ void KernelEmitter::emitStreamedRow() {
     statistics = finalize(Value(), Value(), reducer.sumAcrossRow(sumsSq, 0));
   } else {
     // Every thread reads the row's first element as the common pivot.
-    Value firstIndex = index(0);
-    Value first = memref::LoadOp::create(b, loc, operands.input,
-                                         ValueRange{loadRow, firstIndex});
-    Value pivot = createFloatConversion(b, loc, first, computeType);
-    if (operands.residual) {
-      Value residualIndex = index(0);
-      Value r = memref::LoadOp::create(b, loc, operands.residual,
-                                       ValueRange{loadRow, residualIndex});
-      Value h =
-          createRoundedResidualSum(b, loc, pivot, r, computeType, inputType);
-      pivot = createFloatConversion(b, loc, h, computeType);
-    }
-    pivot = createFinitePivot(b, loc, pivot);
+    Value pivot = loadRowPivot();
     // The first read writes h into residual_out, which may be the
     // residual's buffer (in place, as vLLM's fused_add_rms_norm): the thread
     // that owns column 0 would then overwrite r[row, 0] while the row's
@@ -678,7 +778,8 @@ void KernelEmitter::emitStreamedRow() {
           return {createPivoted(b, loc, h, pivot)};
         });
     Value shiftedSum = reducer.sumAcrossRow(shiftedSums, 0).front();
-    Value offset = createOffset(b, loc, shiftedSum, operands.rowSize);
+    Value offset = createOffset(b, loc, shiftedSum, operands.rowSize,
+                                arith::FastMathFlags::arcp);
     SmallVector<Value> sumsSq =
         sumStreamed(reloadRowVector, getNumSquareTerms(), [&](Value h) {
           return squareTerms(createCentred(b, loc, h, pivot, offset));

@@ -58,6 +58,12 @@ gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value gridSize,
 /// in one access when `width` > 1.
 SmallVector<Value> loadVectorElements(OpBuilder &b, Location loc, Value view,
                                       ValueRange indices, int64_t width);
+/// As loadVectorElements, converted to `computeType`; bf16 to f32 by
+/// integer shifts and masks of the loaded words (one instruction an
+/// element, exact).
+SmallVector<Value> loadVectorElementsAs(OpBuilder &b, Location loc, Value view,
+                                        ValueRange indices, int64_t width,
+                                        Type computeType);
 /// Stores `values`, converted to `view`'s element type, at `indices`, in
 /// one access when there are several.
 void storeVectorElements(OpBuilder &b, Location loc, Value view,

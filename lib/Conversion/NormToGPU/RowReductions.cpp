@@ -8,6 +8,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::norm;
 
@@ -30,7 +32,9 @@ Value RowReducer::constant(double value) {
 }
 
 Value RowReducer::add(Value lhs, Value rhs) {
-  return arith::AddFOp::create(b, loc, lhs, rhs);
+  // A sum of products (the squares) may become fused multiply-adds.
+  return arith::AddFOp::create(b, loc, lhs, rhs,
+                               arith::FastMathFlags::contract);
 }
 
 Value RowReducer::sumTree(ArrayRef<Value> values) {
@@ -70,7 +74,11 @@ RowReducer::sumHeldTerms(ArrayRef<SmallVector<Value>> vectors,
     }
     sums.resize(perTerm.size());
     for (auto [list, termValues] : llvm::zip_equal(sums, perTerm)) {
-      Value sum = sumTree(termValues);
+      // In order within a vector: a chain of squares becomes a chain of
+      // fused multiply-adds, one instruction a term.
+      Value sum = termValues.front();
+      for (Value term : ArrayRef(termValues).drop_front())
+        sum = add(sum, term);
       if (!cond) {
         list.push_back(sum);
         continue;
@@ -86,7 +94,20 @@ RowReducer::sumHeldTerms(ArrayRef<SmallVector<Value>> vectors,
 }
 
 std::pair<Value, Value> RowReducer::placeThread(gpu::LaunchOp launch) {
-  Value threadId = launch.getThreadIds().x;
+  // The thread's place is computed in 32 bits (a block has at most 1024
+  // threads), where NVPTX would otherwise do it in 64: the index type's
+  // width, and twice the instructions.
+  Type i32 = b.getI32Type();
+  auto narrow = [&](Value value) -> Value {
+    return arith::IndexCastUIOp::create(b, loc, i32, value);
+  };
+  auto widen = [&](Value value) -> Value {
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
+  };
+  auto constant32 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i32, value);
+  };
+  Value threadId = narrow(launch.getThreadIds().x);
   Value blockId = launch.getBlockIds().x;
   int64_t threads = plan.threadsPerRow;
   int64_t rows = plan.rowsPerBlock;
@@ -94,17 +115,20 @@ std::pair<Value, Value> RowReducer::placeThread(gpu::LaunchOp launch) {
   Value group = blockId;
   rowGroup = index(0);
   if (rows > 1) {
-    rowGroup = arith::DivUIOp::create(b, loc, threadId, index(threads));
-    threadInRow = arith::RemUIOp::create(b, loc, threadId, index(threads));
+    rowGroup =
+        widen(arith::DivUIOp::create(b, loc, threadId, constant32(threads)));
+    threadInRow = arith::RemUIOp::create(b, loc, threadId, constant32(threads));
     group = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, blockId, index(rows)), rowGroup);
   }
-  laneInWarp = arith::RemUIOp::create(b, loc, threadId, index(kWarpSize));
+  laneInWarp =
+      widen(arith::RemUIOp::create(b, loc, threadId, constant32(kWarpSize)));
   if (threads > kWarpSize)
-    warpInRow = arith::DivUIOp::create(b, loc, threadInRow, index(kWarpSize));
+    warpInRow = widen(
+        arith::DivUIOp::create(b, loc, threadInRow, constant32(kWarpSize)));
   if (!launch.getWorkgroupAttributions().empty())
     sharedStats = launch.getWorkgroupAttributions().front();
-  return {threadInRow, group};
+  return {rows > 1 ? widen(threadInRow) : launch.getThreadIds().x, group};
 }
 
 Value RowReducer::sumAcrossLanes(Value value) {
@@ -135,17 +159,17 @@ Value RowReducer::maxAcrossRow(Value value, int64_t region) {
   value = combineAcrossLanes(value, max);
   if (plan.getWarpsPerRow() == 1)
     return value;
-  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps({value}, region);
-  value = parts.front().front();
-  for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
-    value = max(value, part.front());
-  return value;
+  double lowest = -std::numeric_limits<double>::infinity();
+  return combineAcrossWarps(
+      exchangeAcrossWarps({value}, region, lowest).front(), max);
 }
 
-SmallVector<SmallVector<Value>>
-RowReducer::exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region) {
+SmallVector<Value> RowReducer::exchangeAcrossWarps(ArrayRef<Value> fields,
+                                                   int64_t region,
+                                                   double identity) {
   // Workgroup memory: per region, kSharedFields words per warp of each row
-  // group of the block.
+  // group of the block. A constant field (the same in every warp) is not
+  // exchanged.
   int64_t warps = plan.getWarpsPerRow();
   int64_t regionBase = region * plan.rowsPerBlock * warps * kSharedFields;
   Value regionStart = index(regionBase);
@@ -158,22 +182,55 @@ RowReducer::exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region) {
         arith::MulIOp::create(b, loc, warp, index(kSharedFields)));
     return arith::AddIOp::create(b, loc, base, index(field));
   };
+  auto isExchanged = [](Value value) {
+    return !matchPattern(value, m_Constant());
+  };
   Value isLeader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                          laneInWarp, index(0));
   emitIf(b, loc, isLeader, [&] {
     for (auto [i, value] : llvm::enumerate(fields))
-      memref::StoreOp::create(b, loc, value, sharedStats,
-                              ValueRange{slotOf(warpInRow, i)});
+      if (isExchanged(value))
+        memref::StoreOp::create(b, loc, value, sharedStats,
+                                ValueRange{slotOf(warpInRow, i)});
   });
   gpu::BarrierOp::create(b, loc);
-  SmallVector<SmallVector<Value>> parts;
-  for (int64_t w = 0; w < warps; ++w) {
-    SmallVector<Value> &part = parts.emplace_back();
-    for (size_t i = 0; i < fields.size(); ++i)
-      part.push_back(memref::LoadOp::create(b, loc, sharedStats,
-                                            ValueRange{slotOf(index(w), i)}));
+  // Lane l reads warp l mod W' (W' = W rounded up to a power of two, the
+  // butterfly's width): a warp's lanes hold every warp's part, and lanes
+  // past the last warp the identity.
+  int64_t width = llvm::PowerOf2Ceil(warps);
+  Value warp = arith::RemUIOp::create(b, loc, laneInWarp, index(width));
+  Value isWarp;
+  if (width != warps) {
+    isWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp,
+                                   index(warps));
+    warp = arith::MinUIOp::create(b, loc, warp, index(warps - 1));
   }
-  return parts;
+  SmallVector<Value> part;
+  for (auto [i, value] : llvm::enumerate(fields)) {
+    if (!isExchanged(value)) {
+      part.push_back(value);
+      continue;
+    }
+    Value loaded = memref::LoadOp::create(b, loc, sharedStats,
+                                          ValueRange{slotOf(warp, i)});
+    if (isWarp)
+      loaded =
+          arith::SelectOp::create(b, loc, isWarp, loaded, constant(identity));
+    part.push_back(loaded);
+  }
+  return part;
+}
+
+Value RowReducer::combineAcrossWarps(
+    Value part, function_ref<Value(Value, Value)> combine) {
+  int64_t width = llvm::PowerOf2Ceil(plan.getWarpsPerRow());
+  for (int64_t offset = width / 2; offset >= 1; offset /= 2) {
+    Value partner = gpu::ShuffleOp::create(b, loc, part, offset, kWarpSize,
+                                           gpu::ShuffleMode::XOR)
+                        .getShuffleResult();
+    part = combine(part, partner);
+  }
+  return part;
 }
 
 SmallVector<Value> RowReducer::sumAcrossRow(ArrayRef<Value> values,
@@ -183,10 +240,9 @@ SmallVector<Value> RowReducer::sumAcrossRow(ArrayRef<Value> values,
     sums.push_back(sumAcrossLanes(value));
   if (plan.getWarpsPerRow() == 1)
     return sums;
-  SmallVector<SmallVector<Value>> parts = exchangeAcrossWarps(sums, region);
-  sums = parts.front();
-  for (ArrayRef<Value> part : ArrayRef(parts).drop_front())
-    for (auto [sum, value] : llvm::zip_equal(sums, part))
-      sum = add(sum, value);
+  SmallVector<Value> parts = exchangeAcrossWarps(sums, region, 0.0);
+  for (auto [sum, part] : llvm::zip_equal(sums, parts))
+    sum = combineAcrossWarps(
+        part, [&](Value lhs, Value rhs) { return add(lhs, rhs); });
   return sums;
 }

@@ -1,11 +1,15 @@
 //===- RowReductions.h - Sums across the threads of a row -------*- C++ -*-===//
 //
 // The reductions of the GPU kernels, which know nothing of what is summed:
-// over the vectors a thread holds (pairwise), within a warp by a butterfly
-// of `gpu.shuffle xor` and adds, and across the warps of a row through
-// workgroup memory and one barrier, read back in warp order by every
-// thread. Additions are commutative bit for bit, so every thread of a row
-// gets the same bits.
+// over the vectors a thread holds (in order within a vector, pairwise
+// across vectors), within a warp by a butterfly
+// of `gpu.shuffle xor` and adds, and across the W warps of a row through
+// workgroup memory and one barrier: lane l of every warp reads warp
+// l mod W's part (W rounded up to a power of two, the spare lanes taking
+// the identity), and a butterfly over W lanes combines them (one load and
+// log2 W shuffles a thread, where reading every warp's part takes W loads).
+// Additions are commutative bit for bit, so both partners of a butterfly
+// step, and so every thread of a row, get the same bits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,9 +60,16 @@ public:
   /// same in every lane and is multiplied instead.
   Value sumAcrossLanes(Value value);
   /// Lane 0 of each warp stores `fields` in workgroup region `region`; after
-  /// a barrier, returns the fields of every warp of the row, in warp order.
-  SmallVector<SmallVector<Value>> exchangeAcrossWarps(ArrayRef<Value> fields,
-                                                      int64_t region);
+  /// a barrier, returns the fields of warp l mod W' of the row, l this
+  /// thread's lane and W' its W warps rounded up to a power of two, or
+  /// `identity` when there is no such warp (constant fields are not
+  /// exchanged).
+  SmallVector<Value> exchangeAcrossWarps(ArrayRef<Value> fields, int64_t region,
+                                         double identity);
+  /// The parts exchangeAcrossWarps returned, one per warp in each run of W'
+  /// lanes, combined by a butterfly of shuffles over W' lanes.
+  Value combineAcrossWarps(Value part,
+                           function_ref<Value(Value, Value)> combine);
   /// Sums of `values` over all threads of the row (one exchange for all),
   /// in an order that gives every thread the same bits.
   SmallVector<Value> sumAcrossRow(ArrayRef<Value> values, int64_t region);

@@ -1,8 +1,10 @@
 //===- SqrtToLLVMIntrinsic.cpp - math.sqrt to llvm.sqrt in GPU code -------===//
 //
 // Also math.roundeven (the i8 quantisation's rounding) to llvm.roundeven,
-// and math.absf (dynamic quantisation's amax) to llvm.fabs:
-// convert-gpu-to-nvvm would make each a libdevice call.
+// math.absf (dynamic quantisation's amax) to llvm.fabs and math.fma to
+// llvm.fma: convert-gpu-to-nvvm would make each a libdevice call. An f32
+// math.rsqrt with `afn` (RsqrtKind::Approximate) becomes
+// llvm.nvvm.rsqrt.approx.f, NVPTX's rsqrt.approx.f32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,14 +29,20 @@ using namespace mlir::norm;
 
 static bool isScalarF32OrF64(Type type) { return type.isF32() || type.isF64(); }
 
-/// A call of the intrinsic `llvm.<name>.f32` or `.f64` on `value`.
+/// A call of the intrinsic `llvm.<name>.f32` or `.f64` on `values`.
+static Value createIntrinsic(PatternRewriter &rewriter, Location loc,
+                             StringRef name, ValueRange values) {
+  Type type = values.front().getType();
+  std::string intrinsic =
+      ("llvm." + name + (type.isF64() ? ".f64" : ".f32")).str();
+  return LLVM::CallIntrinsicOp::create(
+             rewriter, loc, type, rewriter.getStringAttr(intrinsic), values)
+      .getResult(0);
+}
+
 static Value createUnaryIntrinsic(PatternRewriter &rewriter, Location loc,
                                   StringRef name, Value value) {
-  std::string intrinsic =
-      ("llvm." + name + (value.getType().isF64() ? ".f64" : ".f32")).str();
-  return LLVM::CallIntrinsicOp::create(rewriter, loc, value.getType(),
-                                       rewriter.getStringAttr(intrinsic), value)
-      .getResult(0);
+  return createIntrinsic(rewriter, loc, name, value);
 }
 
 namespace {
@@ -52,7 +60,8 @@ struct SqrtToIntrinsic : public OpRewritePattern<math::SqrtOp> {
   }
 };
 
-/// math.rsqrt x -> 1 / llvm.sqrt(x).
+/// math.rsqrt x -> 1 / llvm.sqrt(x); with `afn` in f32,
+/// llvm.nvvm.rsqrt.approx.f(x).
 struct RsqrtToIntrinsic : public OpRewritePattern<math::RsqrtOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -61,6 +70,17 @@ struct RsqrtToIntrinsic : public OpRewritePattern<math::RsqrtOp> {
     if (!isScalarF32OrF64(op.getType()))
       return rewriter.notifyMatchFailure(op, "not a scalar f32 or f64");
     Location loc = op.getLoc();
+    if (op.getType().isF32() &&
+        arith::bitEnumContainsAll(op.getFastmath(),
+                                  arith::FastMathFlags::afn)) {
+      rewriter.replaceOp(op,
+                         LLVM::CallIntrinsicOp::create(
+                             rewriter, loc, op.getType(),
+                             rewriter.getStringAttr("llvm.nvvm.rsqrt.approx.f"),
+                             op.getOperand())
+                             .getResult(0));
+      return success();
+    }
     Value one = arith::ConstantOp::create(
         rewriter, loc, rewriter.getFloatAttr(op.getType(), 1.0));
     Value root = createUnaryIntrinsic(rewriter, loc, "sqrt", op.getOperand());
@@ -97,6 +117,20 @@ struct AbsFToIntrinsic : public OpRewritePattern<math::AbsFOp> {
   }
 };
 
+/// math.fma a, b, c -> llvm.fma(a, b, c) (fma.rn on NVPTX).
+struct FmaToIntrinsic : public OpRewritePattern<math::FmaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(math::FmaOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isScalarF32OrF64(op.getType()))
+      return rewriter.notifyMatchFailure(op, "not a scalar f32 or f64");
+    rewriter.replaceOp(
+        op, createIntrinsic(rewriter, op.getLoc(), "fma", op->getOperands()));
+    return success();
+  }
+};
+
 struct NormGPUSqrtToLLVMPass
     : public norm::impl::NormGPUSqrtToLLVMBase<NormGPUSqrtToLLVMPass> {
   void runOnOperation() override {
@@ -111,5 +145,5 @@ struct NormGPUSqrtToLLVMPass
 void mlir::norm::populateSqrtToLLVMIntrinsicPatterns(
     RewritePatternSet &patterns) {
   patterns.add<SqrtToIntrinsic, RsqrtToIntrinsic, RoundEvenToIntrinsic,
-               AbsFToIntrinsic>(patterns.getContext());
+               AbsFToIntrinsic, FmaToIntrinsic>(patterns.getContext());
 }

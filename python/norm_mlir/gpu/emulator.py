@@ -49,6 +49,7 @@ _INTRINSICS = {
     "llvm.nvvm.shfl.sync.idx.i32": "emu_shfl_idx_i32",
     "llvm.nvvm.barrier.cta.sync.aligned.all": "emu_barrier",
     "llvm.nvvm.barrier0": "emu_barrier0",
+    "llvm.nvvm.rsqrt.approx.f": "emu_rsqrt_approx_f32",
 }
 
 _C_TYPES = {"ptr": "void *", "i64": "int64_t", "i32": "int32_t",

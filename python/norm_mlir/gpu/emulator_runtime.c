@@ -90,6 +90,14 @@ static float shuffleF32(int32_t mask, float value, int32_t offset,
   return value;
 }
 
+/* rsqrt.approx.f32 (RsqrtKind::Approximate). The hardware's value is within
+   2^-22 of 1/sqrt(x); the emulator gives the correctly rounded one, so it
+   checks the kernels' logic, and the tolerances leave room for the
+   approximation. */
+float emu_rsqrt_approx_f32(float x) {
+  return (float)(1.0 / __builtin_sqrt((double)x));
+}
+
 float emu_shfl_bfly_f32(int32_t mask, float value, int32_t offset,
                         int32_t clamp) {
   return shuffleF32(mask, value, offset, clamp, 1);

@@ -7,19 +7,32 @@
 // eps is converted to the compute type on the host.
 // CHECK: %[[EPS:.*]] = arith.extf %[[E]] : f16 to f32
 // CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}} threads(%[[TID:[^,]*]],
+// The row spans eight warps: every thread reads h[row, 0] = round(x + r)
+// as the common pivot.
+// CHECK: %[[X0:.*]] = memref.load %[[X]][%[[BID]], %c0] : memref<?x4096xbf16>
+// CHECK: %[[R0:.*]] = memref.load %[[R]][%[[BID]], %c0] : memref<?x4096xbf16>
 // h = x + r in f32, rounded to bf16: what residual_out receives, and what
 // is normalised.
 // CHECK: %[[XV:.*]] = vector.load %[[X]][%[[BID]], %[[COL:.*]]] {{.*}} vector<8xbf16>
-// CHECK: %[[XE:.*]] = vector.extract %[[XV]][0]
+// CHECK: %[[XW:.*]] = vector.bitcast %[[XV]]
+// CHECK: %[[XE:.*]] = vector.extract %[[XW]][0]
+// CHECK: %[[XL:.*]] = arith.shli %[[XE]], %c16_i32 : i32
+// CHECK: %[[XF:.*]] = arith.bitcast %[[XL]] : i32 to f32
 // CHECK: %[[RV:.*]] = vector.load %[[R]][%[[BID]], %[[COL]]] {{.*}} vector<8xbf16>
-// CHECK: %[[RE:.*]] = vector.extract %[[RV]][0]
-// CHECK: %[[XF:.*]] = arith.extf %[[XE]] : bf16 to f32
-// CHECK: %[[RF:.*]] = arith.extf %[[RE]] : bf16 to f32
+// CHECK: %[[RW:.*]] = vector.bitcast %[[RV]]
+// CHECK: %[[RE:.*]] = vector.extract %[[RW]][0]
+// CHECK: %[[RL:.*]] = arith.shli %[[RE]], %c16_i32 : i32
+// CHECK: %[[RF:.*]] = arith.bitcast %[[RL]] : i32 to f32
 // CHECK: %[[SUM:.*]] = arith.addf %[[XF]], %[[RF]] : f32
 // CHECK: %[[H:.*]] = arith.truncf %[[SUM]] : f32 to bf16
-// CHECK: %[[HV:.*]] = vector.from_elements %[[H]], {{.*}} : vector<8xbf16>
+// CHECK: %[[HF:.*]] = arith.extf %[[H]] : bf16 to f32
+// residual_out may be the residual (in place): it is written only after a
+// barrier, once every thread of the block has read r[row, 0] for the pivot.
+// CHECK-NOT: vector.store
+// CHECK: gpu.barrier
+// CHECK-NEXT: %[[HS:.*]] = arith.truncf %[[HF]] : f32 to bf16
+// CHECK: %[[HV:.*]] = vector.from_elements %[[HS]], {{.*}} : vector<8xbf16>
 // CHECK: vector.store %[[HV]], %[[S]][%[[BID]], %[[COL]]] {alignment = 16 : i64}
-// CHECK: arith.extf %[[H]] : bf16 to f32
 // CHECK: gpu.barrier
 // CHECK: %[[VAR:.*]] = arith.addf %{{.*}}, %[[EPS]] : f32
 // Thread 0 of the row stores its mean (pivot + offset) and rstd.

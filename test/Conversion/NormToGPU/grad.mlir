@@ -63,7 +63,7 @@ func.func @layer_norm_grad(%x: memref<2000x16xf32>, %dy: memref<2000x16xf32>, %g
 // CHECK: %[[RSTD:.*]] = memref.alloc(%[[ROWS]]) : memref<?xf32>
 // CHECK: scf.if
 // CHECK:   gpu.launch
-// CHECK:     math.sqrt
+// CHECK:     math.rsqrt
 // CHECK:     memref.store %{{.*}}, %[[RSTD]]
 // CHECK-NOT: vector.store
 // CHECK:     gpu.terminator

@@ -26,7 +26,8 @@
 // B128R2-LABEL: func.func @f32_768
 // B128R2: %[[GRID:.*]] = arith.ceildivui %{{.*}}, %c2
 // B128R2: gpu.launch {{.*}} in (%{{[^ ]*}} = %[[GRID]], {{.*}} threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c128,
-// B128R2: arith.remui %[[TID]], %c64
+// B128R2: %[[TID32:.*]] = arith.index_castui %[[TID]] : index to i32
+// B128R2: arith.remui %[[TID32]], %c64_i32
 
 // One row a block: 64 threads.
 // R1-LABEL: func.func @f32_768
@@ -45,7 +46,8 @@
 // 16 threads a row.
 // R2-LABEL: func.func @f32_64
 // R2: threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c32,
-// R2: arith.remui %[[TID]], %c16
+// R2: %[[TID32:.*]] = arith.index_castui %[[TID]] : index to i32
+// R2: arith.remui %[[TID32]], %c16_i32
 
 // ERR-BLOCK: error: convert-norm-to-gpu: block-size must be a multiple of 32 from 32 to 1024, got 48
 // ERR-BLOCK-BIG: error: convert-norm-to-gpu: block-size must be a multiple of 32 from 32 to 1024, got 2048

@@ -13,7 +13,7 @@
 // CHECK: vector.load %[[X]]
 // CHECK: %[[GV:.*]] = vector.load %[[G]][%[[COL:.*]]] {{.*}} vector<4xf32>
 // CHECK: %[[G0:.*]] = vector.extract %[[GV]][0]
-// CHECK: %[[Y:.*]] = arith.mulf %{{.*}}, %[[G0]] : f32
+// CHECK: %[[Y:.*]] = arith.mulf %{{.*}}, %[[G0]] fastmath<contract> : f32
 // CHECK: %[[Q:.*]] = arith.divf %[[Y]], %[[S]] : f32
 // CHECK: %[[NAN:.*]] = arith.cmpf uno, %[[Q]], %[[Q]] : f32
 // CHECK: %[[R:.*]] = math.roundeven %[[Q]] : f32

@@ -11,25 +11,35 @@
 // c = 1/sqrt(4096) scales every element before it is squared.
 // CHECK: %[[C:.*]] = arith.constant 1.562500e-02 : f32
 // CHECK: %[[V0:.*]] = vector.load %[[X]][%[[BID]], %{{.*}}] {alignment = 16 : i64} : memref<?x4096xbf16>, vector<8xbf16>
-// CHECK: %[[E0:.*]] = vector.extract %[[V0]][0] : bf16 from vector<8xbf16>
-// CHECK: %[[H0:.*]] = arith.extf %[[E0]] : bf16 to f32
+// CHECK: %[[W0:.*]] = vector.bitcast %[[V0]] : vector<8xbf16> to vector<4xi32>
+// CHECK: %[[E0:.*]] = vector.extract %[[W0]][0] : i32 from vector<4xi32>
+// CHECK: %[[L0:.*]] = arith.shli %[[E0]], %c16_i32 : i32
+// CHECK: %[[H0:.*]] = arith.bitcast %[[L0]] : i32 to f32
 // CHECK: vector.load %[[X]][%[[BID]], %{{.*}}] {alignment = 16 : i64} : memref<?x4096xbf16>, vector<8xbf16>
+// The squares and their sum may contract into fused multiply-adds.
 // CHECK: %[[S0:.*]] = arith.mulf %[[H0]], %[[C]] : f32
-// CHECK: arith.mulf %[[S0]], %[[S0]] : f32
+// CHECK: %[[SQ0:.*]] = arith.mulf %[[S0]], %[[S0]] fastmath<contract> : f32
+// CHECK: arith.addf %[[SQ0]], %{{.*}} fastmath<contract> : f32
 // CHECK-NOT: gpu.shuffle  idx
 // CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
 // CHECK: %[[Q:.*]], %{{.*}} = gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
-// CHECK-NOT: gpu.shuffle
 // CHECK: memref.store %{{.*}}, %[[SMEM]]
 // CHECK: gpu.barrier
-// CHECK-COUNT-8: memref.load %[[SMEM]]
-// rstd = 1/sqrt(ms + eps), NaN when ms overflowed to +inf.
-// CHECK: %[[EPS:.*]] = arith.addf %[[SUM:[^,]*]], %cst : f32
-// CHECK: %[[ROOT:.*]] = math.sqrt %[[EPS]] : f32
-// CHECK: %[[RSTD:.*]] = arith.divf %{{.*}}, %[[ROOT]] : f32
+// Lane l reads warp l mod 8's sum; a butterfly over 8 lanes adds them.
+// CHECK: arith.remui %{{.*}}, %c8 : index
+// CHECK-COUNT-1: memref.load %[[SMEM]]
+// CHECK-NOT: memref.load %[[SMEM]]
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK: %[[SUM:.*]] = arith.addf
+// CHECK-NOT: gpu.shuffle
+// rstd = 1/sqrt(ms + eps) (rsqrt.approx), NaN when ms overflowed to +inf.
+// CHECK: %[[EPS:.*]] = arith.addf %[[SUM]], %cst : f32
+// CHECK: %[[RSTD:.*]] = math.rsqrt %[[EPS]] fastmath<afn> : f32
 // CHECK: %[[INF:.*]] = arith.cmpf oeq, %[[SUM]], %{{.*}} : f32
 // CHECK: %[[R:.*]] = arith.select %[[INF]], %{{.*}}, %[[RSTD]] : f32
 // No mean: y = h * rstd * gamma.

@@ -3,7 +3,8 @@
 // The tiny-row rescue on the GPU: with an eps below 2^-74, each thread sums
 // both (x c)^2 and (x 2^100 c)^2, the two sums cross the row together (no
 // branch around the shuffles), and a row whose first sum q is below 2^-100
-// takes rstd = 2^100 / sqrt(q' + eps 2^200).
+// takes rstd = 2^100 / sqrt(q' + eps 2^200). The held row keeps x c, so the
+// rescue's term is (x c 2^100)^2.
 // CHECK-LABEL: func @layer_norm_tiny_eps
 // CHECK:         gpu.launch
 // CHECK-DAG:       %[[EPS:.*]] = arith.constant 9.999940e-41 : f32
@@ -11,12 +12,12 @@
 // CHECK:           %[[E1:.*]] = arith.mulf %[[EPS]], %[[SCALE]] : f32
 // CHECK:           %[[E2:.*]] = arith.mulf %[[E1]], %[[SCALE]] : f32
 // CHECK:           %[[OFFSET:.*]] = arith.divf
-// CHECK-NEXT:      %[[X:.*]] = arith.subf %{{.*}}, %[[OFFSET]] : f32
-// CHECK-NEXT:      %[[T:.*]] = arith.mulf %[[X]], %[[C:.*]] : f32
-// CHECK-NEXT:      arith.mulf %[[T]], %[[T]] : f32
-// CHECK-NEXT:      %[[XS:.*]] = arith.mulf %[[X]], %[[SCALE]] : f32
-// CHECK-NEXT:      %[[TS:.*]] = arith.mulf %[[XS]], %[[C]] : f32
-// CHECK-NEXT:      arith.mulf %[[TS]], %[[TS]] : f32
+// CHECK-NEXT:      %[[DC:.*]] = arith.mulf %[[OFFSET]], %[[C:.*]] : f32
+// CHECK-NEXT:      %[[NDC:.*]] = arith.negf %[[DC]] : f32
+// CHECK-NEXT:      %[[T:.*]] = math.fma %{{.*}}, %[[C]], %[[NDC]] : f32
+// CHECK:           arith.mulf %[[T]], %[[T]] fastmath<contract> : f32
+// CHECK-NEXT:      %[[TS:.*]] = arith.mulf %[[T]], %[[SCALE]] : f32
+// CHECK-NEXT:      arith.mulf %[[TS]], %[[TS]] fastmath<contract> : f32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c1_i32
 // CHECK:           gpu.shuffle  xor %{{.*}}, %c2_i32
@@ -24,11 +25,12 @@
 // CHECK:           %[[SUM:.*]] = arith.addf %[[Q:.*]], %[[EPS]] : f32
 // CHECK:           %[[USUAL:.*]] = arith.select
 // CHECK:           %[[S2:.*]] = arith.addf %[[QS:.*]], %[[E2]] : f32
-// CHECK:           %[[ROOT:.*]] = math.sqrt %[[S2]] : f32
-// CHECK:           %[[RESCUED:.*]] = arith.divf %[[SCALE]], %[[ROOT]] : f32
+// CHECK:           %[[ROOT:.*]] = math.rsqrt %[[S2]] fastmath<afn> : f32
+// CHECK:           %[[RESCUED:.*]] = arith.mulf %[[SCALE]], %[[ROOT]] : f32
 // CHECK:           %[[TINY:.*]] = arith.cmpf olt, %[[Q]], %{{.*}} : f32
 // CHECK:           %[[RSTD:.*]] = arith.select %[[TINY]], %[[RESCUED]], %[[USUAL]] : f32
-// CHECK:           arith.mulf %{{.*}}, %[[RSTD]] : f32
+// CHECK:           %[[UNSCALED:.*]] = arith.mulf %[[RSTD]], %{{.*}} : f32
+// CHECK:           arith.mulf %[[T]], %[[UNSCALED]] : f32
 func.func @layer_norm_tiny_eps(%x: memref<4x64xf32>, %y: memref<4x64xf32>) {
   norm.layer_norm eps(1.0e-40) ins(%x : memref<4x64xf32>) outs(%y : memref<4x64xf32>)
   return

@@ -21,26 +21,38 @@
 // HOST-NOT: norm.
 
 // LayerNorm f32, N = 768, four rows of 64 threads a block: each thread
-// loads its three 128-bit vectors of the row before anything else, the
-// pivot comes from lane 0 (shfl.sync.idx); the shifted sum, then the sum
-// of squares, each go through a five-step butterfly and meet the row's
-// other warp in shared memory after a barrier; then gamma and beta are
-// read and the row stored, 128 bits at a time.
+// reads the row's first element (the pivot) and its three 128-bit vectors
+// of the row before anything else; the shifted sum, then the sum of
+// squares, each go through a five-step butterfly and meet the row's other
+// warp after a barrier (one shared load and one more shuffle); the centred
+// values and the squares are fused multiply-adds; rstd is rsqrt.approx;
+// then gamma and beta are read and the row stored, 128 bits at a time.
 // SM90: .target sm_90
 // SM80: .target sm_80
 // LN: .entry layer_norm_kernel(
 // LN: .maxntid 256, 1, 1
 // LN: .shared .align 4 .b8 __wg_layer_norm_kernel_0[192];
+// LN: ld.global.b32
 // LN-COUNT-3: ld.global.v4.b32
 // LN-NOT: ld.global
-// LN: shfl.sync.idx.b32
+// LN-NOT: shfl.sync.idx
 // LN-COUNT-5: shfl.sync.bfly.b32
 // LN: bar.sync 0;
+// LN: ld.shared.b32
+// LN-NEXT: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
+// LN: fma.rn.f32
+// LN: fma.rn.f32
 // LN-COUNT-5: shfl.sync.bfly.b32
 // LN: bar.sync 0;
+// LN: ld.shared.b32
+// LN-NEXT: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
 // LN-NOT: shfl.sync
 // LN-NOT: bar.sync
-// LN: sqrt.rn.f32
+// LN-NOT: sqrt.rn
+// LN-NOT: div.rn
+// LN: rsqrt.approx.f32
+// LN: ld.global.v4.b32
+// LN: fma.rn.f32
 // LN: st.global.v4.b32
 // LN: st.global.v4.b32
 // LN: st.global.v4.b32
@@ -69,7 +81,7 @@
 // I8: .entry rms_norm_i8_kernel(
 // I8: .param .f32 rms_norm_i8_kernel_param_{{[0-9]+}}
 // I8-COUNT-4: ld.global.v4.b32
-// I8: sqrt.rn.f32
+// I8: rsqrt.approx.f32
 // I8: div.rn.f32
 // I8: cvt.rni.f32.f32
 // I8: max.NaN.f32 {{.*}}, 0fC3000000;

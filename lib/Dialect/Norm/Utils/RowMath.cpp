@@ -173,18 +173,11 @@ Value mlir::norm::createPivoted(OpBuilder &b, Location loc, Value h,
   return arith::SubFOp::create(b, loc, h, pivot);
 }
 
-Value mlir::norm::createRebasedPivotedSum(OpBuilder &b, Location loc, Value sum,
-                                          Value partSum, Value partCount,
-                                          Value partPivot, Value pivot) {
-  Value shift = arith::SubFOp::create(b, loc, partPivot, pivot);
-  Value rebase = arith::MulFOp::create(b, loc, partCount, shift);
-  Value rebased = arith::AddFOp::create(b, loc, partSum, rebase);
-  return arith::AddFOp::create(b, loc, sum, rebased);
-}
-
 Value mlir::norm::createOffset(OpBuilder &b, Location loc, Value pivotedSum,
-                               Value rowSize) {
-  return createRowMean(b, loc, pivotedSum, rowSize);
+                               Value rowSize, arith::FastMathFlags flags) {
+  if (flags == arith::FastMathFlags::none)
+    return createRowMean(b, loc, pivotedSum, rowSize);
+  return arith::DivFOp::create(b, loc, pivotedSum, rowSize, flags);
 }
 
 Value mlir::norm::createRowMean(OpBuilder &b, Location loc, Value sum,
@@ -231,6 +224,13 @@ static Value createAdd(OpBuilder &b, Location loc, Value lhs, Value rhs,
   return arith::AddFOp::create(b, loc, lhs, rhs, flags);
 }
 
+Value mlir::norm::createScaledCentred(OpBuilder &b, Location loc, Value pivoted,
+                                      Value invSqrtRowSize,
+                                      Value scaledOffset) {
+  Value negated = arith::NegFOp::create(b, loc, scaledOffset);
+  return math::FmaOp::create(b, loc, pivoted, invSqrtRowSize, negated);
+}
+
 Value mlir::norm::createSquare(OpBuilder &b, Location loc, Value t,
                                arith::FastMathFlags flags) {
   return createMul(b, loc, t, t, flags);
@@ -264,6 +264,8 @@ Value mlir::norm::createReciprocalSqrt(OpBuilder &b, Location loc, Value x,
                                        RsqrtKind kind) {
   if (kind == RsqrtKind::Rsqrt)
     return math::RsqrtOp::create(b, loc, x);
+  if (kind == RsqrtKind::Approximate && getElementTypeOrSelf(x).isF32())
+    return math::RsqrtOp::create(b, loc, x, arith::FastMathFlags::afn);
   Value one = createFloatConstant(b, loc, x.getType(), 1.0);
   Value root = math::SqrtOp::create(b, loc, x);
   return arith::DivFOp::create(b, loc, one, root);
@@ -283,6 +285,13 @@ Value mlir::norm::createRstd(OpBuilder &b, Location loc, Value sumOfSquares,
   Value overflowed = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
                                            sumOfSquares, inf);
   return arith::SelectOp::create(b, loc, overflowed, nan, rstd);
+}
+
+Value mlir::norm::createUnscaledRstd(OpBuilder &b, Location loc, Value rstd,
+                                     Value rowSize, Value invSqrtRowSize) {
+  Value sqrtRowSize =
+      b.createOrFold<arith::MulFOp>(loc, rowSize, invSqrtRowSize);
+  return arith::MulFOp::create(b, loc, rstd, sqrtRowSize);
 }
 
 std::optional<TinyRowRescue>
@@ -344,8 +353,8 @@ Value mlir::norm::createRescuedRstd(OpBuilder &b, Location loc,
                                     RsqrtKind kind) {
   Value sum =
       arith::AddFOp::create(b, loc, rescaledSumOfSquares, rescue.scaledEps);
-  if (kind == RsqrtKind::Rsqrt) {
-    Value rsqrt = math::RsqrtOp::create(b, loc, sum);
+  if (kind != RsqrtKind::SqrtThenDivide) {
+    Value rsqrt = createReciprocalSqrt(b, loc, sum, kind);
     return arith::MulFOp::create(b, loc, rescue.scale, rsqrt);
   }
   Value root = math::SqrtOp::create(b, loc, sum);

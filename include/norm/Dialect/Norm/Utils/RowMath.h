@@ -128,16 +128,11 @@ Value createFinitePivot(OpBuilder &b, Location loc, Value first);
 /// h - p, the term of the pivoted sum.
 Value createPivoted(OpBuilder &b, Location loc, Value h, Value pivot);
 
-/// Adds to the pivoted sum `sum` (about `pivot`) the pivoted sum `partSum`
-/// of `partCount` other elements taken about `partPivot`, rebased:
-/// `sum + (partSum + partCount * (partPivot - pivot))`. For a row whose
-/// parts were summed about different pivots (the GPU's warps).
-Value createRebasedPivotedSum(OpBuilder &b, Location loc, Value sum,
-                              Value partSum, Value partCount, Value partPivot,
-                              Value pivot);
-
-/// d = sum(h - p) / N, the mean's offset from the pivot.
-Value createOffset(OpBuilder &b, Location loc, Value pivotedSum, Value rowSize);
+/// d = sum(h - p) / N, the mean's offset from the pivot; with `flags` on the
+/// division (the GPU passes `arcp`: a multiplication by 1/N, exact for a
+/// power of two).
+Value createOffset(OpBuilder &b, Location loc, Value pivotedSum, Value rowSize,
+                   arith::FastMathFlags flags = arith::FastMathFlags::none);
 
 /// sum / N, the mean of a row from its sum in the compute type (d from the
 /// pivoted sum; mean(wdy) and mean(wdy * xhat) for the gradients).
@@ -158,6 +153,14 @@ Value createCentred(OpBuilder &b, Location loc, Value h, Value pivot,
 /// tiny-row rescue's `rescueScale` k, (x k) c.
 Value createScaledElement(OpBuilder &b, Location loc, Value x,
                           Value invSqrtRowSize, Value rescueScale = Value());
+
+/// x c for the centred element x = (h - p) - d, from h - p (`pivoted`) and
+/// d c (`scaledOffset`) in one rounding: fma(h - p, c, -(d c)), where
+/// createScaledElement of createCentred rounds twice. The GPU's held rows
+/// keep x c in registers: it is squared for the variance and scaled by
+/// rstd / c (createUnscaledRstd) for the output.
+Value createScaledCentred(OpBuilder &b, Location loc, Value pivoted,
+                          Value invSqrtRowSize, Value scaledOffset);
 
 /// t * t, with `flags` (the CPU passes `contract` so that the square and
 /// its accumulation may become an FMA).
@@ -202,6 +205,12 @@ enum class RsqrtKind {
   /// `convert-gpu-to-nvvm` from making `math.rsqrt` a libdevice call
   /// (`__nv_rsqrtf`, which is not correctly rounded).
   SqrtThenDivide,
+  /// `math.rsqrt` with `afn` (the GPU lowering for f32):
+  /// `norm-gpu-sqrt-to-llvm` makes it NVPTX's `rsqrt.approx.f32`, one
+  /// instruction with a relative error below 2^-22 (PTX ISA), where
+  /// `sqrt.rn` and `div.rn` take about 20 and two slow paths. f64 keeps
+  /// the correctly rounded form.
+  Approximate,
 };
 
 /// 1/sqrt(`x`) in the form `kind`.
@@ -256,11 +265,17 @@ Value createIsTinyRow(OpBuilder &b, Location loc,
 
 /// The rescued rstd = scale / sqrt(q' + eps scale^2), from q' the scaled sum
 /// of squares of the centred elements times the rescue's scale
-/// (`rescaledSumOfSquares`), in the form `kind` (Rsqrt: scale * rsqrt(..);
-/// SqrtThenDivide: scale / sqrt(..)).
+/// (`rescaledSumOfSquares`), in the form `kind` (Rsqrt, Approximate:
+/// scale * rsqrt(..); SqrtThenDivide: scale / sqrt(..)).
 Value createRescuedRstd(OpBuilder &b, Location loc,
                         const TinyRowRescueValues &rescue,
                         Value rescaledSumOfSquares, RsqrtKind kind);
+
+/// rstd / c = rstd * sqrt(N), what an element already scaled by c
+/// (createScaledCentred) is multiplied by: `rstd * (N * c)`, with sqrt(N)
+/// as N * c (a constant when N is).
+Value createUnscaledRstd(OpBuilder &b, Location loc, Value rstd, Value rowSize,
+                         Value invSqrtRowSize);
 
 //===----------------------------------------------------------------------===//
 // The output
