@@ -30,7 +30,7 @@ LAYERS = [
                    "norm_mlir.gpu.emulator"]),
     ("testing", ["norm_mlir.testing"]),
     ("gpu-drivers", ["norm_mlir.gpu.check", "norm_mlir.gpu.device",
-                     "norm_mlir.gpu.generate"]),
+                     "norm_mlir.gpu.generate", "norm_mlir.gpu.budget"]),
     ("bench", ["bench"]),
 ]
 # The layers each layer may import, besides its own: those below it, except

@@ -93,17 +93,27 @@ def clangxx():
     return _compiler(("clang++-22", "clang++"))
 
 
-def ptxas():
-    """ptxas on PATH, in `$CUDA_HOME/bin` or /usr/local/cuda/bin; None when
-    there is none."""
-    path = shutil.which("ptxas")
+def cuda_tool(name):
+    """The CUDA toolkit's `name` on PATH, in `$CUDA_HOME/bin` or
+    /usr/local/cuda/bin; None when there is none."""
+    path = shutil.which(name)
     if path:
         return path
     for candidate in (os.environ.get("CUDA_HOME", ""), "/usr/local/cuda"):
-        path = os.path.join(candidate, "bin", "ptxas")
+        path = os.path.join(candidate, "bin", name)
         if candidate and os.path.exists(path):
             return path
     return None
+
+
+def ptxas():
+    """ptxas (cuda_tool), or None."""
+    return cuda_tool("ptxas")
+
+
+def nvcc():
+    """nvcc (cuda_tool), or None."""
+    return cuda_tool("nvcc")
 
 
 def run(cmd, *, input=None, timeout=None):
