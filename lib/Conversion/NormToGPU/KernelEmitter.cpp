@@ -165,6 +165,17 @@ private:
   /// each thread takes groups t, t + G, ...: their amax and scale, then
   /// their quantised outputs, from the row read again (from cache).
   void emitGroupQuantization(const RowStatistics &statistics);
+  /// The lanes holding one group of a held row, when a group is whole
+  /// vectors of consecutive lanes (G / V, a power of two up to a warp that
+  /// divides the row's threads); 0 otherwise.
+  int64_t getLanesPerHeldGroup();
+  /// Per-group dynamic quantisation of a held row from its registers: each
+  /// vector's amax, a butterfly of maxima over the group's lanes, the
+  /// group's scale (stored by its first lane), the quantised vector.
+  void emitHeldGroupQuantization(ArrayRef<SmallVector<Value>> held,
+                                 ArrayRef<Value> valid,
+                                 ArrayRef<Value> vectorIndices,
+                                 const RowStatistics &heldStatistics);
   /// The held row's output: stored, or quantised per token by the scale of
   /// the row's amax, or per group. The held values are normalised with
   /// `heldStatistics` (for a LayerNorm, x c with rstd / c); per group the
@@ -581,13 +592,52 @@ void KernelEmitter::emitGroupQuantization(const RowStatistics &statistics) {
       });
 }
 
+int64_t KernelEmitter::getLanesPerHeldGroup() {
+  int64_t g = static_cast<int64_t>(*op.getGroupSize());
+  if (g % plan.vectorWidth)
+    return 0;
+  int64_t lanes = g / plan.vectorWidth;
+  if (!llvm::isPowerOf2_64(lanes) || lanes > kWarpSize ||
+      plan.threadsPerRow % lanes)
+    return 0;
+  return lanes;
+}
+
+void KernelEmitter::emitHeldGroupQuantization(
+    ArrayRef<SmallVector<Value>> held, ArrayRef<Value> valid,
+    ArrayRef<Value> vectorIndices, const RowStatistics &heldStatistics) {
+  // Vector j = k T + t of the row is in group j / L (L = G / V lanes), and
+  // the L lanes of a group hold it in the same slot k. A group is whole
+  // vectors, so it exists or not as a whole (G divides N), and every lane
+  // reaches the shuffles.
+  int64_t lanes = getLanesPerHeldGroup();
+  Value laneInGroup = arith::RemUIOp::create(b, loc, threadInRow, index(lanes));
+  Value isFirstOfGroup = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                               laneInGroup, index(0));
+  for (size_t k = 0; k < held.size(); ++k) {
+    Value column = vectorColumn(vectorIndices[k]);
+    SmallVector<Value> y =
+        outputValuesIf(valid[k], held[k], column, heldStatistics);
+    Value amax = reducer.maxAcrossLanes(absMax(constant(0.0), y), lanes);
+    Value group =
+        arith::DivUIOp::create(b, loc, vectorIndices[k], index(lanes));
+    Value scale =
+        emitDynamicScale(amax, {row, group}, both(valid[k], isFirstOfGroup));
+    emitIf(b, loc, both(valid[k], rowIsValid),
+           [&] { storeOutputValues(y, column, scale); });
+  }
+}
+
 void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
                                    ArrayRef<Value> valid,
                                    ArrayRef<Value> vectorIndices,
                                    const RowStatistics &statistics,
                                    const RowStatistics &heldStatistics) {
   if (op.getGroupSize()) {
-    emitGroupQuantization(statistics);
+    if (getLanesPerHeldGroup())
+      emitHeldGroupQuantization(held, valid, vectorIndices, heldStatistics);
+    else
+      emitGroupQuantization(statistics);
     return;
   }
   // y of every held element (in registers) before any store: the gamma and
@@ -656,11 +706,10 @@ void KernelEmitter::emitHeldRow() {
   }
   if (defersResidual) {
     gpu::BarrierOp::create(b, loc);
-    for (auto [h, cond, vectorIndex] :
-         llvm::zip_equal(held, valid, vectorIndices))
-      emitIf(b, loc, both(cond, rowIsValid), [&] {
-        storeElements(operands.residualOutput, {row, vectorColumn(vectorIndex)},
-                      h);
+    for (size_t k = 0; k < held.size(); ++k)
+      emitIf(b, loc, both(valid[k], rowIsValid), [&] {
+        storeElements(operands.residualOutput,
+                      {row, vectorColumn(vectorIndices[k])}, held[k]);
       });
   }
   if (!isLayerNorm) {

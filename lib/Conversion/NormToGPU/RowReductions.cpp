@@ -140,9 +140,11 @@ Value RowReducer::sumAcrossLanes(Value value) {
       value, [&](Value lhs, Value rhs) { return add(lhs, rhs); });
 }
 
-Value RowReducer::combineAcrossLanes(
-    Value value, function_ref<Value(Value, Value)> combine) {
-  int64_t lanes = std::min(plan.threadsPerRow, kWarpSize);
+Value RowReducer::combineAcrossLanes(Value value,
+                                     function_ref<Value(Value, Value)> combine,
+                                     int64_t lanes) {
+  if (!lanes)
+    lanes = std::min(plan.threadsPerRow, kWarpSize);
   for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
     Value partner = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
                                            gpu::ShuffleMode::XOR)
@@ -150,6 +152,15 @@ Value RowReducer::combineAcrossLanes(
     value = combine(value, partner);
   }
   return value;
+}
+
+Value RowReducer::maxAcrossLanes(Value value, int64_t lanes) {
+  return combineAcrossLanes(
+      value,
+      [&](Value lhs, Value rhs) -> Value {
+        return arith::MaximumFOp::create(b, loc, lhs, rhs);
+      },
+      lanes);
 }
 
 Value RowReducer::maxAcrossRow(Value value, int64_t region) {

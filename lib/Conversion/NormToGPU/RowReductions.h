@@ -77,6 +77,9 @@ public:
   /// if any is NaN; exact, so every thread gets the same bits), through
   /// workgroup region `region` when the row spans warps.
   Value maxAcrossRow(Value value, int64_t region);
+  /// The largest of `value` over each aligned run of `lanes` lanes (a power
+  /// of two up to a warp), by a butterfly of shuffles.
+  Value maxAcrossLanes(Value value, int64_t lanes);
 
   Value laneInWarp, warpInRow, rowGroup, sharedStats;
 
@@ -85,9 +88,11 @@ private:
   Value constant(double value);
   Value add(Value lhs, Value rhs);
   /// `value` combined with `combine` over the lanes of the warp that hold
-  /// the row, by a butterfly of shuffles.
+  /// the row (or over each aligned run of `lanes` lanes), by a butterfly of
+  /// shuffles.
   Value combineAcrossLanes(Value value,
-                           function_ref<Value(Value, Value)> combine);
+                           function_ref<Value(Value, Value)> combine,
+                           int64_t lanes = 0);
 
   OpBuilder &b;
   Location loc;

@@ -225,6 +225,15 @@ SWEEPS = {
         "out=i8 dynamic_quant group=2049 scale_ub=0.01 abi=memref in_place",
         "op=layer_norm shape=6x1024 gamma beta out=i8 dynamic_quant group=128 "
         "data=large_mean abi=memref",
+        # Groups of whole vectors held by consecutive lanes (the GPU reduces
+        # them in registers): a row's last vector missing for half the
+        # threads, three warps a row, and an in-place residual.
+        "op=layer_norm shape=5x768 dtype=bf16 gamma beta out=i8 "
+        "dynamic_quant group=128",
+        "op=rms_norm shape=3x1536 gamma out=i8 dynamic_quant group=128 "
+        "min_scale=1e-3",
+        "op=rms_norm shape=3x2048 dtype=bf16 residual residual_out gamma "
+        "out=f8E4M3FN dynamic_quant group=64 abi=memref in_place",
     ],
     # The tiny-row rescue (getTinyRowRescue): rows of 1e-20 * N(0, 1) with
     # an eps below 2^-74, whose squares are subnormal in f32 (difftest seed

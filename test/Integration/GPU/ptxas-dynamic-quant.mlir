@@ -3,7 +3,8 @@
 // for sm_90 and sm_80: per token with the row held in registers (vLLM's
 // rms_norm_dynamic_per_token_quant: bf16 in, residual in place, i8 out, an
 // upper bound), per token streamed (fp8 from a long f32 row), per group
-// (rms_norm_per_block_quant, G = 128, transposed scales), and per token
+// (rms_norm_per_block_quant, G = 128, transposed scales, reduced in
+// registers), and per token
 // over ?x? (the 128-bit kernel and its scalar fallback). No register
 // spills, no stack frame, no local memory; amax is abs.f32 with NaN-
 // propagating max.NaN.f32 (no libdevice call).
@@ -33,8 +34,25 @@
 // PTX: abs.f32
 // PTX: max.NaN.f32
 // PTX: .entry per_token_streamed_kernel
+// Per group of 128 bf16: a group is the vectors of 16 consecutive lanes in
+// one slot, so the held row is read once (two 128-bit loads of x, two of
+// gamma) and each group's amax is a 4-step butterfly of maxima.
 // PTX: .entry per_group_kernel
+// PTX-COUNT-2: ld.global.v4.b32
+// PTX: bar.sync
+// PTX: ld.global.v4.b32
 // PTX: abs.f32
+// PTX: shfl.sync.bfly.b32 {{.*}}, 8, 31, -1;
+// PTX: shfl.sync.bfly.b32 {{.*}}, 4, 31, -1;
+// PTX: shfl.sync.bfly.b32 {{.*}}, 2, 31, -1;
+// PTX: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
+// PTX: st.global.b32
+// PTX: st.global.v2.b32
+// PTX: ld.global.v4.b32
+// PTX: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
+// PTX: st.global.v2.b32
+// PTX-NOT: ld.global
+// PTX: .entry per_token_dynamic_kernel
 
 func.func @per_token(%x: memref<?x4096xbf16>, %r: memref<?x4096xbf16>, %g: memref<4096xbf16>, %ub: f32, %q: memref<?x4096xi8>, %s: memref<?xf32>) {
   norm.rms_norm eps(1.0e-06) ins(%x : memref<?x4096xbf16>) residual(%r : memref<?x4096xbf16>) gamma(%g : memref<4096xbf16>) scale_ub(%ub : f32) outs(%q : memref<?x4096xi8>) residual_out(%r : memref<?x4096xbf16>) scales(%s : memref<?xf32>)
