@@ -672,9 +672,12 @@ void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
 
 void KernelEmitter::emitHeldRow() {
   int64_t threads = plan.threadsPerRow;
-  int64_t rowVectors =
-      cast<MemRefType>(operands.input.getType()).getShape().back() /
-      plan.vectorWidth;
+  // With a row length known only at run time (a bucket's kernel), any of
+  // the thread's vectors may be missing.
+  int64_t rowSize =
+      cast<MemRefType>(operands.input.getType()).getShape().back();
+  bool dynamicRow = ShapedType::isDynamic(rowSize);
+  int64_t rowVectors = dynamicRow ? 0 : rowSize / plan.vectorWidth;
 
   // A LayerNorm row that spans warps is centred on its first element, read
   // by every thread; a row within a warp on its first lane's element.
@@ -697,7 +700,7 @@ void KernelEmitter::emitHeldRow() {
     Value vectorIndex =
         arith::AddIOp::create(b, loc, threadInRow, index(k * threads));
     Value cond;
-    if ((k + 1) * threads > rowVectors)
+    if (dynamicRow || (k + 1) * threads > rowVectors)
       cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                    vectorIndex, numVectors);
     held.push_back(loadRowVectorIf(cond, vectorIndex, !defersResidual));
@@ -747,8 +750,8 @@ void KernelEmitter::emitHeldRow() {
       value = createPivoted(b, loc, value, pivot);
   Value shiftedSum = reducer.sumAcrossRow(
       {reducer.sumHeld(held, valid, [](Value d) { return d; })}, 0)[0];
-  Value offset = createOffset(b, loc, shiftedSum, operands.rowSize,
-                              arith::FastMathFlags::arcp);
+  Value offset =
+      createOffsetFromReciprocal(b, loc, shiftedSum, operands.invRowSize);
 
   // Pass 2, over the same registers, which become x c = fma(h - P, c,
   // -(d c)): q = sum((x c)^2).
@@ -827,8 +830,8 @@ void KernelEmitter::emitStreamedRow() {
           return {createPivoted(b, loc, h, pivot)};
         });
     Value shiftedSum = reducer.sumAcrossRow(shiftedSums, 0).front();
-    Value offset = createOffset(b, loc, shiftedSum, operands.rowSize,
-                                arith::FastMathFlags::arcp);
+    Value offset =
+        createOffsetFromReciprocal(b, loc, shiftedSum, operands.invRowSize);
     SmallVector<Value> sumsSq =
         sumStreamed(reloadRowVector, getNumSquareTerms(), [&](Value h) {
           return squareTerms(createCentred(b, loc, h, pivot, offset));
@@ -911,6 +914,13 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
   if (operands.rowSizeConstant)
     operands.rowSize =
         arith::ConstantOp::create(b, loc, operands.rowSizeConstant);
+  // 1/N for the mean's offset (LayerNorm only).
+  if (isLayerNorm && operands.invRowSizeConstant)
+    operands.invRowSize =
+        arith::ConstantOp::create(b, loc, operands.invRowSizeConstant);
+  else if (isLayerNorm)
+    operands.invRowSize =
+        createInvRowSizeFromInvSqrt(b, loc, operands.invSqrtN);
 
   if (plan.holdsRowInRegisters())
     emitHeldRow();

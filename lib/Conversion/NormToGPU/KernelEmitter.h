@@ -30,6 +30,10 @@ struct KernelOperands {
   /// N, the row length, in the compute type (same convention).
   Value rowSize;
   FloatAttr rowSizeConstant;
+  /// 1/N in the compute type: a constant when N is static, otherwise
+  /// computed in the kernel from c (createInvRowSizeFromInvSqrt).
+  Value invRowSize;
+  FloatAttr invRowSizeConstant;
   /// The quantised output's scale in the compute type (a host value), or
   /// null.
   Value outScale;

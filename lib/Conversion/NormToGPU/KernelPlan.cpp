@@ -214,10 +214,17 @@ static int64_t getMaxHeldWords(int64_t blockSize) {
   return std::min<int64_t>(64, 65536 / blockSize * 3 / 8);
 }
 
+ArrayRef<int64_t> mlir::norm::getRowLengthBuckets() {
+  // The hidden sizes of most models fall in or just below one of these;
+  // each bucket is one more kernel per op.
+  static constexpr int64_t kBuckets[] = {1024, 2048, 4096, 8192};
+  return kBuckets;
+}
+
 KernelPlan mlir::norm::planKernel(Type inputType, int64_t heldArrays,
                                   ArrayRef<MemRefType> vectorViews,
                                   const ConvertNormToGPUOptions &options,
-                                  bool assumeDynamic) {
+                                  bool assumeDynamic, int64_t rowSizeBound) {
   KernelPlan plan;
   Type computeType = getComputeElementType(inputType);
   int64_t rowSize = vectorViews.front().getShape().back();
@@ -264,8 +271,11 @@ KernelPlan mlir::norm::planKernel(Type inputType, int64_t heldArrays,
   };
 
   if (ShapedType::isDynamic(rowSize)) {
-    finish(kStreamedDynamicRowThreads);
-    return plan;
+    if (!rowSizeBound) {
+      finish(kStreamedDynamicRowThreads);
+      return plan;
+    }
+    rowSize = rowSizeBound;
   }
 
   int64_t numVectors = rowSize / plan.vectorWidth;

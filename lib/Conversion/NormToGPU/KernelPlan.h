@@ -91,11 +91,19 @@ bool isValidThreadsPerRow(int64_t threads);
 /// have the views `vectorViews` (the input's first), under `options`. With
 /// `assumeDynamic`, the row length, strides and offsets known only at run
 /// time are taken to allow V-wide aligned accesses: the plan of the fast
-/// side of a run-time check (emitVectorAccessCheck).
+/// side of a run-time check (emitVectorAccessCheck). With a
+/// `rowSizeBound`, a dynamic row length is planned as that length: the
+/// kernel for rows of at most `rowSizeBound` elements (its threads' last
+/// vectors guarded).
 KernelPlan planKernel(Type inputType, int64_t heldArrays,
                       ArrayRef<MemRefType> vectorViews,
                       const ConvertNormToGPUOptions &options,
-                      bool assumeDynamic = false);
+                      bool assumeDynamic = false, int64_t rowSizeBound = 0);
+
+/// The row lengths up to which a row known only at run time is held in
+/// registers by a kernel planned for that length (`rowSizeBound` of
+/// planKernel), smallest first; longer rows are streamed.
+ArrayRef<int64_t> getRowLengthBuckets();
 
 /// An i1, true when every view in `views` (rows x N or N, the operands
 /// accessed V elements at a time) allows aligned accesses of `width`

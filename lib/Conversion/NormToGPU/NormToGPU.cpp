@@ -191,6 +191,7 @@ static KernelOperands createKernelOperands(OpBuilder &b, NormOpInterface op) {
   if (!ShapedType::isDynamic(rowSize)) {
     operands.invSqrtNConstant = getInvSqrtRowSizeAttr(computeType, rowSize);
     operands.rowSizeConstant = getRowSizeAttr(computeType, rowSize);
+    operands.invRowSizeConstant = getInvRowSizeAttr(computeType, rowSize);
     return operands;
   }
   Value n = memref::DimOp::create(b, loc, operands.input, 1);
@@ -307,6 +308,28 @@ void mlir::norm::emitNormLaunch(OpBuilder &b, NormOpInterface op,
       emitVectorAccessCheck(b, loc, vectorAccessed, widePlan.vectorWidth);
   auto ifOp = scf::IfOp::create(b, loc, wide, /*withElseRegion=*/true);
   b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  // A row length known only at run time: rows up to a bucket's length are
+  // held in registers by the kernel planned for it, chosen per call by N;
+  // longer rows are streamed.
+  if (ShapedType::isDynamic(inputView.getDimSize(1)) &&
+      !widePlan.holdsRowInRegisters()) {
+    Value rowLength = memref::DimOp::create(b, loc, operands.input, 1);
+    for (int64_t bound : getRowLengthBuckets()) {
+      KernelPlan bucketPlan =
+          planKernel(inputType, /*heldArrays=*/1, *vectorViews, options,
+                     /*assumeDynamic=*/true, bound);
+      if (!bucketPlan.holdsRowInRegisters() ||
+          bucketPlan.vectorWidth != widePlan.vectorWidth)
+        continue;
+      Value bucketBound = arith::ConstantIndexOp::create(b, loc, bound);
+      Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                         rowLength, bucketBound);
+      auto bucketIf = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
+      b.setInsertionPoint(bucketIf.thenBlock()->getTerminator());
+      launchWith(bucketPlan, getGeometry(bucketPlan));
+      b.setInsertionPoint(bucketIf.elseBlock()->getTerminator());
+    }
+  }
   launchWith(widePlan, getGeometry(widePlan));
   b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
   launchWith(plan, geometry);

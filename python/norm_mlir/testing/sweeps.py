@@ -242,6 +242,32 @@ SWEEPS = {
     # rescue emitted but not taken (ordinary and huge rows, whose rescaled
     # squares overflow and must not leak in) and taken with q = 0 (constant
     # rows: exactly beta).
+    # Row lengths known only at run time (?x?), held in registers by the
+    # kernel of the smallest row-length bucket (1024, 2048, 4096, 8192
+    # elements) that fits, streamed past the last: at and on either side of
+    # each bound, a row of one vector, several rows a block with a spare
+    # group, bf16 and f64, LayerNorm whose row spans warps (the pivot read
+    # from memory) with an in-place residual, the large mean, mean and rstd,
+    # and dynamic quantisation per token and per group.
+    "row_buckets": (
+        [f"op=layer_norm shape=5x{n} gamma beta dynamic"
+         for n in (4, 764, 1024, 1028, 2048, 3072, 4096, 4100, 8192, 8196)] +
+        [f"op=rms_norm shape=3x{n} gamma eps=1e-6 dynamic"
+         for n in (1024, 1032, 5000, 8192)] +
+        [
+            "op=layer_norm shape=5x1016 dtype=bf16 gamma beta dynamic",
+            "op=rms_norm shape=3x4096 dtype=bf16 gamma dynamic",
+            "op=layer_norm shape=3x2050 dtype=f64 gamma beta dynamic",
+            "op=layer_norm shape=3x3000 dtype=bf16 residual residual_out "
+            "gamma beta abi=memref in_place dynamic",
+            "op=layer_norm shape=4x4096 data=large_mean dynamic",
+            "op=layer_norm shape=4x2000 gamma beta mean rstd dynamic",
+            "op=rms_norm shape=4x3072 dtype=bf16 gamma out=i8 dynamic_quant "
+            "dynamic",
+            "op=rms_norm shape=4x4096 dtype=bf16 gamma out=f8E4M3FN "
+            "dynamic_quant group=128 dynamic",
+        ]
+    ),
     "tiny_rows": [
         "op=layer_norm shape=3x2x64x31 axis=2 beta eps=1e-40 abi=memref "
         "data=tiny seed=135262372",

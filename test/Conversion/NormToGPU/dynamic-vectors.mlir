@@ -1,9 +1,9 @@
 // RUN: norm-opt %s -split-input-file --convert-norm-to-gpu -canonicalize | FileCheck %s
 
-// A row length known only at run time (?x?, as front ends emit it): two
-// kernels, chosen per call. When every operand accessed a vector at a time
-// has a row length and row strides that are multiples of V (4 f32) and its
-// first element 16-byte aligned, the kernel with 128-bit accesses (N / V
+// A row length known only at run time (?x?, as front ends emit it): the
+// kernels are chosen per call. When every operand accessed a vector at a
+// time has a row length and row strides that are multiples of V (4 f32) and
+// its first element 16-byte aligned, kernels with 128-bit accesses (N / V
 // vectors a row); otherwise the scalar one.
 // CHECK-LABEL: func.func @dynamic_n
 // CHECK-SAME: (%[[X:.*]]: memref<?x?xf32>, %[[G:.*]]: memref<?xf32>, %[[O:.*]]: memref<?x?xf32>)
@@ -19,9 +19,34 @@
 // CHECK: arith.remui %[[OPTR]], %[[C16]]
 // CHECK: %[[WIDE:.*]] = arith.andi
 // CHECK: scf.if %[[WIDE]] {
+// The wide side holds rows in registers up to 8192 elements, with the
+// kernel of the smallest row-length bucket that fits, every vector of a
+// thread guarded; longer rows are streamed.
+// CHECK: %[[LEN:.*]] = memref.dim %[[X]], %c1
+// CHECK: %[[FITS1K:.*]] = arith.cmpi ule, %[[LEN]], %c1024 : index
+// CHECK: scf.if %[[FITS1K]] {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{[^ ]*}} = %c256,
+// CHECK: %[[N1:.*]] = memref.dim %[[X]], %c1
+// CHECK: %[[NV1:.*]] = arith.divui %[[N1]], %[[C4]]
+// CHECK: %[[HAS:.*]] = arith.cmpi ult, %{{.*}}, %[[NV1]] : index
+// CHECK: scf.if %[[HAS]] -> (f32, f32, f32, f32) {
+// CHECK: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
+// CHECK-COUNT-3: scf.if %{{.*}} -> (f32, f32, f32, f32) {
+// CHECK-NOT: scf.for
+// CHECK: vector.store {{.*}}, %[[O]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK: arith.cmpi ule, %[[LEN]], %c2048 : index
+// CHECK: gpu.launch
+// CHECK: arith.cmpi ule, %[[LEN]], %c4096 : index
+// CHECK: gpu.launch
+// CHECK: arith.cmpi ule, %[[LEN]], %c8192 : index
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{[^ ]*}} = %c512,
+// CHECK-NOT: scf.for
+// CHECK: } else {
 // CHECK: gpu.launch
 // CHECK: %[[N:.*]] = memref.dim %[[X]], %c1
 // CHECK: arith.divui %[[N]], %[[C4]]
+// CHECK: scf.for
 // CHECK: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
 // CHECK: vector.store {{.*}}, %[[O]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
 // CHECK: } else {

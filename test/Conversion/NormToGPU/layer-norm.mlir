@@ -50,9 +50,9 @@
 // CHECK: %[[PART:.*]] = memref.load %[[SMEM]]
 // CHECK: %[[OTHER:.*]], %{{.*}} = gpu.shuffle  xor %[[PART]], %c1_i32, %c32_i32 : f32
 // CHECK: %[[S:.*]] = arith.addf %[[PART]], %[[OTHER]] fastmath<contract> : f32
-// The offset d = S / N as a multiplication (arcp); the held values become
+// The offset d = S * (1/N), a multiplication; the held values become
 // x c = fma(h - P, c, -(d c)).
-// CHECK: %[[OFFSET:.*]] = arith.divf %[[S]], %cst{{.*}} fastmath<arcp> : f32
+// CHECK: %[[OFFSET:.*]] = arith.mulf %[[S]], %cst{{.*}} : f32
 // CHECK: %[[DC:.*]] = arith.mulf %[[OFFSET]], %[[C:.*]] : f32
 // CHECK: %[[NDC:.*]] = arith.negf %[[DC]] : f32
 // CHECK: %[[XC0:.*]] = math.fma %[[D0]], %[[C]], %[[NDC]] : f32

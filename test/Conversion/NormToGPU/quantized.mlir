@@ -80,13 +80,16 @@ func.func @rms_norm_i8_residual(%x: memref<?x4096xf16>, %r: memref<?x4096xf16>, 
 
 // A streamed row of dynamic length and f64 statistics: the scale is
 // extended to f64 on the host, and the quantisation runs in f64. Two
-// kernels, chosen per call: 2 elements an access (16 bytes of f64) where N
-// and the layouts allow it, else one at a time (shown).
+// kinds of kernel, chosen per call: 2 elements an access (16 bytes of f64)
+// where N and the layouts allow it, else one at a time (shown).
 // CHECK-LABEL: func.func @layer_norm_f64_i8_dynamic
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x?xf64>, %[[S:[^:]*]]: f32, %[[O:[^:]*]]: memref<?x?xi8>)
 // CHECK: %[[SCALE:.*]] = arith.extf %[[S]] : f32 to f64
 // CHECK: gpu.launch
 // CHECK: vector.store %{{.*}}, %[[O]][{{.*}}] {alignment = 2 : i64} : memref<?x?xi8>, vector<2xi8>
+// Three more row-length buckets and the streamed wide kernel, then the
+// scalar one.
+// CHECK-COUNT-4: gpu.launch
 // CHECK: gpu.launch
 // CHECK: scf.for
 // CHECK: %[[Q:.*]] = arith.divf %{{.*}}, %[[SCALE]] : f64

@@ -11,7 +11,7 @@
 // CHECK-DAG:       %[[SCALE:.*]] = arith.constant 1.2676506E+30 : f32
 // CHECK:           %[[E1:.*]] = arith.mulf %[[EPS]], %[[SCALE]] : f32
 // CHECK:           %[[E2:.*]] = arith.mulf %[[E1]], %[[SCALE]] : f32
-// CHECK:           %[[OFFSET:.*]] = arith.divf
+// CHECK:           %[[OFFSET:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
 // CHECK-NEXT:      %[[DC:.*]] = arith.mulf %[[OFFSET]], %[[C:.*]] : f32
 // CHECK-NEXT:      %[[NDC:.*]] = arith.negf %[[DC]] : f32
 // CHECK-NEXT:      %[[T:.*]] = math.fma %{{.*}}, %[[C]], %[[NDC]] : f32

@@ -6,11 +6,15 @@
 
 // RUN: norm-opt %s --norm-gpu-pipeline="chip=sm_90" -o %t.sm90.mlir
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --ptxas %ptxas | FileCheck %s --check-prefix=SM90
-// The ?x? kernel is two, chosen per call (a row length and strides that
-// are multiples of V, aligned first elements): 128-bit loads and stores in
-// the first, element by element in the fallback.
+// The ?x? kernels are chosen per call: where the row length and strides
+// are multiples of V and first elements aligned, 128-bit loads and stores,
+// rows held in registers by the kernel of the smallest row-length bucket
+// that fits (1024, 2048, 4096, 8192: ln_dynamic_kernel to _2) and streamed
+// past it (_3); element by element in the fallback (_4).
 // RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel | FileCheck %s --check-prefix=WIDE
-// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel_0 | FileCheck %s --check-prefix=SCALAR
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel_2 | FileCheck %s --check-prefix=WIDE
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel_3 | FileCheck %s --check-prefix=WIDE
+// RUN: %python -m norm_mlir.gpu.binaries %t.sm90.mlir --module ln_dynamic_kernel_4 | FileCheck %s --check-prefix=SCALAR
 // WIDE: ld.global.v4.b32
 // WIDE: st.global.v4.b32
 // SCALAR-NOT: .v4.
@@ -37,6 +41,10 @@
 // SM90: ptxas ln_streamed_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_dynamic_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_dynamic_kernel_0 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_dynamic_kernel_1 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_dynamic_kernel_2 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_dynamic_kernel_3 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM90: ptxas ln_dynamic_kernel_4 sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas rms_f64_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas ln_longest_held_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM90: ptxas rms_f64_tiny_eps_kernel sm_90: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
@@ -58,6 +66,10 @@
 // SM80: ptxas ln_streamed_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_dynamic_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_dynamic_kernel_0 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_dynamic_kernel_1 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_dynamic_kernel_2 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_dynamic_kernel_3 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
+// SM80: ptxas ln_dynamic_kernel_4 sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas ln_longest_held_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0
 // SM80: ptxas rms_f64_tiny_eps_kernel sm_80: registers {{[0-9]+}}, stack 0, spill stores 0, spill loads 0, lmem 0

@@ -150,6 +150,14 @@ FloatAttr mlir::norm::getInvSqrtRowSizeAttr(Type computeType, int64_t rowSize) {
   return FloatAttr::get(computeType, c);
 }
 
+FloatAttr mlir::norm::getInvRowSizeAttr(Type computeType, int64_t rowSize) {
+  double inverse =
+      computeType.isF64()
+          ? 1.0 / static_cast<double>(rowSize)
+          : static_cast<double>(1.0f / static_cast<float>(rowSize));
+  return FloatAttr::get(computeType, inverse);
+}
+
 //===----------------------------------------------------------------------===//
 // Statistics
 //===----------------------------------------------------------------------===//
@@ -174,10 +182,19 @@ Value mlir::norm::createPivoted(OpBuilder &b, Location loc, Value h,
 }
 
 Value mlir::norm::createOffset(OpBuilder &b, Location loc, Value pivotedSum,
-                               Value rowSize, arith::FastMathFlags flags) {
-  if (flags == arith::FastMathFlags::none)
-    return createRowMean(b, loc, pivotedSum, rowSize);
-  return arith::DivFOp::create(b, loc, pivotedSum, rowSize, flags);
+                               Value rowSize) {
+  return createRowMean(b, loc, pivotedSum, rowSize);
+}
+
+Value mlir::norm::createOffsetFromReciprocal(OpBuilder &b, Location loc,
+                                             Value pivotedSum,
+                                             Value invRowSize) {
+  return arith::MulFOp::create(b, loc, pivotedSum, invRowSize);
+}
+
+Value mlir::norm::createInvRowSizeFromInvSqrt(OpBuilder &b, Location loc,
+                                              Value invSqrtRowSize) {
+  return arith::MulFOp::create(b, loc, invSqrtRowSize, invSqrtRowSize);
 }
 
 Value mlir::norm::createRowMean(OpBuilder &b, Location loc, Value sum,

@@ -128,11 +128,24 @@ Value createFinitePivot(OpBuilder &b, Location loc, Value first);
 /// h - p, the term of the pivoted sum.
 Value createPivoted(OpBuilder &b, Location loc, Value h, Value pivot);
 
-/// d = sum(h - p) / N, the mean's offset from the pivot; with `flags` on the
-/// division (the GPU passes `arcp`: a multiplication by 1/N, exact for a
-/// power of two).
-Value createOffset(OpBuilder &b, Location loc, Value pivotedSum, Value rowSize,
-                   arith::FastMathFlags flags = arith::FastMathFlags::none);
+/// d = sum(h - p) / N, the mean's offset from the pivot.
+Value createOffset(OpBuilder &b, Location loc, Value pivotedSum, Value rowSize);
+
+/// d = sum(h - p) * (1/N), for a lowering that multiplies by 1/N
+/// (`invRowSize`) rather than divides (the GPU, where a division is about
+/// 20 instructions): within an ulp or two of createOffset, and exact where
+/// N is a power of two.
+Value createOffsetFromReciprocal(OpBuilder &b, Location loc, Value pivotedSum,
+                                 Value invRowSize);
+
+/// 1/N for the static row length `rowSize`, correctly rounded in
+/// `computeType`.
+FloatAttr getInvRowSizeAttr(Type computeType, int64_t rowSize);
+
+/// 1/N from c = 1/sqrt(N) (`invSqrtRowSize`) when N is known only at run
+/// time: c * c, within a few ulp, without a division.
+Value createInvRowSizeFromInvSqrt(OpBuilder &b, Location loc,
+                                  Value invSqrtRowSize);
 
 /// sum / N, the mean of a row from its sum in the compute type (d from the
 /// pivoted sum; mean(wdy) and mean(wdy * xhat) for the gradients).
