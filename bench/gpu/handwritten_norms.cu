@@ -37,48 +37,42 @@ template <> struct Pack<float> {
   }
 };
 
-template <> struct Pack<__nv_bfloat16> {
+// 16-bit types: eight a vector, two a 32-bit word, each widened and
+// narrowed by the type's word functions.
+template <typename Word> struct PackWords {
   static constexpr int kWidth = 8;
+  static __device__ __forceinline__ void unpack(uint4 u, float *v) {
+    Word::unpackWord(u.x, v);
+    Word::unpackWord(u.y, v + 2);
+    Word::unpackWord(u.z, v + 4);
+    Word::unpackWord(u.w, v + 6);
+  }
+  static __device__ __forceinline__ uint4 pack(const float *v) {
+    return make_uint4(Word::packWord(v), Word::packWord(v + 2),
+                      Word::packWord(v + 4), Word::packWord(v + 6));
+  }
+};
+
+template <> struct Pack<__nv_bfloat16> : PackWords<Pack<__nv_bfloat16>> {
   static __device__ __forceinline__ void unpackWord(uint32_t w, float *v) {
     v[0] = __uint_as_float(w << 16);
     v[1] = __uint_as_float(w & 0xffff0000u);
-  }
-  static __device__ __forceinline__ void unpack(uint4 u, float *v) {
-    unpackWord(u.x, v);
-    unpackWord(u.y, v + 2);
-    unpackWord(u.z, v + 4);
-    unpackWord(u.w, v + 6);
   }
   static __device__ __forceinline__ uint32_t packWord(const float *v) {
     __nv_bfloat162 h = __floats2bfloat162_rn(v[0], v[1]);
     return *reinterpret_cast<uint32_t *>(&h);
   }
-  static __device__ __forceinline__ uint4 pack(const float *v) {
-    return make_uint4(packWord(v), packWord(v + 2), packWord(v + 4),
-                      packWord(v + 6));
-  }
 };
 
-template <> struct Pack<__half> {
-  static constexpr int kWidth = 8;
+template <> struct Pack<__half> : PackWords<Pack<__half>> {
   static __device__ __forceinline__ void unpackWord(uint32_t w, float *v) {
     float2 f = __half22float2(*reinterpret_cast<__half2 *>(&w));
     v[0] = f.x;
     v[1] = f.y;
   }
-  static __device__ __forceinline__ void unpack(uint4 u, float *v) {
-    unpackWord(u.x, v);
-    unpackWord(u.y, v + 2);
-    unpackWord(u.z, v + 4);
-    unpackWord(u.w, v + 6);
-  }
   static __device__ __forceinline__ uint32_t packWord(const float *v) {
     __half2 h = __floats2half2_rn(v[0], v[1]);
     return *reinterpret_cast<uint32_t *>(&h);
-  }
-  static __device__ __forceinline__ uint4 pack(const float *v) {
-    return make_uint4(packWord(v), packWord(v + 2), packWord(v + 4),
-                      packWord(v + 6));
   }
 };
 

@@ -234,14 +234,8 @@ SmallVector<Value> RowReducer::exchangeAcrossWarps(ArrayRef<Value> fields,
 
 Value RowReducer::combineAcrossWarps(
     Value part, function_ref<Value(Value, Value)> combine) {
-  int64_t width = llvm::PowerOf2Ceil(plan.getWarpsPerRow());
-  for (int64_t offset = width / 2; offset >= 1; offset /= 2) {
-    Value partner = gpu::ShuffleOp::create(b, loc, part, offset, kWarpSize,
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-    part = combine(part, partner);
-  }
-  return part;
+  return combineAcrossLanes(part, combine,
+                            llvm::PowerOf2Ceil(plan.getWarpsPerRow()));
 }
 
 SmallVector<Value> RowReducer::sumAcrossRow(ArrayRef<Value> values,
