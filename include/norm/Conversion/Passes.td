@@ -98,7 +98,7 @@ def NormGPUSqrtToLLVM : Pass<"norm-gpu-sqrt-to-llvm", "::mlir::gpu::GPUModuleOp"
     `abs.f32`, and `math.fma` (`__nv_fmaf`) `llvm.fma`, emitted as `fma.rn`.
     An f32 `math.rsqrt` with the `afn` fast-math flag (the kernels' rstd)
     becomes `llvm.nvvm.rsqrt.approx.f`, emitted as `rsqrt.approx.f32`: one
-    instruction, with a relative error below 2^-22. Kernels then need
+    instruction, within 2 ulp. Kernels then need
     nothing but LLVM.
   }];
   let dependentDialects = [

@@ -91,7 +91,8 @@ static float shuffleF32(int32_t mask, float value, int32_t offset,
 }
 
 /* rsqrt.approx.f32 (RsqrtKind::Approximate). The hardware's value is within
-   2^-22 of 1/sqrt(x); the emulator gives the correctly rounded one, so it
+   2 ulp of 1/sqrt(x) (what CUDA documents for rsqrtf, this
+   instruction); the emulator gives the correctly rounded one, so it
    checks the kernels' logic, and the tolerances leave room for the
    approximation. */
 float emu_rsqrt_approx_f32(float x) {

@@ -220,7 +220,7 @@ enum class RsqrtKind {
   SqrtThenDivide,
   /// `math.rsqrt` with `afn` (the GPU lowering for f32):
   /// `norm-gpu-sqrt-to-llvm` makes it NVPTX's `rsqrt.approx.f32`, one
-  /// instruction with a relative error below 2^-22 (PTX ISA), where
+  /// instruction within 2 ulp (as CUDA documents `rsqrtf`), where
   /// `sqrt.rn` and `div.rn` take about 20 and two slow paths. f64 keeps
   /// the correctly rounded form.
   Approximate,
