@@ -242,20 +242,24 @@ gpu::LaunchOp mlir::norm::createLaunch(OpBuilder &b, Location loc,
   return launch;
 }
 
+/// One aligned `width`-element vector load of `view` at `indices`.
+static Value loadVector(OpBuilder &b, Location loc, Value view,
+                        ValueRange indices, int64_t width) {
+  Type elementType = cast<MemRefType>(view.getType()).getElementType();
+  int64_t alignment =
+      std::min(kMaxAccessBytes, width * getByteWidth(elementType));
+  return vector::LoadOp::create(b, loc, VectorType::get({width}, elementType),
+                                view, indices,
+                                /*nontemporal=*/false, llvm::Align(alignment));
+}
+
 SmallVector<Value> mlir::norm::loadVectorElements(OpBuilder &b, Location loc,
                                                   Value view,
                                                   ValueRange indices,
                                                   int64_t width) {
-  auto type = cast<MemRefType>(view.getType());
-  Type elementType = type.getElementType();
   if (width == 1)
     return {memref::LoadOp::create(b, loc, view, indices)};
-  auto vectorType = VectorType::get({width}, elementType);
-  int64_t alignment =
-      std::min(kMaxAccessBytes, width * getByteWidth(elementType));
-  Value vector =
-      vector::LoadOp::create(b, loc, vectorType, view, indices,
-                             /*nontemporal=*/false, llvm::Align(alignment));
+  Value vector = loadVector(b, loc, view, indices, width);
   SmallVector<Value> elements;
   for (int64_t i = 0; i < width; ++i)
     elements.push_back(vector::ExtractOp::create(b, loc, vector, i));
@@ -278,10 +282,7 @@ SmallVector<Value> mlir::norm::loadVectorElementsAs(OpBuilder &b, Location loc,
   // A bf16 is the high half of the f32 of the same value: per 32-bit word
   // of two, the low element shifted up and the high one masked, one
   // integer instruction each.
-  int64_t alignment = std::min(kMaxAccessBytes, width * 2);
-  Value vector = vector::LoadOp::create(
-      b, loc, VectorType::get({width}, elementType), view, indices,
-      /*nontemporal=*/false, llvm::Align(alignment));
+  Value vector = loadVector(b, loc, view, indices, width);
   Type i32 = b.getI32Type();
   Value words = vector::BitCastOp::create(
       b, loc, VectorType::get({width / 2}, i32), vector);
