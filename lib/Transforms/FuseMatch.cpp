@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "norm/Dialect/Norm/Utils/RowMath.h"
 
@@ -276,17 +277,22 @@ static bool isRowShaped(Value value, int64_t rank, int64_t axis) {
                       [](int64_t size) { return size == 1; });
 }
 
-/// Whether `map` (over an iteration space of `rank` dims) reads a row-shaped
-/// tensor of `tensorRank` dims at the row of the point: the row dims, then
-/// zeros for kept unit dims.
-static bool readsRow(AffineMap map, int64_t rank, int64_t axis,
-                     int64_t tensorRank) {
-  if (map.getNumDims() != rank || map.getNumResults() != tensorRank)
+/// Whether `map` (over the iteration space `space`, normalised from `axis`)
+/// reads the row-shaped `value` at the row of the point: the row dims (a
+/// unit row dim perhaps read at 0, torch-mlir's spelling), then zeros for
+/// kept unit dims.
+static bool readsRow(AffineMap map, Value value, ArrayRef<int64_t> space,
+                     int64_t axis) {
+  auto type = cast<ShapedType>(value.getType());
+  if (map.getNumDims() != space.size() || map.getNumResults() != type.getRank())
     return false;
   for (auto [i, result] : llvm::enumerate(map.getResults())) {
     if (static_cast<int64_t>(i) < axis) {
       auto dim = dyn_cast<AffineDimExpr>(result);
-      if (!dim || dim.getPosition() != i)
+      auto zero = dyn_cast<AffineConstantExpr>(result);
+      if ((!dim || dim.getPosition() != i) &&
+          (!zero || zero.getValue() != 0 || type.getDimSize(i) != 1 ||
+           space[i] != 1))
         return false;
       continue;
     }
@@ -307,9 +313,12 @@ static bool isAbsOf(Value value, Value y) {
     return abs.getOperand() == y;
   auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
   if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
-      linalgOp.getDpsInputs()[0] != y || !linalgOp.hasPureTensorSemantics() ||
-      !llvm::all_of(linalgOp.getIndexingMapsArray(),
-                    [](AffineMap map) { return map.isIdentity(); }))
+      linalgOp.getDpsInputs()[0] != y || !linalgOp.hasPureTensorSemantics())
+    return false;
+  auto type = cast<ShapedType>(y.getType());
+  if (!llvm::all_of(linalgOp.getIndexingMapsArray(), [&](AffineMap map) {
+        return capture::isWholeRead(map, type, type.getShape());
+      }))
     return false;
   auto yield = cast<linalg::YieldOp>(linalgOp.getBlock()->getTerminator());
   auto abs = yield.getValues()[0].getDefiningOp<math::AbsFOp>();
@@ -343,9 +352,9 @@ static bool isRowAbsMax(Value amax, Value y, int64_t axis) {
   if (!absInBody && !isAbsOf(input, y))
     return false;
   SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
-  int64_t amaxRank = cast<RankedTensorType>(amax.getType()).getRank();
-  if (!maps[0].isIdentity() || !isRowShaped(amax, rank, axis) ||
-      !readsRow(maps[1], rank, axis, amaxRank))
+  ArrayRef<int64_t> shape = cast<ShapedType>(y.getType()).getShape();
+  if (!capture::isWholeRead(maps[0], cast<ShapedType>(y.getType()), shape) ||
+      !isRowShaped(amax, rank, axis) || !readsRow(maps[1], amax, shape, axis))
     return false;
   for (auto [i, iterator] : llvm::enumerate(linalgOp.getIteratorTypesArray()))
     if ((iterator == utils::IteratorType::reduction) !=
@@ -390,8 +399,8 @@ mlir::norm::fuse::matchDynamicQuantization(Operation *consumer, Value y,
         Value s = divisor->getValue();
         if (getElementTypeOrSelf(s) != computeType ||
             !isRowShaped(s, rank, axis) ||
-            !readsRow(divisor->getMap(), rank, axis,
-                      cast<RankedTensorType>(s.getType()).getRank()))
+            !readsRow(divisor->getMap(), s,
+                      cast<ShapedType>(y.getType()).getShape(), axis))
           return std::nullopt;
         return s;
       });
@@ -475,4 +484,28 @@ mlir::norm::fuse::matchDynamicQuantization(Operation *consumer, Value y,
     }
   }
   return std::nullopt;
+}
+
+std::optional<int64_t> mlir::norm::fuse::matchGroupView(Operation *view,
+                                                        Value y, int64_t axis) {
+  auto expand = dyn_cast<tensor::ExpandShapeOp>(view);
+  if (!expand || expand.getSrc() != y)
+    return std::nullopt;
+  int64_t rank = expand.getSrcType().getRank();
+  if (axis != rank - 1)
+    return std::nullopt;
+  // [[0], ..., [rank - 2], [rank - 1, rank]]
+  SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
+  for (auto [i, group] : llvm::enumerate(groups)) {
+    int64_t d = static_cast<int64_t>(i);
+    ReassociationIndices expected{d};
+    if (d == rank - 1)
+      expected.push_back(d + 1);
+    if (group != expected)
+      return std::nullopt;
+  }
+  int64_t groupSize = expand.getResultType().getShape().back();
+  if (ShapedType::isDynamic(groupSize) || groupSize < 1)
+    return std::nullopt;
+  return groupSize;
 }

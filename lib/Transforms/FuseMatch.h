@@ -87,6 +87,12 @@ std::optional<DynamicQuantization> matchDynamicQuantization(Operation *consumer,
                                                             Type computeType,
                                                             int64_t axis);
 
+/// `view`, a `tensor.expand_shape` of `y` (normalised over its last dim
+/// alone, N long) into `[rows..., N/G, G]`: the rows kept, the normalised
+/// dim split into groups of G consecutive elements, G static. Returns G.
+/// Per-group quantisation reads the norm's output through such a view.
+std::optional<int64_t> matchGroupView(Operation *view, Value y, int64_t axis);
+
 } // namespace fuse
 } // namespace norm
 } // namespace mlir

@@ -11,7 +11,9 @@
 //   quantise   fptosi(clamp(roundeven(norm(x) / s), -128, 127)) -> i8 output
 //              truncf(clamp(norm(x) / s, -448, 448)) -> f8E4M3FN output
 //   dynamic    the same with s = min(max(amax(|norm(x)|) / qmax, floor), ub)
-//   quantise   per row -> a quantised output with a scales destination
+//   quantise   per row -> a quantised output with a scales destination;
+//              per group of G, the same on norm(x) reshaped to
+//              [rows, N/G, G] -> group_size(G), scales [rows, N/G]
 //   statistics a separately computed mean / rstd of the norm's input
 //              -> the op's mean / rstd results (see RowStatistics.h)
 //   gradient   a gradient op recomputing the statistics of a forward op's
@@ -187,18 +189,23 @@ static void replaceNormOp(RewriterBase &rewriter, NormOpInterface oldOp,
   eraseDeadDefinitions(rewriter, operands);
 }
 
-/// Replaces the consumer of `oldOp`'s output by `newOp`'s output, then
-/// `oldOp` by `newOp`, erasing what only they used.
-static void replaceNormOpAndConsumer(RewriterBase &rewriter,
-                                     NormOpInterface oldOp,
-                                     const NormOperands &oldOperands,
-                                     Operation *consumer, Operation *newOp,
-                                     const NormOperands &newOperands) {
+/// Replaces the consumer of `oldOp`'s output by `newOp`'s output (or by
+/// `output`, a view of it), then `oldOp` by `newOp`, erasing what only they
+/// used. `view`, if any, is the view of `oldOp`'s output the consumer read;
+/// it goes with the consumer.
+static void
+replaceNormOpAndConsumer(RewriterBase &rewriter, NormOpInterface oldOp,
+                         const NormOperands &oldOperands, Operation *consumer,
+                         Operation *newOp, const NormOperands &newOperands,
+                         Value output = {}, Operation *view = nullptr) {
   SmallVector<Value> consumerOperands;
   for (Value operand : consumer->getOperands())
-    if (operand.getDefiningOp() != oldOp.getOperation())
+    if (operand.getDefiningOp() != oldOp.getOperation() &&
+        operand.getDefiningOp() != view)
       consumerOperands.push_back(operand);
-  rewriter.replaceOp(consumer, newOp->getResult(0));
+  rewriter.replaceOp(consumer, output ? output : newOp->getResult(0));
+  if (view)
+    rewriter.eraseOp(view);
   replaceNormOp(rewriter, oldOp, oldOperands, newOp, newOperands);
   eraseDeadDefinitions(rewriter, consumerOperands);
 }
@@ -585,8 +592,12 @@ namespace {
 /// A per-token dynamic quantisation of the output (an abs-max reduction of
 /// each row, its scale, the quantisation by it) -> a quantised output with
 /// a scales destination; the scale tensor's users get the op's scales.
-/// Nothing is rounded differently: the output is f32, the compute type, and
-/// the amax, the scale and the quotient are the same f32 operations.
+/// Per group, the same on the output viewed as `[rows, N/G, G]`
+/// (`fuse::matchGroupView`): its rows are the groups -> `group_size(G)`,
+/// and the quantised view's users read the op's output through the same
+/// view. Nothing is rounded differently: the output is f32, the compute
+/// type, and the amax, the scale and the quotient are the same f32
+/// operations.
 struct FuseDynamicQuantization
     : public OpInterfaceRewritePattern<NormOpInterface> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
@@ -596,8 +607,22 @@ struct FuseDynamicQuantization
     if (!op.hasPureTensorSemantics() || op.hasQuantizedOutput())
       return rewriter.notifyMatchFailure(op, "not on tensors, or quantised");
     Value y = op->getResult(0);
-    // y's users: the quantisation, and the amax (or the |y| feeding it).
-    SmallVector<Operation *> users(y.getUsers());
+    int64_t axis = op.getNormalizedAxis();
+    // Per group, the output's one user is its view as [rows, N/G, G],
+    // whose rows are the groups.
+    Operation *groupView = nullptr;
+    std::optional<int64_t> groupSize;
+    if (y.hasOneUse()) {
+      groupView = *y.getUsers().begin();
+      groupSize = fuse::matchGroupView(groupView, y, axis);
+      if (!groupSize)
+        return rewriter.notifyMatchFailure(op, "output used once, and not "
+                                               "viewed as groups");
+    }
+    Value viewed = groupSize ? groupView->getResult(0) : y;
+    int64_t viewAxis = groupSize ? axis + 1 : axis;
+    // Its users: the quantisation, and the amax (or the |y| feeding it).
+    SmallVector<Operation *> users(viewed.getUsers());
     if (users.size() != 2 || users[0] == users[1])
       return rewriter.notifyMatchFailure(op, "output not used twice");
     Type computeType =
@@ -608,8 +633,8 @@ struct FuseDynamicQuantization
       if (user->getNumResults() != 1 ||
           !isQuantizedElementType(getElementTypeOrSelf(user->getResult(0))))
         continue;
-      match = fuse::matchDynamicQuantization(user, y, computeType,
-                                             op.getNormalizedAxis());
+      match =
+          fuse::matchDynamicQuantization(user, viewed, computeType, viewAxis);
       if (match) {
         consumer = user;
         break;
@@ -657,36 +682,59 @@ struct FuseDynamicQuantization
       o.scaleUb = arith::ConstantOp::create(
           rewriter, loc, rewriter.getF32FloatAttr(*match->constantBound));
     o.output = createEmptyLike(rewriter, loc, o.output, quantizedType);
-    int64_t axis = op.getNormalizedAxis();
-    SmallVector<OpFoldResult> rowSizes =
+    // Scales [rows..., N/G] per group, [rows...] per token.
+    SmallVector<OpFoldResult> scaleSizes =
         tensor::getMixedSizes(rewriter, loc, op.getInput());
-    rowSizes.resize(axis);
-    o.scales =
-        tensor::EmptyOp::create(rewriter, loc, rowSizes, rewriter.getF32Type());
+    if (groupSize) {
+      OpFoldResult rowSize = scaleSizes[axis];
+      if (auto size = getConstantIntValue(rowSize)) {
+        scaleSizes[axis] = rewriter.getIndexAttr(*size / *groupSize);
+      } else {
+        Value divisor =
+            arith::ConstantIndexOp::create(rewriter, loc, *groupSize);
+        scaleSizes[axis] =
+            arith::DivUIOp::create(rewriter, loc, cast<Value>(rowSize), divisor)
+                .getResult();
+      }
+    }
+    scaleSizes.resize(viewAxis);
+    o.scales = tensor::EmptyOp::create(rewriter, loc, scaleSizes,
+                                       rewriter.getF32Type());
     NormOpInterface fused = buildNormOp(rewriter, op, o);
     if (match->floor != 0.0)
       fused->setAttr("min_scale", rewriter.getF64FloatAttr(match->floor));
+    if (groupSize)
+      fused->setAttr("group_size", rewriter.getI64IntegerAttr(*groupSize));
 
     // The scale tensor's users read the op's scales (with the kept unit
     // dims back, if the scale had them).
     Value scales = NormResults::get(fused, o).scales;
     auto scaleType = cast<RankedTensorType>(scale.getType());
-    if (scaleType.getRank() != axis) {
-      rewriter.setInsertionPointAfter(fused);
+    rewriter.setInsertionPointAfter(fused);
+    if (scaleType.getRank() != viewAxis) {
       SmallVector<ReassociationIndices> reassociation;
-      for (int64_t d = 0; d < axis; ++d)
+      for (int64_t d = 0; d < viewAxis; ++d)
         reassociation.push_back({d});
-      if (axis == 0)
+      if (viewAxis == 0)
         reassociation.clear();
       else
-        for (int64_t d = axis; d < scaleType.getRank(); ++d)
+        for (int64_t d = viewAxis; d < scaleType.getRank(); ++d)
           reassociation.back().push_back(d);
       scales = tensor::ExpandShapeOp::create(rewriter, loc, scaleType, scales,
                                              reassociation);
     }
     rewriter.replaceAllUsesWith(scale, scales);
     eraseDeadDefinitions(rewriter, {scale});
-    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o);
+    // Per group, the quantisation's users read the op's output as groups.
+    Value output;
+    if (groupSize) {
+      auto view = cast<tensor::ExpandShapeOp>(groupView);
+      output = tensor::ExpandShapeOp::create(
+          rewriter, loc, consumer->getResult(0).getType(), fused->getResult(0),
+          view.getReassociationIndices());
+    }
+    replaceNormOpAndConsumer(rewriter, op, oldOperands, consumer, fused, o,
+                             output, groupView);
     return success();
   }
 };

@@ -35,6 +35,11 @@ def NormFuse : Pass<"norm-fuse"> {
       from the compute type becomes the output type, and a following
       per-tensor scale-round-clamp-convert chain becomes an `i8` or
       `f8E4M3FN` output with `out_scale`;
+    - a following dynamic quantisation (the abs-max of each row, its scale
+      `min(max(amax / qmax, floor), ub)`, the quantisation by it) becomes a
+      quantised output with a `scales` result; per group when it reads the
+      output viewed as `[rows, N/G, G]` (a `tensor.expand_shape` of the
+      normalised dim), with `group_size(G)`;
     - a mean or rstd of the same input computed by another chain becomes
       the op's `mean` / `rstd` result.
 

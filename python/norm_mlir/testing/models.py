@@ -59,6 +59,11 @@ class ModelConfig:
     eps: float = 1e-12
     # The MLP's width; 0: 4 * hidden (BERT, GPT-2).
     intermediate: int = 0
+    # Llama only: the RMSNorms' outputs dynamically quantised to int8 and
+    # dequantised before the projections (a W8A8 serving engine's
+    # activations, as fake quantisation), with one scale a token (0) or a
+    # group of this many elements; -1: no quantisation.
+    act_quant_group: int = -1
 
     @property
     def ffn(self):
@@ -170,6 +175,21 @@ def _silu(t):
     return t / (1.0 + np.exp(-t))
 
 
+# The floor of the activation scales (keeps an all-zero group finite).
+_ACT_SCALE_FLOOR = 1e-5
+
+
+def _act_quant(y, group):
+    """int8 dynamic quantisation of `y` (one scale a token for `group`
+    0, one a group of `group` elements of the last dim otherwise), then
+    dequantisation: the values the projections read."""
+    shape = y.shape
+    g = y.reshape(shape[:-1] + (-1, group or shape[-1]))
+    scale = np.maximum(np.abs(g).max(-1, keepdims=True) / 127.0, _ACT_SCALE_FLOOR)
+    q = np.clip(np.round(g / scale), -128, 127)
+    return (q * scale).reshape(shape)
+
+
 def _causal_attention(q, k, v, config):
     """Causal softmax attention of [1, S, H] projections, in float64."""
     s = q.shape[1]
@@ -206,9 +226,13 @@ def reference(config, v):
         for i in range(config.layers):
             p = lambda n: v[f"l{i}_{n}"]  # noqa: E731
             a = _rms_norm(h, p("attn_norm_g"), eps)
+            if config.act_quant_group >= 0:
+                a = _act_quant(a, config.act_quant_group)
             q, k, vv = (a @ p(f"{n}_w").T for n in "qkv")
             h = h + _causal_attention(q, k, vv, config) @ p("o_w").T
             m = _rms_norm(h, p("ffn_norm_g"), eps)
+            if config.act_quant_group >= 0:
+                m = _act_quant(m, config.act_quant_group)
             t = _silu(m @ p("gate_w").T) * (m @ p("up_w").T)
             h = h + t @ p("down_w").T
         return h
@@ -592,6 +616,48 @@ def _rms_norm_llama(w, x, shape, g):
     return w.binary(g, (w.config.hidden,), y, shape, "arith.mulf", shape)
 
 
+def _act_quant_llama(w, y, shape):
+    """int8 dynamic quantisation and dequantisation of the norm output `y`
+    as a W8A8 engine's torch code writes it and torch-mlir (then linalg's
+    elementwise fusion) lowers it: per group, `y.view(1, S, -1, G)`; `amax
+    = y.abs().amax(-1, keepdim=True)` (an absf generic, a max from -inf);
+    `scale = torch.maximum(amax / 127, floor)` (two generics);
+    `q = torch.minimum(torch.maximum(torch.round(y / scale), -128), 127)
+    .to(torch.int8)` (one fused generic); `q.float() * scale`, viewed back."""
+    c = w.config
+    group = c.act_quant_group or c.hidden
+    view = tuple(shape[:-1]) + (c.hidden // group, group)
+    stat = tuple(view[:-1]) + (1,)
+    if c.act_quant_group:
+        y = w.expand(y, "[[0], [1], [2, 3]]", shape, view)
+    else:
+        view, stat = shape, tuple(shape[:-1]) + (1,)
+    rank = len(view)
+    identity = w.map(f"({_dims(rank)}) -> ({_dims(rank)})")
+    keep = w.map(f"({_dims(rank)}) -> ({_dims(rank - 1)}, 0)")
+    amax = w.reduce_max(w.unary(y, view, lambda v: f"math.absf {v} : f32"), view)
+    qmax, floor = w.const(127.0, "f32"), w.const(_ACT_SCALE_FLOOR, "f32")
+    lo = w.const(-128.0, "f32")
+    scale = w.generic([(amax, stat, "f32")], stat, lambda a: (
+        [f"%r = arith.divf {a[0]}, {qmax} : f32"], "%r"))
+    scale = w.generic([(scale, stat, "f32")], stat, lambda a: (
+        [f"%r = arith.maximumf {a[0]}, {floor} : f32"], "%r"))
+    q = w.generic([(y, view, "f32"), (scale, stat, "f32")], view, lambda a: (
+        [f"%d = arith.divf {a[0]}, {a[1]} : f32",
+         "%n = math.roundeven %d : f32",
+         f"%l = arith.maximumf %n, {lo} : f32",
+         f"%h = arith.minimumf %l, {qmax} : f32",
+         "%r = arith.fptosi %h : f32 to i8"], "%r"),
+        out_dtype="i8", in_maps=[identity, keep])
+    deq = w.generic([(q, view, "i8"), (scale, stat, "f32")], view, lambda a: (
+        [f"%f = arith.sitofp {a[0]} : i8 to f32",
+         f"%r = arith.mulf %f, {a[1]} : f32"], "%r"),
+        in_maps=[identity, keep])
+    if c.act_quant_group:
+        deq = w.collapse(deq, "[[0], [1], [2, 3]]", view, shape)
+    return deq
+
+
 def _linear_no_bias(w, x, weight, n_in, n_out):
     """aten.linear without bias: the weight transposed by a copy generic,
     `linalg.matmul` on the collapsed [S, in] view, expanded back."""
@@ -627,12 +693,16 @@ def _llama_layers(w, x, norms=True, norms_only=False):
             h = w.binary(h, h3, m, h3, "arith.addf", h3)
             continue
         a = _rms_norm_llama(w, h, h3, p("attn_norm_g")) if norms else h
+        if c.act_quant_group >= 0:
+            a = _act_quant_llama(w, a, h3)
         q, k, v = (_linear_no_bias(w, a, p(f"{n}_w"), c.hidden, c.hidden)
                    for n in "qkv")
         ctx = _attention(w, q, k, v, causal=True)
         o = _linear_no_bias(w, ctx, p("o_w"), c.hidden, c.hidden)
         h = w.binary(h, h3, o, h3, "arith.addf", h3)
         m = _rms_norm_llama(w, h, h3, p("ffn_norm_g")) if norms else h
+        if c.act_quant_group >= 0:
+            m = _act_quant_llama(w, m, h3)
         gate = _linear_no_bias(w, m, p("gate_w"), c.hidden, c.ffn)
         up = _linear_no_bias(w, m, p("up_w"), c.hidden, c.ffn)
         one = w.const(1.0, "f32")
@@ -844,6 +914,9 @@ def main(argv=None):
     e.add_argument("--heads", type=int)
     e.add_argument("--seq", type=int)
     e.add_argument("--dynamic", action="store_true", default=None)
+    e.add_argument("--act-quant-group", type=int,
+                   help="llama: int8 dynamic quantisation of the norms' "
+                   "outputs, a scale a token (0) or a group of this many")
     c = sub.add_parser("check", help="run a model file against its reference")
     c.add_argument("file")
     c.add_argument("--pipeline", action="append", default=[],
@@ -854,7 +927,8 @@ def main(argv=None):
     if args.command == "emit":
         config = default_config(args.model, layers=args.layers, hidden=args.hidden,
                                 heads=args.heads, seq=args.seq, dynamic=args.dynamic,
-                                intermediate=args.intermediate)
+                                intermediate=args.intermediate,
+                                act_quant_group=args.act_quant_group)
         sys.stdout.write(emit(config))
         return 0
     try:
