@@ -145,10 +145,10 @@ private:
   void storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
                          const RowStatistics &statistics,
                          Value scale = Value());
-  /// The column of the first element of vector `vectorIndex`.
-  Value vectorColumn(Value vectorIndex) {
-    return arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
-  }
+  /// The column of the first element of vector `vectorIndex`. For the
+  /// thread's vector k (threadInRow + k T), that is the thread's first
+  /// column plus a constant, which folds into the addresses' immediates.
+  Value vectorColumn(Value vectorIndex);
   /// Per token: the scale of the row whose threads' largest |y| are
   /// `threadAmax`, stored by the row's first thread; in the compute type.
   Value emitRowScale(Value threadAmax);
@@ -187,6 +187,13 @@ private:
 
   void emitHeldRow();
   void emitStreamedRow();
+  /// Calls `body(k)` for each of the thread's held vectors k from `k` on,
+  /// on a valid row, under `valid[k]`, each guard nested in the one
+  /// before: a thread's vectors exist up to its last (`valid[k]` implies
+  /// `valid[k - 1]`), and the addresses computed for one vector are there
+  /// for the next instead of being computed again in a sibling block.
+  void emitNestedSlots(ArrayRef<Value> valid, function_ref<void(size_t)> body,
+                       size_t k = 0);
 
   OpBuilder &b;
   Location loc;
@@ -204,6 +211,23 @@ private:
 
   // Per-thread values set up by emit().
   Value threadInRow;
+  /// The column of the thread's first vector: threadInRow V.
+  Value threadColumn;
+  /// The input, residual, output and residual_out as the row's accesses
+  /// address them, at `rowIndices(column)`: with a run-time row stride,
+  /// 1-D views of the row at loadRow, whose start is computed once (stores
+  /// into them are guarded by rowIsValid, where loadRow is the row); with
+  /// a static one the [rows, N] views, whose row and column offsets LLVM
+  /// folds into one 32-bit value.
+  Value inputRow, residualRow, outputRow, residualOutputRow;
+  bool usesRowViews = false;
+  SmallVector<Value> rowIndices(Value column) {
+    if (usesRowViews)
+      return {column};
+    return {loadRow, column};
+  }
+  /// A 1-D view of row `r` of the [rows, N] view `view` (null if null).
+  Value createRowView(Value view, Value r);
   Value row, loadRow, rowIsValid;
   Value numVectors;
 };
@@ -321,14 +345,28 @@ void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
                           /*nontemporal=*/false, llvm::Align(alignment));
 }
 
+Value KernelEmitter::createRowView(Value view, Value r) {
+  if (!view)
+    return view;
+  auto type = cast<MemRefType>(view.getType());
+  SmallVector<OpFoldResult> offsets{r, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
+                                  memref::getMixedSize(b, loc, view, 1)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  auto rowType = memref::SubViewOp::inferRankReducedResultType(
+      {type.getDimSize(1)}, type, offsets, sizes, strides);
+  return memref::SubViewOp::create(b, loc, rowType, view, offsets, sizes,
+                                   strides);
+}
+
 SmallVector<Value> KernelEmitter::loadInputSum(Value column, int64_t width) {
   SmallVector<Value> x = loadVectorElementsAs(
-      b, loc, operands.input, {loadRow, column}, width, computeType);
+      b, loc, inputRow, rowIndices(column), width, computeType);
   if (!operands.residual)
     return x;
   // h = x + r, rounded to the input type: what residual_out holds.
   SmallVector<Value> r = loadVectorElementsAs(
-      b, loc, operands.residual, {loadRow, column}, width, computeType);
+      b, loc, residualRow, rowIndices(column), width, computeType);
   SmallVector<Value> h;
   for (auto [xi, ri] : llvm::zip_equal(x, r))
     h.push_back(
@@ -336,15 +374,26 @@ SmallVector<Value> KernelEmitter::loadInputSum(Value column, int64_t width) {
   return h;
 }
 
+Value KernelEmitter::vectorColumn(Value vectorIndex) {
+  if (vectorIndex == threadInRow)
+    return threadColumn;
+  auto add = vectorIndex.getDefiningOp<arith::AddIOp>();
+  if (std::optional<int64_t> offset = add && add.getLhs() == threadInRow
+                                          ? getConstantIntValue(add.getRhs())
+                                          : std::nullopt)
+    return arith::AddIOp::create(
+        b, loc, threadColumn, index(*offset * plan.vectorWidth),
+        arith::IntegerOverflowFlags::nsw | arith::IntegerOverflowFlags::nuw);
+  return arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+}
+
 SmallVector<Value> KernelEmitter::loadRowVector(Value vectorIndex,
                                                 bool writeResidual) {
-  Value column =
-      arith::MulIOp::create(b, loc, vectorIndex, index(plan.vectorWidth));
+  Value column = vectorColumn(vectorIndex);
   SmallVector<Value> h = loadInputSum(column, plan.vectorWidth);
   if (operands.residual && writeResidual && operands.residualOutput)
-    emitIf(b, loc, rowIsValid, [&] {
-      storeElements(operands.residualOutput, {row, column}, h);
-    });
+    emitIf(b, loc, rowIsValid,
+           [&] { storeElements(residualOutputRow, rowIndices(column), h); });
   for (Value &value : h)
     value = createFloatConversion(b, loc, value, computeType);
   return h;
@@ -370,13 +419,13 @@ SmallVector<Value> KernelEmitter::loadRowVectorIf(Value valid,
 
 Value KernelEmitter::loadRowPivot() {
   Value firstIndex = index(0);
-  Value first = memref::LoadOp::create(b, loc, operands.input,
-                                       ValueRange{loadRow, firstIndex});
+  Value first =
+      memref::LoadOp::create(b, loc, inputRow, rowIndices(firstIndex));
   Value pivot = createFloatConversion(b, loc, first, computeType);
   if (operands.residual) {
     Value residualIndex = index(0);
-    Value r = memref::LoadOp::create(b, loc, operands.residual,
-                                     ValueRange{loadRow, residualIndex});
+    Value r =
+        memref::LoadOp::create(b, loc, residualRow, rowIndices(residualIndex));
     Value h =
         createRoundedResidualSum(b, loc, pivot, r, computeType, inputType);
     pivot = createFloatConversion(b, loc, h, computeType);
@@ -494,7 +543,7 @@ void KernelEmitter::storeOutputValues(ArrayRef<Value> y, Value column,
   if (scale)
     for (Value &value : out)
       value = createQuantized(b, loc, value, scale, outputElementType);
-  storeElements(operands.output, {row, column}, out);
+  storeElements(outputRow, rowIndices(column), out);
 }
 
 void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
@@ -505,11 +554,10 @@ void KernelEmitter::storeOutputVector(ArrayRef<Value> h, Value vectorIndex,
 }
 
 SmallVector<Value> KernelEmitter::reloadElements(Value column, int64_t width) {
-  SmallVector<Value> h =
-      operands.residualOutput
-          ? loadVectorElements(b, loc, operands.residualOutput,
-                               {loadRow, column}, width)
-          : loadInputSum(column, width);
+  SmallVector<Value> h = operands.residualOutput
+                             ? loadVectorElements(b, loc, residualOutputRow,
+                                                  rowIndices(column), width)
+                             : loadInputSum(column, width);
   for (Value &value : h)
     value = createFloatConversion(b, loc, value, computeType);
   return h;
@@ -663,12 +711,21 @@ void KernelEmitter::emitHeldOutput(ArrayRef<SmallVector<Value>> held,
   Value scale;
   if (operands.scales)
     scale = emitRowScale(amax);
-  for (size_t k = 0; k < ys.size(); ++k)
-    emitIf(b, loc, both(valid[k], rowIsValid), [&] {
-      if (ys[k].empty())
-        ys[k] = outputValues(held[k], columns[k], heldStatistics);
-      storeOutputValues(ys[k], columns[k], scale);
-    });
+  emitNestedSlots(valid, [&](size_t k) {
+    if (ys[k].empty())
+      ys[k] = outputValues(held[k], columns[k], heldStatistics);
+    storeOutputValues(ys[k], columns[k], scale);
+  });
+}
+
+void KernelEmitter::emitNestedSlots(ArrayRef<Value> valid,
+                                    function_ref<void(size_t)> body, size_t k) {
+  if (k == valid.size())
+    return;
+  emitIf(b, loc, both(valid[k], k ? Value() : rowIsValid), [&] {
+    body(k);
+    emitNestedSlots(valid, body, k + 1);
+  });
 }
 
 void KernelEmitter::emitHeldRow() {
@@ -710,11 +767,10 @@ void KernelEmitter::emitHeldRow() {
   }
   if (defersResidual) {
     gpu::BarrierOp::create(b, loc);
-    for (size_t k = 0; k < held.size(); ++k)
-      emitIf(b, loc, both(valid[k], rowIsValid), [&] {
-        storeElements(operands.residualOutput,
-                      {row, vectorColumn(vectorIndices[k])}, held[k]);
-      });
+    emitNestedSlots(valid, [&](size_t k) {
+      storeElements(residualOutputRow,
+                    rowIndices(vectorColumn(vectorIndices[k])), held[k]);
+    });
   }
   if (!isLayerNorm) {
     // A vector that does not exist was loaded as zeros, whose squares add
@@ -878,6 +934,9 @@ void KernelEmitter::emitStreamedRow() {
 void KernelEmitter::emit(gpu::LaunchOp launch) {
   int64_t rows = plan.rowsPerBlock;
   std::tie(threadInRow, row) = reducer.placeThread(launch);
+  threadColumn = arith::MulIOp::create(
+      b, loc, threadInRow, index(plan.vectorWidth),
+      arith::IntegerOverflowFlags::nsw | arith::IntegerOverflowFlags::nuw);
 
   // The last block may hold fewer than R rows: its spare groups compute on
   // a copy of the last row (so every thread reaches the barrier and the
@@ -892,6 +951,16 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
     Value lastRow = arith::SubIOp::create(b, loc, numRows, index(1));
     loadRow = arith::MinUIOp::create(b, loc, row, lastRow);
   }
+  usesRowViews = ShapedType::isDynamic(inputView.getDimSize(1));
+  inputRow =
+      usesRowViews ? createRowView(operands.input, loadRow) : operands.input;
+  residualRow = usesRowViews ? createRowView(operands.residual, loadRow)
+                             : operands.residual;
+  outputRow =
+      usesRowViews ? createRowView(operands.output, loadRow) : operands.output;
+  residualOutputRow = usesRowViews
+                          ? createRowView(operands.residualOutput, loadRow)
+                          : operands.residualOutput;
 
   int64_t rowSize = inputView.getDimSize(1);
   if (ShapedType::isDynamic(rowSize)) {

@@ -25,15 +25,18 @@
 // CHECK: %[[LEN:.*]] = memref.dim %[[X]], %c1
 // CHECK: %[[FITS1K:.*]] = arith.cmpi ule, %[[LEN]], %c1024 : index
 // CHECK: scf.if %[[FITS1K]] {
+// A row of run-time length is addressed through 1-D views of it.
 // CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{[^ ]*}} = %c256,
+// CHECK: %[[XROW:.*]] = memref.subview %[[X]][%{{.*}}, 0] [1, %{{.*}}] [1, 1] : memref<?x?xf32> to memref<?xf32, strided<[1], offset: ?>>
+// CHECK: %[[OROW:.*]] = memref.subview %[[O]][%{{.*}}, 0] [1, %{{.*}}] [1, 1] : memref<?x?xf32> to memref<?xf32, strided<[1], offset: ?>>
 // CHECK: %[[N1:.*]] = memref.dim %[[X]], %c1
 // CHECK: %[[NV1:.*]] = arith.divui %[[N1]], %[[C4]]
 // CHECK: %[[HAS:.*]] = arith.cmpi ult, %{{.*}}, %[[NV1]] : index
 // CHECK: scf.if %[[HAS]] -> (f32, f32, f32, f32) {
-// CHECK: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
+// CHECK: vector.load %[[XROW]][{{.*}}] {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
 // CHECK-COUNT-3: scf.if %{{.*}} -> (f32, f32, f32, f32) {
 // CHECK-NOT: scf.for
-// CHECK: vector.store {{.*}}, %[[O]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
+// CHECK: vector.store {{.*}}, %[[OROW]][{{.*}}] {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
 // CHECK: } else {
 // CHECK: arith.cmpi ule, %[[LEN]], %c2048 : index
 // CHECK: gpu.launch
@@ -44,17 +47,21 @@
 // CHECK-NOT: scf.for
 // CHECK: } else {
 // CHECK: gpu.launch
+// CHECK: %[[XROW2:.*]] = memref.subview %[[X]]
+// CHECK: %[[OROW2:.*]] = memref.subview %[[O]]
 // CHECK: %[[N:.*]] = memref.dim %[[X]], %c1
 // CHECK: arith.divui %[[N]], %[[C4]]
 // CHECK: scf.for
-// CHECK: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
-// CHECK: vector.store {{.*}}, %[[O]][{{.*}}] {alignment = 16 : i64} : memref<?x?xf32>, vector<4xf32>
+// CHECK: vector.load %[[XROW2]][{{.*}}] {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
+// CHECK: vector.store {{.*}}, %[[OROW2]][{{.*}}] {alignment = 16 : i64} : memref<?xf32, strided<[1], offset: ?>>, vector<4xf32>
 // CHECK: } else {
 // CHECK: gpu.launch
+// CHECK: %[[XROW3:.*]] = memref.subview %[[X]]
+// CHECK: %[[OROW3:.*]] = memref.subview %[[O]]
 // CHECK-NOT: vector.load
-// CHECK: memref.load %[[X]]
+// CHECK: memref.load %[[XROW3]]
 // CHECK-NOT: vector.store
-// CHECK: memref.store {{.*}}, %[[O]]
+// CHECK: memref.store {{.*}}, %[[OROW3]]
 func.func @dynamic_n(%x: memref<?x?xf32>, %g: memref<?xf32>, %o: memref<?x?xf32>) {
   norm.rms_norm eps(1.0e-06) ins(%x : memref<?x?xf32>) gamma(%g : memref<?xf32>) outs(%o : memref<?x?xf32>)
   return

@@ -63,9 +63,14 @@ func.func @part_of_a_warp_per_row(%x: memref<?x64xf32>, %o: memref<?x64xf32>) {
 // CHECK: scf.yield %[[ZERO:.*]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]] :
 // CHECK-NOT: arith.select %[[HAS]]
 // CHECK: gpu.barrier
-// CHECK: %[[STORE:.*]] = arith.andi %[[HAS]], %{{.*}} : i1
-// CHECK: scf.if %[[STORE]] {
+// The second store nested in the first's guard (a valid row), where the
+// addresses the first computed are there to reuse.
+// CHECK: scf.if %[[VALID:.*]] {
 // CHECK: vector.store {{.*}} : memref<?x768xbf16>, vector<8xbf16>
+// CHECK: scf.if %[[HAS]] {
+// CHECK: vector.store {{.*}} : memref<?x768xbf16>, vector<8xbf16>
+// CHECK: }
+// CHECK: }
 func.func @partial_last_vector(%x: memref<?x768xbf16>, %o: memref<?x768xbf16>) {
   norm.rms_norm eps(1.0e-05) ins(%x : memref<?x768xbf16>) outs(%o : memref<?x768xbf16>)
   return
@@ -82,8 +87,9 @@ func.func @partial_last_vector(%x: memref<?x768xbf16>, %o: memref<?x768xbf16>) {
 // CHECK: gpu.barrier
 // CHECK: arith.select %[[HAS]], %{{.*}}, %{{.*}} : f32
 // CHECK: gpu.barrier
-// CHECK: %[[STORE:.*]] = arith.andi %[[HAS]], %{{.*}} : i1
-// CHECK: scf.if %[[STORE]] {
+// CHECK: scf.if %{{.*}} {
+// CHECK: vector.store {{.*}} : memref<?x768xbf16>, vector<8xbf16>
+// CHECK: scf.if %[[HAS]] {
 // CHECK: vector.store {{.*}} : memref<?x768xbf16>, vector<8xbf16>
 func.func @partial_last_vector_layer_norm(%x: memref<?x768xbf16>, %o: memref<?x768xbf16>) {
   norm.layer_norm eps(1.0e-05) ins(%x : memref<?x768xbf16>) outs(%o : memref<?x768xbf16>)
@@ -179,23 +185,25 @@ func.func @f64(%x: memref<?x1000xf64>, %o: memref<?x1000xf64>) {
 // one.
 // CHECK-COUNT-5: gpu.launch
 // CHECK: gpu.launch blocks(%[[BID:[^,]*]], {{.*}} threads(%[[TID:[^,]*]], {{.*}}) in (%{{[^ ]*}} = %c256,
-// 1/N = c * c, without a division.
+// The row, through 1-D views of it; 1/N = c * c, without a division.
+// CHECK: %[[XROW:.*]] = memref.subview %[[X]][%[[BID]], 0] [1, %{{.*}}] [1, 1] : memref<?x?xf32> to memref<?xf32, strided<[1], offset: ?>>
+// CHECK: %[[OROW:.*]] = memref.subview %[[O]][%[[BID]], 0] [1, %{{.*}}] [1, 1] : memref<?x?xf32> to memref<?xf32, strided<[1], offset: ?>>
 // CHECK: %[[INV:.*]] = arith.mulf %[[C]], %[[C]] : f32
-// CHECK: %[[FIRST:.*]] = memref.load %[[X]][%[[BID]], %c0] : memref<?x?xf32>
+// CHECK: %[[FIRST:.*]] = memref.load %[[XROW]][%c0{{.*}}] : memref<?xf32, strided<[1], offset: ?>>
 // CHECK: %[[PIVOT:.*]] = arith.select %{{.*}}, %[[FIRST]], %{{.*}} : f32
 // CHECK: scf.for %{{.*}} = %[[TID]] to %[[N]] step %c256 iter_args
-// CHECK: memref.load %[[X]]
+// CHECK: memref.load %[[XROW]]
 // CHECK: arith.subf %{{.*}}, %[[PIVOT]] : f32
 // CHECK: gpu.barrier
 // CHECK: %[[OFFSET:.*]] = arith.mulf %{{.*}}, %[[INV]] : f32
 // CHECK: scf.for %{{.*}} = %[[TID]] to %[[N]] step %c256 iter_args
-// CHECK: memref.load %[[X]]
+// CHECK: memref.load %[[XROW]]
 // CHECK: %[[D:.*]] = arith.subf %{{.*}}, %[[PIVOT]] : f32
 // CHECK: arith.subf %[[D]], %[[OFFSET]] : f32
 // CHECK: gpu.barrier
 // CHECK: scf.for %{{.*}} = %[[TID]] to %[[N]] step %c256 {
-// CHECK: memref.load %[[X]]
-// CHECK: memref.store %{{.*}}, %[[O]]
+// CHECK: memref.load %[[XROW]]
+// CHECK: memref.store %{{.*}}, %[[OROW]]
 func.func @dynamic_row_length(%x: memref<?x?xf32>, %o: memref<?x?xf32>) {
   norm.layer_norm eps(1.0e-05) ins(%x : memref<?x?xf32>) outs(%o : memref<?x?xf32>)
   return

@@ -84,8 +84,9 @@
 // CHECK-NOT: vector.store
 // CHECK: vector.load %[[G]]
 // CHECK: vector.load %[[B]]
+// The stores, on a valid row (where the clamped row is the row):
 // CHECK: scf.if %[[VALID]] {
-// CHECK: vector.store %{{.*}}, %[[O]][%[[ROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
+// CHECK: vector.store %{{.*}}, %[[O]][%[[LOADROW]], %{{.*}}] {alignment = 16 : i64} : memref<?x768xf32>, vector<4xf32>
 // CHECK-COUNT-2: vector.store %{{.*}}, %[[O]]
 // CHECK: gpu.terminator
 

@@ -85,17 +85,20 @@ func.func @rms_norm_i8_residual(%x: memref<?x4096xf16>, %r: memref<?x4096xf16>, 
 // CHECK-LABEL: func.func @layer_norm_f64_i8_dynamic
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x?xf64>, %[[S:[^:]*]]: f32, %[[O:[^:]*]]: memref<?x?xi8>)
 // CHECK: %[[SCALE:.*]] = arith.extf %[[S]] : f32 to f64
+// A row of run-time length is addressed through a 1-D view of it.
 // CHECK: gpu.launch
-// CHECK: vector.store %{{.*}}, %[[O]][{{.*}}] {alignment = 2 : i64} : memref<?x?xi8>, vector<2xi8>
+// CHECK: %[[OROW:.*]] = memref.subview %[[O]][%{{.*}}, 0] [1, %{{.*}}] [1, 1] : memref<?x?xi8> to memref<?xi8, strided<[1], offset: ?>>
+// CHECK: vector.store %{{.*}}, %[[OROW]][{{.*}}] {alignment = 2 : i64} : memref<?xi8, strided<[1], offset: ?>>, vector<2xi8>
 // Three more row-length buckets and the streamed wide kernel, then the
 // scalar one.
 // CHECK-COUNT-4: gpu.launch
 // CHECK: gpu.launch
+// CHECK: %[[OROW1:.*]] = memref.subview %[[O]]
 // CHECK: scf.for
 // CHECK: %[[Q:.*]] = arith.divf %{{.*}}, %[[SCALE]] : f64
 // CHECK: math.roundeven %[[Q]] : f64
 // CHECK: %[[I8:.*]] = arith.fptosi %{{.*}} : f64 to i8
-// CHECK: memref.store %[[I8]], %[[O]][{{.*}}] : memref<?x?xi8>
+// CHECK: memref.store %[[I8]], %[[OROW1]][{{.*}}] : memref<?xi8, strided<[1], offset: ?>>
 func.func @layer_norm_f64_i8_dynamic(%x: memref<?x?xf64>, %s: f32, %o: memref<?x?xi8>) {
   norm.layer_norm eps(1.0e-5) ins(%x : memref<?x?xf64>) out_scale(%s : f32) outs(%o : memref<?x?xi8>)
   return
