@@ -100,23 +100,29 @@ __device__ __forceinline__ float rowSum(float value, float *exchange) {
   return value;
 }
 
-template <typename T, int N, int TPR, int RPB, bool kLayerNorm>
+// One row of N elements, N a template argument, or (kDynamic) a run-time
+// `n` of at most N, each thread then holding up to K vectors, each guarded
+// by the row's run-time vector count (the kernel of a row-length bucket).
+template <typename T, int N, int TPR, int RPB, bool kLayerNorm,
+          bool kDynamic = false>
 __device__ __forceinline__ void
 normRow(const T *__restrict__ x, const T *__restrict__ gamma,
-        const T *__restrict__ beta, T *__restrict__ y, float eps) {
+        const T *__restrict__ beta, T *__restrict__ y, float eps, int n = N) {
   constexpr int V = Pack<T>::kWidth;
   constexpr int kVectors = N / V;
   static_assert(kVectors * V == N, "N must be a multiple of V");
   constexpr int K = (kVectors + TPR - 1) / TPR;
-  constexpr bool kPartial = K * TPR != kVectors;
+  constexpr bool kPartial = kDynamic || K * TPR != kVectors;
   constexpr int kWarpsPerBlock = TPR * RPB / 32 > 0 ? TPR * RPB / 32 : 1;
   __shared__ __align__(16) float exchange[2][kWarpsPerBlock];
 
+  const int vectors = kDynamic ? n / V : kVectors;
+  const float invN = kDynamic ? __fdividef(1.0f, float(n)) : 1.0f / N;
   int t = threadIdx.x % TPR;
   size_t row = size_t(blockIdx.x) * RPB + threadIdx.x / TPR;
-  const uint4 *in = reinterpret_cast<const uint4 *>(x + row * N);
-  uint4 *out = reinterpret_cast<uint4 *>(y + row * N);
-  auto has = [&](int k) { return !kPartial || k * TPR + t < kVectors; };
+  const uint4 *in = reinterpret_cast<const uint4 *>(x + row * n);
+  uint4 *out = reinterpret_cast<uint4 *>(y + row * n);
+  auto has = [&](int k) { return !kPartial || k * TPR + t < vectors; };
 
   float v[K * V];
 #pragma unroll
@@ -130,7 +136,7 @@ normRow(const T *__restrict__ x, const T *__restrict__ gamma,
 #pragma unroll
     for (int i = 0; i < K * V; ++i)
       s += v[i];
-    mean = rowSum<TPR, RPB>(s, exchange[0]) * (1.0f / N);
+    mean = rowSum<TPR, RPB>(s, exchange[0]) * invN;
   }
   float q = 0.0f;
 #pragma unroll
@@ -141,7 +147,7 @@ normRow(const T *__restrict__ x, const T *__restrict__ gamma,
       v[k * V + i] = d;
       q = fmaf(d, has(k) ? d : 0.0f, q);
     }
-  float rstd = rsqrtf(rowSum<TPR, RPB>(q, exchange[1]) * (1.0f / N) + eps);
+  float rstd = rsqrtf(rowSum<TPR, RPB>(q, exchange[1]) * invN + eps);
 
 #pragma unroll
   for (int k = 0; k < K; ++k) {
@@ -185,3 +191,29 @@ normRow(const T *__restrict__ x, const T *__restrict__ gamma,
 NORM_KERNELS(f32, float)
 NORM_KERNELS(f16, __half)
 NORM_KERNELS(bf16, __nv_bfloat16)
+
+// The kernels of the row-length buckets of a ?x? norm (the row length n
+// known only at run time, at most B), with the geometry norm-mlir's plan
+// gives the static kernel of a B-element row:
+// hand_<op>_<type>_upto<B>_t<TPR>_r<RPB>.
+#define NORM_BUCKET_KERNEL(OP, TYPE, T, B, TPR, RPB, LAYER)                    \
+  extern "C" __global__ void __launch_bounds__(TPR *RPB)                       \
+      hand_##OP##_##TYPE##_upto##B##_t##TPR##_r##RPB(                          \
+          const T *__restrict__ x, const T *__restrict__ gamma,                \
+          const T *__restrict__ beta, T *__restrict__ y, float eps, int n) {   \
+    normRow<T, B, TPR, RPB, LAYER, true>(x, gamma, beta, y, eps, n);           \
+  }
+
+#define NORM_BUCKET_KERNELS(TYPE, T)                                           \
+  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 1024, 64, 4, true)                   \
+  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 2048, 128, 2, true)                  \
+  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 4096, 256, 1, true)                  \
+  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 8192, 512, 1, true)                  \
+  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 1024, 64, 4, false)                    \
+  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 2048, 128, 2, false)                   \
+  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 4096, 256, 1, false)                   \
+  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 8192, 512, 1, false)
+
+NORM_BUCKET_KERNELS(f32, float)
+NORM_BUCKET_KERNELS(f16, __half)
+NORM_BUCKET_KERNELS(bf16, __nv_bfloat16)

@@ -284,9 +284,18 @@ def read_launches(ir, case, func):
     raise ValueError(f"no host function @{func}")
 
 
+def launched_kernels(ir, func):
+    """(module, kernel) of every gpu.launch_func of `func` in the lowered
+    host code, in the order they appear, whatever their sizes."""
+    for name, _, body in _function_bodies(ir):
+        if name == func:
+            return [(m.group(1), m.group(2)) for m in _LAUNCH_RE.finditer(body)]
+    raise ValueError(f"no host function @{func}")
+
+
 # -- Driving the pipeline ----------------------------------------------------
 
-def _run_pipeline(module_path, options, out_path):
+def run_pipeline(module_path, options, out_path):
     cmd = [tools.norm_opt(), module_path, "-o", out_path,
            f"--norm-gpu-pipeline={options}"]
     proc = tools.run(cmd)
@@ -341,7 +350,7 @@ def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
     host_ir = None
     for chip in chips:
         options = f"chip={chip} format=isa {pipeline_options}".strip()
-        lowered = _run_pipeline(src, options, os.path.join(out_dir, f"lowered.{chip}.mlir"))
+        lowered = run_pipeline(src, options, os.path.join(out_dir, f"lowered.{chip}.mlir"))
         if host_ir is None:
             host_ir = lowered
         binaries_by_chip[(chip, "ptx")] = {o.module: o.data
@@ -349,7 +358,7 @@ def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
         os.remove(os.path.join(out_dir, f"lowered.{chip}.mlir"))
     if ptxas:
         options = f"chip={cubin_chip} format=bin {pipeline_options}".strip()
-        lowered = _run_pipeline(src, options, os.path.join(out_dir, "lowered.bin.mlir"))
+        lowered = run_pipeline(src, options, os.path.join(out_dir, "lowered.bin.mlir"))
         binaries_by_chip[(cubin_chip, "cubin")] = {
             o.module: o.data for o in binaries.objects(lowered)}
         os.remove(os.path.join(out_dir, "lowered.bin.mlir"))
@@ -361,7 +370,7 @@ def generate(out_dir, specs, chips=("sm_90", "sm_80"), cubin_chip="sm_90",
         from norm_mlir.gpu import emulator as emu
         options = f"format=llvm {pipeline_options}".strip()
         path = os.path.join(out_dir, "lowered.llvm.mlir")
-        lowered = _run_pipeline(src, options, path)
+        lowered = run_pipeline(src, options, path)
         emu_dir = os.path.join(out_dir, "emulator")
         os.makedirs(emu_dir, exist_ok=True)
         library = emu.build_library(lowered, emu_dir)
