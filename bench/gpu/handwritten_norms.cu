@@ -180,17 +180,18 @@ normRow(const T *__restrict__ x, const T *__restrict__ gamma,
     normRow<T, N, TPR, RPB, LAYER>(x, gamma, beta, y, eps);                    \
   }
 
-#define NORM_KERNELS(TYPE, T)                                                  \
-  NORM_KERNEL(layer_norm, TYPE, T, 768, 64, 4, true)                           \
-  NORM_KERNEL(layer_norm, TYPE, T, 4096, 256, 1, true)                         \
-  NORM_KERNEL(layer_norm, TYPE, T, 8192, 512, 1, true)                         \
-  NORM_KERNEL(rms_norm, TYPE, T, 768, 64, 4, false)                            \
-  NORM_KERNEL(rms_norm, TYPE, T, 4096, 256, 1, false)                          \
-  NORM_KERNEL(rms_norm, TYPE, T, 8192, 512, 1, false)
+// Both ops of one type, row length and geometry; every type.
+#define BOTH_OPS(KERNEL, TYPE, T, N, TPR, RPB)                                 \
+  KERNEL(layer_norm, TYPE, T, N, TPR, RPB, true)                               \
+  KERNEL(rms_norm, TYPE, T, N, TPR, RPB, false)
+#define EVERY_TYPE(KERNELS)                                                    \
+  KERNELS(f32, float) KERNELS(f16, __half) KERNELS(bf16, __nv_bfloat16)
 
-NORM_KERNELS(f32, float)
-NORM_KERNELS(f16, __half)
-NORM_KERNELS(bf16, __nv_bfloat16)
+#define NORM_KERNELS(TYPE, T)                                                  \
+  BOTH_OPS(NORM_KERNEL, TYPE, T, 768, 64, 4)                                   \
+  BOTH_OPS(NORM_KERNEL, TYPE, T, 4096, 256, 1)                                 \
+  BOTH_OPS(NORM_KERNEL, TYPE, T, 8192, 512, 1)
+EVERY_TYPE(NORM_KERNELS)
 
 // The kernels of the row-length buckets of a ?x? norm (the row length n
 // known only at run time, at most B), with the geometry norm-mlir's plan
@@ -205,15 +206,8 @@ NORM_KERNELS(bf16, __nv_bfloat16)
   }
 
 #define NORM_BUCKET_KERNELS(TYPE, T)                                           \
-  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 1024, 64, 4, true)                   \
-  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 2048, 128, 2, true)                  \
-  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 4096, 256, 1, true)                  \
-  NORM_BUCKET_KERNEL(layer_norm, TYPE, T, 8192, 512, 1, true)                  \
-  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 1024, 64, 4, false)                    \
-  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 2048, 128, 2, false)                   \
-  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 4096, 256, 1, false)                   \
-  NORM_BUCKET_KERNEL(rms_norm, TYPE, T, 8192, 512, 1, false)
-
-NORM_BUCKET_KERNELS(f32, float)
-NORM_BUCKET_KERNELS(f16, __half)
-NORM_BUCKET_KERNELS(bf16, __nv_bfloat16)
+  BOTH_OPS(NORM_BUCKET_KERNEL, TYPE, T, 1024, 64, 4)                           \
+  BOTH_OPS(NORM_BUCKET_KERNEL, TYPE, T, 2048, 128, 2)                          \
+  BOTH_OPS(NORM_BUCKET_KERNEL, TYPE, T, 4096, 256, 1)                          \
+  BOTH_OPS(NORM_BUCKET_KERNEL, TYPE, T, 8192, 512, 1)
+EVERY_TYPE(NORM_BUCKET_KERNELS)
