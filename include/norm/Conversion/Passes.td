@@ -177,7 +177,9 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
     NaN, sweep 2 runs as above.
 
     The statistics sweeps keep `unroll` independent vector accumulators and
-    reduce them horizontally once per row; every sweep finishes a row whose
+    reduce them horizontally once per row (over a row whose length is known
+    only at run time, which LLVM cannot unroll whole, a sum of squares keeps
+    up to 4x `unroll`, within half the vector registers); every sweep finishes a row whose
     length is not a multiple of `W` with one masked vector. f16 and bf16 are
     extended to f32 on load and rounded once on store. The arithmetic is that
     of `--convert-norm-to-linalg` (pivoted mean, centred and scaled variance,
@@ -214,7 +216,9 @@ def ConvertNormToAffine : Pass<"convert-norm-to-affine"> {
            "f32 lanes per vector (0: the host's widest register: 16 with "
            "AVX-512, 8 with AVX2)">,
     Option<"unroll", "unroll", "unsigned", /*default=*/"4",
-           "independent vector accumulators in the statistics sweeps">,
+           "independent vector accumulators in the statistics sweeps (a sum "
+           "of squares over a row length known only at run time keeps up "
+           "to 4x as many, within half the vector registers)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "emit the row loop as affine.parallel (else affine.for)">,
     Option<"parallelThreshold", "parallel-threshold", "int64_t",

@@ -94,7 +94,9 @@ func.func @remainder_vectors(%x: memref<2x100xf32>, %o: memref<2x100xf32>) {
 
 // Dynamic N: loop bounds are affine functions of it, the pivot load is
 // guarded against an empty row, and the tail is taken when N mod 16 != 0.
-// CHECK-DAG:   #[[MAIN:.*]] = affine_map<()[s0] -> ((s0 floordiv 64) * 64)>
+// A sum over a run-time length keeps 4x unroll accumulators: 16 vectors a
+// step.
+// CHECK-DAG:   #[[MAIN:.*]] = affine_map<()[s0] -> ((s0 floordiv 256) * 256)>
 // CHECK-DAG:   #[[WHOLE:.*]] = affine_map<()[s0] -> ((s0 floordiv 16) * 16)>
 // CHECK-DAG:   #[[REM:.*]] = affine_map<()[s0] -> (s0 mod 16)>
 // CHECK-LABEL: func @dynamic
@@ -102,7 +104,7 @@ func.func @remainder_vectors(%x: memref<2x100xf32>, %o: memref<2x100xf32>) {
 // CHECK:         affine.parallel
 // CHECK:           %[[NONEMPTY:.*]] = arith.cmpi ne, %[[N]], %c0
 // CHECK:           scf.if %{{.*}} -> (f32)
-// CHECK:           affine.for %{{.*}} = 0 to #[[MAIN]]()[%[[N]]] step 64
+// CHECK:           affine.for %{{.*}} = 0 to #[[MAIN]]()[%[[N]]] step 256
 // CHECK:           affine.for %{{.*}} = #[[MAIN]]()[%[[N]]] to #[[WHOLE]]()[%[[N]]] step 16
 // CHECK:           %[[COUNT:.*]] = affine.apply #[[REM]]()[%[[N]]]
 // CHECK:           %[[HAS:.*]] = arith.cmpi ne, %[[COUNT]], %c0
