@@ -305,6 +305,13 @@ private:
   unsigned cutoffs = 0;
 };
 
+/// Whether `result` (a result of an indexing map) reads a dim of `size`
+/// elements along dim `dim` of an iteration space whose size there is
+/// `spaceSize`: `d<dim>`, or 0 for a unit dim where the space's dim is a
+/// unit too (torch-mlir's broadcast spelling).
+bool readsAlongDim(AffineExpr result, unsigned dim, int64_t size,
+                   int64_t spaceSize);
+
 /// Whether reading a tensor (or memref) of `type` at `map` reads it whole,
 /// element for element, over an iteration space of shape `space`: each dim
 /// read along its own dim of the space, or a unit dim read at 0

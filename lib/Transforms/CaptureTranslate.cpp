@@ -35,19 +35,22 @@
 using namespace mlir;
 using namespace mlir::norm::capture;
 
+bool mlir::norm::capture::readsAlongDim(AffineExpr result, unsigned dim,
+                                        int64_t size, int64_t spaceSize) {
+  if (auto d = dyn_cast<AffineDimExpr>(result); d && d.getPosition() == dim)
+    return true;
+  auto c = dyn_cast<AffineConstantExpr>(result);
+  return c && c.getValue() == 0 && size == 1 && spaceSize == 1;
+}
+
 bool mlir::norm::capture::isWholeRead(AffineMap map, ShapedType type,
                                       ArrayRef<int64_t> space) {
   if (type.getRank() != static_cast<int64_t>(space.size()) ||
       map.getNumResults() != space.size())
     return false;
-  for (auto [dim, result] : llvm::enumerate(map.getResults())) {
-    if (auto d = dyn_cast<AffineDimExpr>(result); d && d.getPosition() == dim)
-      continue;
-    auto c = dyn_cast<AffineConstantExpr>(result);
-    if (c && c.getValue() == 0 && type.getDimSize(dim) == 1 && space[dim] == 1)
-      continue;
-    return false;
-  }
+  for (auto [dim, result] : llvm::enumerate(map.getResults()))
+    if (!readsAlongDim(result, dim, type.getDimSize(dim), space[dim]))
+      return false;
   return true;
 }
 

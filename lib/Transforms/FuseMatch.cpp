@@ -288,11 +288,7 @@ static bool readsRow(AffineMap map, Value value, ArrayRef<int64_t> space,
     return false;
   for (auto [i, result] : llvm::enumerate(map.getResults())) {
     if (static_cast<int64_t>(i) < axis) {
-      auto dim = dyn_cast<AffineDimExpr>(result);
-      auto zero = dyn_cast<AffineConstantExpr>(result);
-      if ((!dim || dim.getPosition() != i) &&
-          (!zero || zero.getValue() != 0 || type.getDimSize(i) != 1 ||
-           space[i] != 1))
+      if (!capture::readsAlongDim(result, i, type.getDimSize(i), space[i]))
         return false;
       continue;
     }
