@@ -226,8 +226,9 @@ private:
       return {column};
     return {loadRow, column};
   }
-  /// A 1-D view of row `r` of the [rows, N] view `view` (null if null).
-  Value createRowView(Value view, Value r);
+  /// How the row's accesses address the [rows, N] view `view` (null if
+  /// null): a 1-D view of row loadRow when usesRowViews, else `view`.
+  Value createRowView(Value view);
   Value row, loadRow, rowIsValid;
   Value numVectors;
 };
@@ -345,11 +346,11 @@ void mlir::norm::storeVectorElements(OpBuilder &b, Location loc, Value view,
                           /*nontemporal=*/false, llvm::Align(alignment));
 }
 
-Value KernelEmitter::createRowView(Value view, Value r) {
-  if (!view)
+Value KernelEmitter::createRowView(Value view) {
+  if (!view || !usesRowViews)
     return view;
   auto type = cast<MemRefType>(view.getType());
-  SmallVector<OpFoldResult> offsets{r, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> offsets{loadRow, b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
                                   memref::getMixedSize(b, loc, view, 1)};
   SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
@@ -952,15 +953,10 @@ void KernelEmitter::emit(gpu::LaunchOp launch) {
     loadRow = arith::MinUIOp::create(b, loc, row, lastRow);
   }
   usesRowViews = ShapedType::isDynamic(inputView.getDimSize(1));
-  inputRow =
-      usesRowViews ? createRowView(operands.input, loadRow) : operands.input;
-  residualRow = usesRowViews ? createRowView(operands.residual, loadRow)
-                             : operands.residual;
-  outputRow =
-      usesRowViews ? createRowView(operands.output, loadRow) : operands.output;
-  residualOutputRow = usesRowViews
-                          ? createRowView(operands.residualOutput, loadRow)
-                          : operands.residualOutput;
+  inputRow = createRowView(operands.input);
+  residualRow = createRowView(operands.residual);
+  outputRow = createRowView(operands.output);
+  residualOutputRow = createRowView(operands.residualOutput);
 
   int64_t rowSize = inputView.getDimSize(1);
   if (ShapedType::isDynamic(rowSize)) {
