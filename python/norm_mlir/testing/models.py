@@ -625,13 +625,12 @@ def _act_quant_llama(w, y, shape):
     `q = torch.minimum(torch.maximum(torch.round(y / scale), -128), 127)
     .to(torch.int8)` (one fused generic); `q.float() * scale`, viewed back."""
     c = w.config
-    group = c.act_quant_group or c.hidden
-    view = tuple(shape[:-1]) + (c.hidden // group, group)
-    stat = tuple(view[:-1]) + (1,)
-    if c.act_quant_group:
+    group = c.act_quant_group
+    view = shape
+    if group:
+        view = tuple(shape[:-1]) + (c.hidden // group, group)
         y = w.expand(y, "[[0], [1], [2, 3]]", shape, view)
-    else:
-        view, stat = shape, tuple(shape[:-1]) + (1,)
+    stat = tuple(view[:-1]) + (1,)
     rank = len(view)
     identity = w.map(f"({_dims(rank)}) -> ({_dims(rank)})")
     keep = w.map(f"({_dims(rank)}) -> ({_dims(rank - 1)}, 0)")
@@ -653,7 +652,7 @@ def _act_quant_llama(w, y, shape):
         [f"%f = arith.sitofp {a[0]} : i8 to f32",
          f"%r = arith.mulf %f, {a[1]} : f32"], "%r"),
         in_maps=[identity, keep])
-    if c.act_quant_group:
+    if group:
         deq = w.collapse(deq, "[[0], [1], [2, 3]]", view, shape)
     return deq
 
